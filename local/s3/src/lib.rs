@@ -1,1 +1,27 @@
+//! copyflow-s3: an embedded S3-compatible server for local runs and tests.
+//!
+//! It starts in milliseconds inside the caller's process (or standalone as the
+//! `copyflow-s3` binary), stores objects in a directory, answers the S3 REST API through the
+//! `s3s` protocol crate with AWS semantics for everything copyflow relies on (checksums,
+//! conditional and versioned copies, multipart copy), emits the EventBridge
+//! `Object Created` events S3 would, and can inject faults on purpose.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let dir = std::env::temp_dir().join("copyflow-s3-example");
+//! let server = copyflow_s3::S3Server::start(copyflow_s3::ServerConfig::new(dir)).await?;
+//! let mut events = server.subscribe();
+//! println!("S3 at {}", server.endpoint());
+//! # drop(events); server.shutdown().await; Ok(()) }
+//! ```
 
+pub mod event;
+pub mod faults;
+mod server;
+mod service;
+mod store;
+
+pub use event::{KeyEncoding, ObjectCreatedEvent};
+pub use server::{
+    DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, LOCAL_ACCOUNT_ID, S3Server, ServerConfig,
+};

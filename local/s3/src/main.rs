@@ -1,1 +1,93 @@
-fn main() {}
+//! `copyflow-s3`: the embedded S3 server, standalone, as a local S3 for any tool.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use copyflow_s3::{KeyEncoding, S3Server, ServerConfig};
+
+/// A local S3-compatible server (path-style addressing, SigV4).
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Address to listen on; keep it on loopback.
+    #[arg(long, default_value = "127.0.0.1:9000")]
+    address: SocketAddr,
+    /// Directory that holds buckets and objects (created if missing).
+    #[arg(long, default_value = ".copyflow/s3")]
+    data: PathBuf,
+    #[arg(long, default_value = copyflow_s3::DEFAULT_ACCESS_KEY)]
+    access_key: String,
+    #[arg(long, default_value = copyflow_s3::DEFAULT_SECRET_KEY)]
+    secret_key: String,
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+    /// How object keys are written in Object Created events: form, percent or raw.
+    #[arg(long, default_value = "form")]
+    event_key_encoding: KeyEncoding,
+    /// Print every Object Created event as JSON on stdout.
+    #[arg(long)]
+    print_events: bool,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let config = ServerConfig {
+        address: args.address,
+        data_dir: args.data,
+        access_key: args.access_key,
+        secret_key: args.secret_key,
+        region: args.region,
+        key_encoding: args.event_key_encoding,
+        ..ServerConfig::new(PathBuf::new())
+    };
+    let server = match S3Server::start(config.clone()).await {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            eprintln!(
+                "error: {} is already in use: stop the other server or pass --address 127.0.0.1:<free port>",
+                config.address
+            );
+            return ExitCode::FAILURE;
+        }
+        Err(e) => {
+            eprintln!(
+                "error: could not start on {} with data in {}: {e}",
+                config.address,
+                config.data_dir.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "copyflow-s3 serving {} (data: {})",
+        server.endpoint(),
+        config.data_dir.display()
+    );
+    println!(
+        "  AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} AWS_REGION={}",
+        config.access_key, config.secret_key, config.region
+    );
+    println!("  aws --endpoint-url {} s3 ls", server.endpoint());
+    if args.print_events {
+        let mut events = server.subscribe();
+        tokio::spawn(async move {
+            while let Some(e) = events.recv().await {
+                if let Ok(json) = serde_json::to_string(&*e) {
+                    println!("{json}");
+                }
+            }
+        });
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    println!("stopping");
+    server.shutdown().await;
+    ExitCode::SUCCESS
+}

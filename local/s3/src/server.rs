@@ -1,0 +1,206 @@
+//! Runs the S3 service on a loopback socket: SigV4 auth with configured keys, one hyper
+//! connection task per client, the fault-injection layer in front of s3s, and a request id
+//! plus the peer address handed to the service (S3 events carry both).
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use s3s::auth::SimpleAuth;
+use s3s::service::{S3Service, S3ServiceBuilder};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+
+use crate::event::{EventBus, EventFactory, KeyEncoding, ObjectCreatedEvent};
+use crate::faults::{Fault, FaultInjector, classify, error_response};
+use crate::service::{RequestInfo, Service};
+use crate::store::Store;
+
+/// How to run the server. `ServerConfig::new(dir)` gives loopback on an ephemeral port and
+/// the local default credentials.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub address: SocketAddr,
+    pub data_dir: PathBuf,
+    pub access_key: String,
+    pub secret_key: String,
+    pub region: String,
+    /// Reported as the bucket owner (`account`) and `requester` in events.
+    pub account_id: String,
+    /// How `detail.object.key` is written in events (see [`KeyEncoding`]).
+    pub key_encoding: KeyEncoding,
+}
+
+pub const DEFAULT_ACCESS_KEY: &str = "copyflow";
+pub const DEFAULT_SECRET_KEY: &str = "copyflow-secret";
+/// Not a real AWS account: the conventional all-zero id of local emulators.
+pub const LOCAL_ACCOUNT_ID: &str = "000000000000";
+
+impl ServerConfig {
+    pub fn new(data_dir: impl Into<PathBuf>) -> ServerConfig {
+        ServerConfig {
+            address: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.into(),
+            access_key: DEFAULT_ACCESS_KEY.to_owned(),
+            secret_key: DEFAULT_SECRET_KEY.to_owned(),
+            region: "us-east-1".to_owned(),
+            account_id: LOCAL_ACCOUNT_ID.to_owned(),
+            key_encoding: KeyEncoding::default(),
+        }
+    }
+}
+
+/// A running server. Dropping it without [`S3Server::shutdown`] leaves the accept loop
+/// running until the runtime stops.
+pub struct S3Server {
+    config: ServerConfig,
+    local_addr: SocketAddr,
+    events: Arc<EventBus>,
+    faults: Arc<FaultInjector>,
+    stop: watch::Sender<bool>,
+    accept_loop: tokio::task::JoinHandle<()>,
+}
+
+impl S3Server {
+    /// Opens the store in `config.data_dir` and starts serving on `config.address`.
+    pub async fn start(config: ServerConfig) -> io::Result<S3Server> {
+        let dir = config.data_dir.clone();
+        let store = Arc::new(
+            tokio::task::spawn_blocking(move || Store::open(&dir))
+                .await
+                .map_err(io::Error::other)??,
+        );
+        let events = Arc::new(EventBus::new());
+        let factory = Arc::new(EventFactory::new(
+            &config.account_id,
+            &config.region,
+            &config.account_id,
+            config.key_encoding,
+        ));
+        let faults = Arc::new(FaultInjector::new());
+        let mut builder = S3ServiceBuilder::new(Service::new(store, events.clone(), factory));
+        builder.set_auth(SimpleAuth::from_single(
+            config.access_key.clone(),
+            config.secret_key.clone(),
+        ));
+        let s3 = Arc::new(builder.build());
+
+        let listener = TcpListener::bind(config.address).await?;
+        let local_addr = listener.local_addr()?;
+        let (stop, stopped) = watch::channel(false);
+        let accept_loop = tokio::spawn(accept(listener, s3, faults.clone(), stopped));
+        tracing::info!(endpoint = %format!("http://{local_addr}"), "copyflow-s3 listening");
+        Ok(S3Server {
+            config,
+            local_addr,
+            events,
+            faults,
+            stop,
+            accept_loop,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, for `endpoint_url` / `--endpoint-url`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.local_addr)
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// Every `Object Created` event from now on.
+    pub fn subscribe(&self) -> mpsc::UnboundedReceiver<Arc<ObjectCreatedEvent>> {
+        self.events.subscribe()
+    }
+
+    /// Switch faults on or off for the requests that follow.
+    pub fn faults(&self) -> &FaultInjector {
+        &self.faults
+    }
+
+    /// Stops accepting and closes open connections.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.accept_loop.await;
+    }
+}
+
+async fn accept(
+    listener: TcpListener,
+    s3: Arc<S3Service>,
+    faults: Arc<FaultInjector>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(ok) => ok,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    continue;
+                }
+            },
+            _ = stopped.changed() => return,
+        };
+        let _ = stream.set_nodelay(true);
+        let s3 = s3.clone();
+        let faults = faults.clone();
+        let mut stop = stopped.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                handle(req, peer, s3.clone(), faults.clone())
+            });
+            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            tokio::select! {
+                _ = conn => {}
+                _ = stop.changed() => {}
+            }
+        });
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("connection dropped by fault injection")]
+struct InjectedDrop;
+
+async fn handle(
+    mut req: http::Request<Incoming>,
+    peer: SocketAddr,
+    s3: Arc<S3Service>,
+    faults: Arc<FaultInjector>,
+) -> Result<http::Response<s3s::Body>, Box<dyn std::error::Error + Send + Sync>> {
+    let request_id = request_id();
+    match faults.decide(classify(req.method(), req.uri(), req.headers())) {
+        Some(Fault::DropConnection) => return Err(Box::new(InjectedDrop)),
+        Some(Fault::Latency(d)) => tokio::time::sleep(d).await,
+        Some(fault) => {
+            if let Some(resp) = error_response(&fault, &request_id) {
+                return Ok(resp.map(s3s::Body::from));
+            }
+        }
+        None => {}
+    }
+    req.extensions_mut().insert(RequestInfo {
+        request_id: request_id.clone(),
+        source_ip: peer.ip().to_string(),
+    });
+    let mut resp = s3.call(req.map(s3s::Body::from)).await?;
+    if let Ok(v) = http::HeaderValue::from_str(&request_id) {
+        resp.headers_mut().insert("x-amz-request-id", v);
+    }
+    Ok(resp)
+}
+
+/// 16 uppercase hex characters, the shape of S3 request ids.
+fn request_id() -> String {
+    format!("{:016X}", fastrand::u64(..))
+}

@@ -1,0 +1,563 @@
+//! The storage engine: buckets, object versions and multipart uploads in a directory.
+//!
+//! Layout under the data directory:
+//! - `blobs/xx/<id>`: immutable segment files with object bytes ([`blobs`]);
+//! - `buckets/<name>/bucket.json`: bucket settings;
+//! - `buckets/<name>/keys/<sha256(key)>.json`: every version of one key ([`model::KeyRecord`]);
+//! - `uploads/<upload-id>.json`: in-progress multipart uploads.
+//!
+//! Metadata lives in memory (a sorted map per bucket, so listing is a range scan) and is
+//! written through to disk on every change, so a restart finds everything again. Bytes are
+//! written before the metadata that names them is committed under the bucket lock; a
+//! concurrent reader sees either the old version or the new one, never a torn object.
+
+pub mod blobs;
+pub mod listing;
+pub mod model;
+
+use std::collections::{BTreeMap, HashMap};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use s3s::{S3Error, S3Result, s3_error};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::Digest as _;
+
+use self::blobs::Blobs;
+use self::model::{
+    BucketMeta, KeyRecord, ObjectVersion, Segment, Upload, UploadedPart, Versioning,
+};
+
+pub fn now_ms() -> i64 {
+    let now = time::OffsetDateTime::now_utc();
+    i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+fn read_lock<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write_lock<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+pub fn internal(e: impl std::fmt::Display) -> S3Error {
+    s3_error!(InternalError, "storage error: {e}")
+}
+
+/// Writes JSON atomically (temp file + rename) so a crash never leaves half a record.
+fn write_json(path: &Path, value: &impl Serialize) -> io::Result<()> {
+    let bytes = serde_json::to_vec(value).map_err(io::Error::other)?;
+    let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+fn read_json<T: DeserializeOwned>(path: &Path) -> io::Result<T> {
+    let bytes = std::fs::read(path)?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: {e}", path.display()),
+        )
+    })
+}
+
+fn json_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    match std::fs::read_dir(dir) {
+        Ok(entries) => {
+            for entry in entries {
+                let path = entry?.path();
+                if path.extension().is_some_and(|e| e == "json") {
+                    out.push(path);
+                }
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    Ok(out)
+}
+
+fn key_file_name(key: &str) -> String {
+    let digest = sha2::Sha256::digest(key.as_bytes());
+    format!(
+        "{}.json",
+        hex_simd::encode_to_string(digest, hex_simd::AsciiCase::Lower)
+    )
+}
+
+pub struct BucketState {
+    pub meta: BucketMeta,
+    pub keys: BTreeMap<String, KeyRecord>,
+    deleted: bool,
+}
+
+pub struct Bucket {
+    pub name: String,
+    dir: PathBuf,
+    state: RwLock<BucketState>,
+}
+
+impl Bucket {
+    pub fn read(&self) -> RwLockReadGuard<'_, BucketState> {
+        read_lock(&self.state)
+    }
+
+    pub fn versioning(&self) -> Versioning {
+        self.read().meta.versioning
+    }
+
+    pub fn set_versioning(&self, v: Versioning) -> S3Result<()> {
+        let mut st = write_lock(&self.state);
+        st.meta.versioning = v;
+        write_json(&self.dir.join("bucket.json"), &st.meta).map_err(internal)
+    }
+
+    /// A snapshot of one version: `None` means the current one (which may be a delete marker).
+    pub fn version(&self, key: &str, version_id: Option<&str>) -> Option<ObjectVersion> {
+        let st = self.read();
+        let rec = st.keys.get(key)?;
+        match version_id {
+            Some(id) => rec.version(id).cloned(),
+            None => rec.current().cloned(),
+        }
+    }
+
+    fn persist_key(&self, rec: Option<&KeyRecord>, key: &str) -> S3Result<()> {
+        let path = self.dir.join("keys").join(key_file_name(key));
+        match rec {
+            Some(rec) => write_json(&path, rec).map_err(internal),
+            None => match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(internal(e)),
+                _ => Ok(()),
+            },
+        }
+    }
+
+    /// Makes `version` the current version of `key`, after `check` accepted the current
+    /// live version (conditional writes). Assigns the version id from the bucket's versioning
+    /// state and returns the committed version plus the segments no longer referenced.
+    pub fn commit(
+        &self,
+        key: &str,
+        mut version: ObjectVersion,
+        check: impl FnOnce(Option<&ObjectVersion>) -> S3Result<()>,
+    ) -> S3Result<(ObjectVersion, Vec<Segment>)> {
+        let mut st = write_lock(&self.state);
+        if st.deleted {
+            return Err(s3_error!(NoSuchBucket));
+        }
+        check(st.keys.get(key).and_then(KeyRecord::live))?;
+        let versioning = st.meta.versioning;
+        version.version_id = match versioning {
+            Versioning::Enabled => new_version_id(),
+            Versioning::Unversioned | Versioning::Suspended => "null".to_owned(),
+        };
+        let rec = st.keys.entry(key.to_owned()).or_insert_with(|| KeyRecord {
+            key: key.to_owned(),
+            versions: Vec::new(),
+        });
+        let mut freed = Vec::new();
+        if version.is_null_version() {
+            rec.versions.retain(|v| {
+                let replaced = v.is_null_version();
+                if replaced {
+                    freed.extend(v.segments.iter().cloned());
+                }
+                !replaced
+            });
+        }
+        rec.versions.push(version.clone());
+        let rec = rec.clone();
+        self.persist_key(Some(&rec), key)?;
+        Ok((version, freed))
+    }
+
+    /// Applies `edit` to one existing version (tagging) and persists it.
+    pub fn edit_version(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+        edit: impl FnOnce(&mut ObjectVersion),
+    ) -> S3Result<ObjectVersion> {
+        let mut st = write_lock(&self.state);
+        let rec = st.keys.get_mut(key).ok_or_else(|| s3_error!(NoSuchKey))?;
+        let v = match version_id {
+            Some(id) => rec
+                .versions
+                .iter_mut()
+                .find(|v| v.version_id == id)
+                .ok_or_else(|| s3_error!(NoSuchVersion))?,
+            None => rec
+                .versions
+                .last_mut()
+                .filter(|v| !v.delete_marker)
+                .ok_or_else(|| s3_error!(NoSuchKey))?,
+        };
+        if v.delete_marker {
+            return Err(s3_error!(
+                MethodNotAllowed,
+                "The specified method is not allowed against this resource."
+            ));
+        }
+        edit(v);
+        let edited = v.clone();
+        let rec = rec.clone();
+        self.persist_key(Some(&rec), key)?;
+        Ok(edited)
+    }
+
+    /// DeleteObject semantics: without a version id, unversioned buckets drop the key and
+    /// versioned ones add a delete marker; with one, that version is removed for good.
+    pub fn delete(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> S3Result<(DeleteOutcome, Vec<Segment>)> {
+        let mut st = write_lock(&self.state);
+        let versioning = st.meta.versioning;
+        let mut freed = Vec::new();
+        let outcome = match version_id {
+            Some(id) => {
+                let Some(rec) = st.keys.get_mut(key) else {
+                    return Ok((
+                        DeleteOutcome {
+                            version_id: Some(id.to_owned()),
+                            delete_marker: false,
+                        },
+                        freed,
+                    ));
+                };
+                let Some(pos) = rec.versions.iter().position(|v| v.version_id == id) else {
+                    return Ok((
+                        DeleteOutcome {
+                            version_id: Some(id.to_owned()),
+                            delete_marker: false,
+                        },
+                        freed,
+                    ));
+                };
+                let removed = rec.versions.remove(pos);
+                freed.extend(removed.segments);
+                DeleteOutcome {
+                    version_id: Some(id.to_owned()),
+                    delete_marker: removed.delete_marker,
+                }
+            }
+            None if versioning == Versioning::Unversioned => {
+                if let Some(rec) = st.keys.remove(key) {
+                    freed.extend(rec.versions.into_iter().flat_map(|v| v.segments));
+                }
+                self.persist_key(None, key)?;
+                return Ok((
+                    DeleteOutcome {
+                        version_id: None,
+                        delete_marker: false,
+                    },
+                    freed,
+                ));
+            }
+            None => {
+                let marker_id = if versioning == Versioning::Enabled {
+                    new_version_id()
+                } else {
+                    "null".to_owned()
+                };
+                let rec = st.keys.entry(key.to_owned()).or_insert_with(|| KeyRecord {
+                    key: key.to_owned(),
+                    versions: Vec::new(),
+                });
+                if marker_id == "null" {
+                    rec.versions.retain(|v| {
+                        let replaced = v.is_null_version();
+                        if replaced {
+                            freed.extend(v.segments.iter().cloned());
+                        }
+                        !replaced
+                    });
+                }
+                rec.versions
+                    .push(ObjectVersion::delete_marker(marker_id.clone()));
+                DeleteOutcome {
+                    version_id: Some(marker_id),
+                    delete_marker: true,
+                }
+            }
+        };
+        let rec = st.keys.get(key).filter(|r| !r.versions.is_empty()).cloned();
+        if rec.is_none() {
+            st.keys.remove(key);
+        }
+        self.persist_key(rec.as_ref(), key)?;
+        Ok((outcome, freed))
+    }
+}
+
+impl ObjectVersion {
+    fn delete_marker(version_id: String) -> Self {
+        ObjectVersion {
+            version_id,
+            delete_marker: true,
+            last_modified_ms: now_ms(),
+            size: 0,
+            etag: String::new(),
+            segments: Vec::new(),
+            headers: Default::default(),
+            metadata: BTreeMap::new(),
+            tags: Vec::new(),
+            storage_class: "STANDARD".to_owned(),
+            checksum: None,
+            crc64nvme: 0,
+            parts: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DeleteOutcome {
+    pub version_id: Option<String>,
+    pub delete_marker: bool,
+}
+
+fn new_version_id() -> String {
+    // S3 version ids are opaque URL-safe strings of 32 characters.
+    let a = uuid::Uuid::new_v4();
+    base64_simd::URL_SAFE_NO_PAD
+        .encode_to_string(&a.as_bytes()[..])
+        .chars()
+        .chain("v1".chars())
+        .take(32)
+        .collect()
+}
+
+pub struct Store {
+    root: PathBuf,
+    pub blobs: Blobs,
+    buckets: RwLock<BTreeMap<String, Arc<Bucket>>>,
+    uploads: Mutex<HashMap<String, Upload>>,
+}
+
+impl Store {
+    /// Opens (or creates) a store in `root`, loading every bucket, key and upload record.
+    pub fn open(root: &Path) -> io::Result<Store> {
+        for dir in ["blobs", "buckets", "uploads"] {
+            std::fs::create_dir_all(root.join(dir))?;
+        }
+        let mut buckets = BTreeMap::new();
+        for entry in std::fs::read_dir(root.join("buckets"))? {
+            let dir = entry?.path();
+            let Some(name) = dir.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
+                continue;
+            };
+            let meta_path = dir.join("bucket.json");
+            if !meta_path.exists() {
+                continue;
+            }
+            let meta: BucketMeta = read_json(&meta_path)?;
+            let mut keys = BTreeMap::new();
+            for file in json_files(&dir.join("keys"))? {
+                let rec: KeyRecord = read_json(&file)?;
+                keys.insert(rec.key.clone(), rec);
+            }
+            let state = RwLock::new(BucketState {
+                meta,
+                keys,
+                deleted: false,
+            });
+            buckets.insert(name.clone(), Arc::new(Bucket { name, dir, state }));
+        }
+        let mut uploads = HashMap::new();
+        for file in json_files(&root.join("uploads"))? {
+            let upload: Upload = read_json(&file)?;
+            uploads.insert(upload.upload_id.clone(), upload);
+        }
+        Ok(Store {
+            root: root.to_owned(),
+            blobs: Blobs::new(root.join("blobs")),
+            buckets: RwLock::new(buckets),
+            uploads: Mutex::new(uploads),
+        })
+    }
+
+    pub fn bucket(&self, name: &str) -> S3Result<Arc<Bucket>> {
+        read_lock(&self.buckets)
+            .get(name)
+            .cloned()
+            .ok_or_else(|| s3_error!(NoSuchBucket))
+    }
+
+    pub fn bucket_names(&self) -> Vec<(String, i64)> {
+        read_lock(&self.buckets)
+            .values()
+            .map(|b| (b.name.clone(), b.read().meta.created_ms))
+            .collect()
+    }
+
+    pub fn create_bucket(&self, name: &str) -> S3Result<()> {
+        let mut buckets = write_lock(&self.buckets);
+        if buckets.contains_key(name) {
+            return Err(s3_error!(BucketAlreadyOwnedByYou));
+        }
+        let dir = self.root.join("buckets").join(name);
+        std::fs::create_dir_all(dir.join("keys")).map_err(internal)?;
+        let meta = BucketMeta {
+            created_ms: now_ms(),
+            versioning: Versioning::Unversioned,
+        };
+        write_json(&dir.join("bucket.json"), &meta).map_err(internal)?;
+        let state = RwLock::new(BucketState {
+            meta,
+            keys: BTreeMap::new(),
+            deleted: false,
+        });
+        buckets.insert(
+            name.to_owned(),
+            Arc::new(Bucket {
+                name: name.to_owned(),
+                dir,
+                state,
+            }),
+        );
+        Ok(())
+    }
+
+    pub async fn delete_bucket(&self, name: &str) -> S3Result<()> {
+        let bucket = {
+            let mut buckets = write_lock(&self.buckets);
+            let bucket = buckets
+                .get(name)
+                .cloned()
+                .ok_or_else(|| s3_error!(NoSuchBucket))?;
+            {
+                let mut st = write_lock(&bucket.state);
+                if !st.keys.is_empty() {
+                    return Err(s3_error!(BucketNotEmpty));
+                }
+                st.deleted = true;
+            }
+            buckets.remove(name);
+            bucket
+        };
+        let stale: Vec<String> = lock(&self.uploads)
+            .values()
+            .filter(|u| u.bucket == name)
+            .map(|u| u.upload_id.clone())
+            .collect();
+        for id in stale {
+            let _ = self.abort_upload(name, &id).await;
+        }
+        tokio::fs::remove_dir_all(&bucket.dir)
+            .await
+            .map_err(internal)
+    }
+
+    fn upload_path(&self, id: &str) -> PathBuf {
+        self.root.join("uploads").join(format!("{id}.json"))
+    }
+
+    pub fn create_upload(&self, upload: Upload) -> S3Result<()> {
+        write_json(&self.upload_path(&upload.upload_id), &upload).map_err(internal)?;
+        lock(&self.uploads).insert(upload.upload_id.clone(), upload);
+        Ok(())
+    }
+
+    /// A snapshot of an upload of `bucket`/`key`, or NoSuchUpload.
+    pub fn upload(&self, bucket: &str, key: &str, id: &str) -> S3Result<Upload> {
+        lock(&self.uploads)
+            .get(id)
+            .filter(|u| u.bucket == bucket && u.key == key)
+            .cloned()
+            .ok_or_else(|| s3_error!(NoSuchUpload))
+    }
+
+    pub fn uploads_in(&self, bucket: &str) -> Vec<Upload> {
+        let mut out: Vec<Upload> = lock(&self.uploads)
+            .values()
+            .filter(|u| u.bucket == bucket)
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| {
+            (&a.key, a.initiated_ms, &a.upload_id).cmp(&(&b.key, b.initiated_ms, &b.upload_id))
+        });
+        out
+    }
+
+    /// Records a part (replacing an earlier part with the same number, as S3 does).
+    pub async fn put_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        id: &str,
+        part: UploadedPart,
+    ) -> S3Result<()> {
+        let recorded = {
+            let mut uploads = lock(&self.uploads);
+            match uploads
+                .get_mut(id)
+                .filter(|u| u.bucket == bucket && u.key == key)
+            {
+                Some(upload) => {
+                    let replaced = upload.parts.insert(part.number, part.clone());
+                    write_json(&self.upload_path(id), upload)
+                        .map_err(internal)
+                        .map(|()| replaced)
+                }
+                None => Err(s3_error!(NoSuchUpload)),
+            }
+        };
+        match recorded {
+            Ok(replaced) => {
+                if let Some(old) = replaced {
+                    self.blobs.remove(&[old.segment]).await;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                // Aborted while the part was being written: don't leave its bytes behind.
+                self.blobs.remove(&[part.segment]).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Removes an upload record (completion or abort); returns it so the caller can free
+    /// or adopt its parts.
+    pub fn take_upload(&self, bucket: &str, key: &str, id: &str) -> S3Result<Upload> {
+        let mut uploads = lock(&self.uploads);
+        if !uploads
+            .get(id)
+            .is_some_and(|u| u.bucket == bucket && u.key == key)
+        {
+            return Err(s3_error!(NoSuchUpload));
+        }
+        let upload = uploads.remove(id).ok_or_else(|| s3_error!(NoSuchUpload))?;
+        let _ = std::fs::remove_file(self.upload_path(id));
+        Ok(upload)
+    }
+
+    pub async fn abort_upload(&self, bucket: &str, id: &str) -> S3Result<()> {
+        let key = lock(&self.uploads)
+            .get(id)
+            .filter(|u| u.bucket == bucket)
+            .map(|u| u.key.clone());
+        let key = key.ok_or_else(|| s3_error!(NoSuchUpload))?;
+        let upload = self.take_upload(bucket, &key, id)?;
+        let segments: Vec<Segment> = upload.parts.into_values().map(|p| p.segment).collect();
+        self.blobs.remove(&segments).await;
+        Ok(())
+    }
+
+    /// Puts an upload back after a completion attempt failed validation, so the client can
+    /// retry or abort (S3 keeps the upload on a failed Complete).
+    pub fn restore_upload(&self, upload: Upload) -> S3Result<()> {
+        self.create_upload(upload)
+    }
+}
