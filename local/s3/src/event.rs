@@ -507,6 +507,7 @@ impl EventBus {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use serde_json::{Value, json};
@@ -564,7 +565,8 @@ mod tests {
         time::macros::datetime!(2021-11-12 00:00:00.123456 UTC)
     }
 
-    /// Asserts that `ours` has exactly the keys of `theirs`, recursively, with values of the same JSON type.
+    /// Asserts that `ours` has exactly the keys of `theirs`, recursively, with
+    /// values of the same JSON type.
     fn assert_same_shape(path: &str, ours: &Value, theirs: &Value) {
         match (ours, theirs) {
             (Value::Object(a), Value::Object(b)) => {

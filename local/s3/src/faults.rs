@@ -576,9 +576,10 @@ pub fn error_response(fault: &Fault, request_id: &str) -> Option<Response<String
         ),
         Fault::DropConnection | Fault::Latency(_) => return None,
     };
+    let request_id_xml = xml_escape(request_id);
     let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{}</RequestId></Error>",
-        xml_escape(request_id)
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code>\
+         <Message>{message}</Message><RequestId>{request_id_xml}</RequestId></Error>"
     );
     let mut response = Response::new(body);
     *response.status_mut() = status;
@@ -606,6 +607,7 @@ fn xml_escape(text: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use std::collections::BTreeSet;
@@ -619,13 +621,21 @@ mod tests {
         classify(&method, &uri, &map)
     }
 
+    /// Method, URI, headers and the expected operation.
+    type Case = (
+        Method,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+        Operation,
+    );
+
     const COPY: (&str, &str) = ("x-amz-copy-source", "src/key");
     const FORM: (&str, &str) = ("content-type", "multipart/form-data; boundary=xyz");
 
     #[test]
     fn classify_names_every_operation() {
         use Operation::*;
-        let cases: &[(Method, &str, &[(&str, &str)], Operation)] = &[
+        let cases: &[Case] = &[
             (Method::GET, "/", &[], ListBuckets),
             (Method::GET, "/?x-id=ListBuckets", &[], ListBuckets),
             (Method::PUT, "/bucket", &[], CreateBucket),
@@ -997,8 +1007,10 @@ mod tests {
         assert_eq!(slow.headers()["x-amz-request-id"], "REQ123");
         assert_eq!(
             slow.body(),
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code>\
-             <Message>Please reduce your request rate.</Message><RequestId>REQ123</RequestId></Error>"
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+             <Error><Code>SlowDown</Code>\
+             <Message>Please reduce your request rate.</Message>\
+             <RequestId>REQ123</RequestId></Error>"
         );
 
         let internal = error_response(&Fault::InternalError, "a<b").unwrap();

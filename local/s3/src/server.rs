@@ -60,6 +60,7 @@ pub struct S3Server {
     local_addr: SocketAddr,
     events: Arc<EventBus>,
     faults: Arc<FaultInjector>,
+    store: Arc<Store>,
     stop: watch::Sender<bool>,
     accept_loop: tokio::task::JoinHandle<()>,
 }
@@ -81,7 +82,8 @@ impl S3Server {
             config.key_encoding,
         ));
         let faults = Arc::new(FaultInjector::new());
-        let mut builder = S3ServiceBuilder::new(Service::new(store, events.clone(), factory));
+        let mut builder =
+            S3ServiceBuilder::new(Service::new(store.clone(), events.clone(), factory));
         builder.set_auth(SimpleAuth::from_single(
             config.access_key.clone(),
             config.secret_key.clone(),
@@ -98,6 +100,7 @@ impl S3Server {
             local_addr,
             events,
             faults,
+            store,
             stop,
             accept_loop,
         })
@@ -124,6 +127,20 @@ impl S3Server {
     /// Switch faults on or off for the requests that follow.
     pub fn faults(&self) -> &FaultInjector {
         &self.faults
+    }
+
+    /// TEST-ONLY FAKE: stores an object of `size` zero bytes backed by a sparse file, without
+    /// writing them. It exists only to reach S3's size limits (the 5 GiB CopyObject source
+    /// limit) in tests, which a real upload of that size would make impractically slow.
+    /// The object has no stored checksum and is not announced by an event.
+    #[doc(hidden)]
+    pub async fn insert_sparse_object_for_tests(
+        &self,
+        bucket: &str,
+        key: &str,
+        size: u64,
+    ) -> io::Result<()> {
+        self.store.insert_sparse_object(bucket, key, size).await
     }
 
     /// Stops accepting and closes open connections.

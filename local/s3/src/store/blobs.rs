@@ -183,6 +183,13 @@ impl Blobs {
         Ok(())
     }
 
+    /// A segment of `size` zero bytes that occupies no disk (test support for size limits).
+    pub async fn sparse(&self, size: u64) -> io::Result<Segment> {
+        let (id, _, file) = self.create().await?;
+        file.set_len(size).await?;
+        Ok(Segment { blob: id, size })
+    }
+
     /// Best-effort removal of segments no longer referenced by any version.
     pub async fn remove(&self, segments: &[Segment]) {
         for s in segments {

@@ -560,4 +560,31 @@ impl Store {
     pub fn restore_upload(&self, upload: Upload) -> S3Result<()> {
         self.create_upload(upload)
     }
+
+    /// See `S3Server::insert_sparse_object_for_tests`.
+    pub async fn insert_sparse_object(&self, bucket: &str, key: &str, size: u64) -> io::Result<()> {
+        let bucket = self
+            .bucket(bucket)
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        let segment = self.blobs.sparse(size).await?;
+        let version = ObjectVersion {
+            version_id: String::new(),
+            delete_marker: false,
+            last_modified_ms: now_ms(),
+            size,
+            etag: "00000000000000000000000000000000".to_owned(),
+            segments: vec![segment],
+            headers: Default::default(),
+            metadata: BTreeMap::new(),
+            tags: Vec::new(),
+            storage_class: "STANDARD".to_owned(),
+            checksum: None,
+            crc64nvme: 0,
+            parts: None,
+        };
+        bucket
+            .commit(key, version, |_| Ok(()))
+            .map(|_| ())
+            .map_err(|e| io::Error::other(e.to_string()))
+    }
 }
