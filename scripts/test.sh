@@ -15,6 +15,10 @@ step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "state machine definition (asl-validator from npm)"
+npm ci --prefix statemachine --no-audit --no-fund
+npm test --prefix statemachine
+
 step "Rust workspace tests (embedded S3 server and LocalStack)"
 cargo test --workspace --locked --no-fail-fast
 
