@@ -11,6 +11,13 @@ step "toolchain"
 cargo --version
 rustc --version
 
+step "LocalStack S3 on 127.0.0.1 (the independent S3 for the conformance suite)"
+# shellcheck source=scripts/localstack.sh
+source "$root/scripts/localstack.sh"
+localstack_install
+localstack_start # exports COPYFLOW_LOCALSTACK_ENDPOINT for conformance_localstack.rs
+trap localstack_stop EXIT
+
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

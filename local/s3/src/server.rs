@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
 use crate::event::{EventBus, EventFactory, KeyEncoding, ObjectCreatedEvent};
-use crate::faults::{Fault, FaultInjector, classify, error_response};
+use crate::faults::{Fault, FaultInjector, Operation, classify, error_response};
 use crate::service::{RequestInfo, Service};
 use crate::store::Store;
 
@@ -196,7 +196,8 @@ async fn handle(
     faults: Arc<FaultInjector>,
 ) -> Result<http::Response<s3s::Body>, Box<dyn std::error::Error + Send + Sync>> {
     let request_id = request_id();
-    match faults.decide(classify(req.method(), req.uri(), req.headers())) {
+    let op = classify(req.method(), req.uri(), req.headers());
+    match faults.decide(op) {
         Some(Fault::DropConnection) => return Err(Box::new(InjectedDrop)),
         Some(Fault::Latency(d)) => tokio::time::sleep(d).await,
         Some(fault) => {
@@ -214,7 +215,32 @@ async fn handle(
     if let Ok(v) = http::HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert("x-amz-request-id", v);
     }
+    if op == Operation::GetObjectAttributes && resp.status().is_success() {
+        resp = unquote_attributes_etag(resp).await?;
+    }
     Ok(resp)
+}
+
+/// GetObjectAttributes returns the ETag unquoted in its XML (unlike every other S3 XML
+/// body); s3s 0.14 always quotes it, so the small response is rewritten here.
+async fn unquote_attributes_etag(
+    resp: http::Response<s3s::Body>,
+) -> Result<http::Response<s3s::Body>, Box<dyn std::error::Error + Send + Sync>> {
+    use http_body_util::BodyExt;
+    let (mut parts, body) = resp.into_parts();
+    let bytes = body.collect().await?.to_bytes();
+    let xml = String::from_utf8_lossy(&bytes);
+    let fixed = match (xml.find("<ETag>\""), xml.find("\"</ETag>")) {
+        (Some(start), Some(end)) if start < end => format!(
+            "{}<ETag>{}</ETag>{}",
+            &xml[..start],
+            &xml[start + 7..end],
+            &xml[end + 8..]
+        ),
+        _ => xml.into_owned(),
+    };
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    Ok(http::Response::from_parts(parts, s3s::Body::from(fixed)))
 }
 
 /// 16 uppercase hex characters, the shape of S3 request ids.

@@ -53,7 +53,20 @@ impl Service {
                 "The specified bucket is not valid."
             ));
         }
-        self.store.create_bucket(name)?;
+        let constraint = req
+            .input
+            .create_bucket_configuration
+            .as_ref()
+            .and_then(|c| c.location_constraint.as_ref())
+            .map(|c| c.as_str().to_owned());
+        let us_east_1 = constraint
+            .as_deref()
+            .is_none_or(|c| c.is_empty() || c == "us-east-1");
+        match self.store.create_bucket(name) {
+            // In us-east-1, re-creating a bucket you own answers 200 (legacy behaviour).
+            Err(e) if *e.code() == s3s::S3ErrorCode::BucketAlreadyOwnedByYou && us_east_1 => {}
+            other => other?,
+        }
         Ok(S3Response::new(CreateBucketOutput {
             location: Some(format!("/{name}")),
         }))

@@ -247,3 +247,39 @@ pub fn invalid_part_number() -> S3Error {
     e.set_status_code(http::StatusCode::RANGE_NOT_SATISFIABLE);
     e
 }
+
+/// `aws-chunked` describes the request framing, not the object: S3 drops it from the
+/// stored Content-Encoding (and stores nothing if it was the only coding).
+pub fn without_aws_chunked(encoding: Option<String>) -> Option<String> {
+    let kept: Vec<&str> = encoding
+        .as_deref()?
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("aws-chunked"))
+        .collect();
+    (!kept.is_empty()).then(|| kept.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aws_chunked_is_dropped_from_the_stored_content_encoding() {
+        assert_eq!(without_aws_chunked(Some("aws-chunked".into())), None);
+        assert_eq!(
+            without_aws_chunked(Some("gzip,aws-chunked".into())).as_deref(),
+            Some("gzip")
+        );
+        assert_eq!(
+            without_aws_chunked(Some("aws-chunked, br".into())).as_deref(),
+            Some("br")
+        );
+        assert_eq!(without_aws_chunked(None), None);
+    }
+
+    #[test]
+    fn url_encoding_of_listing_keys_keeps_slashes_and_escapes_plus_and_space() {
+        assert_eq!(url_encode_key("a b+c/é"), "a%20b%2Bc/%C3%A9");
+    }
+}

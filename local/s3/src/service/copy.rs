@@ -49,7 +49,9 @@ pub(super) fn check_copy_source_conditions(
         Some(cond) if etag_matches(cond, &v.etag) => return Err(precondition_failed()),
         Some(_) => {}
         None => {
+            // A date in the future is ignored, as HTTP and S3 do.
             if let Some(t) = c.if_modified_since
+                && seconds(timestamp_ms(t)) <= seconds(now_ms())
                 && modified <= seconds(timestamp_ms(t))
             {
                 return Err(precondition_failed());

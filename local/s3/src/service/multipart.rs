@@ -152,7 +152,7 @@ impl Service {
                 input.content_type,
                 input.cache_control,
                 input.content_disposition,
-                input.content_encoding,
+                without_aws_chunked(input.content_encoding),
                 input.content_language,
                 input.expires.as_ref(),
                 input.website_redirect_location,

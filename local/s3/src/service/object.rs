@@ -142,6 +142,7 @@ fn check_read_conditions(
             return Err(s3_error!(NotModified));
         }
     } else if let Some(t) = if_modified_since
+        && seconds(timestamp_ms(t)) <= seconds(now_ms())
         && modified <= seconds(timestamp_ms(t))
     {
         return Err(s3_error!(NotModified));
@@ -384,7 +385,7 @@ impl Service {
                 input.content_type.take(),
                 input.cache_control.take(),
                 input.content_disposition.take(),
-                input.content_encoding.take(),
+                without_aws_chunked(input.content_encoding.take()),
                 input.content_language.take(),
                 input.expires.as_ref(),
                 input.website_redirect_location.take(),
