@@ -1,0 +1,765 @@
+//! Object keys: decoding the event key, the key rules, destination mapping, the loop guard, and
+//! the one function that encodes `x-amz-copy-source`.
+//!
+//! Rules respected (S3-FACTS §1.2, §3 and design consequences 1-3):
+//!
+//! - **Event keys are form-encoded.** S3 notifications document it ("'red flower.jpg' becomes
+//!   'red+flower.jpg'"); for EventBridge it is undocumented, but AWS Powertools decodes it with
+//!   `unquote_plus`. So [`decode_event_key`] turns `+` into a space and then percent-decodes
+//!   UTF-8, and keeps the raw key too: the copy step reads the decoded key first and falls back
+//!   to the raw one on `404`, in case EventBridge ever sends keys unencoded.
+//! - **Keys are at most 1024 UTF-8 bytes**; copyflow checks the destination key, after mapping
+//!   (a longer destination prefix can push a valid source key over the limit).
+//! - **No control characters** (`U+0000..U+001F`, `U+007F..U+009F`): S3 accepts some, but they
+//!   break XML listings, logs and consoles; such keys are rejected, not copied.
+//! - **Folder markers** (a key ending in `/` with no bytes, what the console's "Create folder"
+//!   writes) are skipped: there is nothing to copy and the destination needs no folders.
+//! - **The loop guard**: a copy must never land inside the watched source range, or the
+//!   pipeline would trigger on its own output. Settings refuse such configurations
+//!   ([`crate::Settings::loop_guard_violation`]); [`KeyRules::evaluate`] checks every key
+//!   again and answers `ConfigurationError`, never a copy.
+//! - **`x-amz-copy-source` must be URL-encoded by the caller**: aws-sdk-s3 sends it as given
+//!   (aws-sdk-rust#1357; non-ASCII does not even make a valid header), while the `Key` parameter
+//!   is encoded by the SDK. [`copy_source`] is the only place that builds it.
+
+use std::str::Utf8Error;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode, utf8_percent_encode};
+use regex_lite::Regex;
+use serde::{Deserialize, Serialize};
+
+use crate::settings::{SettingsError, single_problem};
+use crate::{Settings, StepError};
+
+/// Bytes kept as-is in `x-amz-copy-source`: RFC 3986 unreserved characters and `/`.
+const COPY_SOURCE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
+
+/// Bytes kept as-is by S3's notification key encoding (`application/x-www-form-urlencoded` as
+/// Java's `URLEncoder` writes it, with `/` kept): letters, digits, `-_.*` and `/`.
+const FORM: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'*')
+    .remove(b'/')
+    .remove(b' ');
+
+/// The key of an event, decoded and as received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventKey {
+    /// The form-decoded key: what the object is most likely called.
+    pub decoded: String,
+    /// `detail.object.key` exactly as the event carried it: the fallback if no object has the
+    /// decoded name.
+    pub raw: String,
+}
+
+impl EventKey {
+    /// Whether decoding changed the key (only then is the raw key a distinct fallback).
+    pub fn is_encoded(&self) -> bool {
+        self.decoded != self.raw
+    }
+}
+
+/// Decodes `detail.object.key` ([`form_decode`]), keeping the raw value.
+///
+/// `InvalidEvent` for an empty key, or one whose percent-escapes do not decode to UTF-8: S3
+/// keys are UTF-8, so such a key is not form-encoding of a real key.
+pub fn decode_event_key(raw: &str) -> Result<EventKey, StepError> {
+    if raw.is_empty() {
+        return Err(StepError::InvalidEvent(
+            "detail.object.key is empty".to_owned(),
+        ));
+    }
+    let decoded = form_decode(raw).map_err(|e| {
+        StepError::InvalidEvent(format!(
+            "detail.object.key {raw:?} does not decode to UTF-8 (form-encoding: `+` is a space, \
+             `%XX` a byte): {e}"
+        ))
+    })?;
+    Ok(EventKey {
+        decoded,
+        raw: raw.to_owned(),
+    })
+}
+
+/// Form-decodes a key: `+` becomes a space, then `%XX` escapes become bytes, which must be
+/// UTF-8. A `%` not followed by two hex digits is kept as is.
+pub fn form_decode(encoded: &str) -> Result<String, Utf8Error> {
+    let plus_as_space = encoded.replace('+', " ");
+    percent_decode(plus_as_space.as_bytes())
+        .decode_utf8()
+        .map(|decoded| decoded.into_owned())
+}
+
+/// Form-encodes a key as S3 event notifications do (`red flower.jpg` -> `red+flower.jpg`,
+/// `+` -> `%2B`, `/` kept). The inverse of [`form_decode`]; used to build test events.
+pub fn form_encode(key: &str) -> String {
+    utf8_percent_encode(key, FORM).to_string().replace(' ', "+")
+}
+
+/// The `x-amz-copy-source` value for `CopyObject` / `UploadPartCopy`:
+/// `bucket/key[?versionId=id]`, each byte outside the RFC 3986 unreserved set and `/`
+/// percent-encoded (so every path segment is encoded and the slashes between them kept).
+///
+/// `bucket` is a bucket name (not an access point ARN). The version id is encoded the same way
+/// (S3 version ids are URL-safe, so this is normally a no-op).
+pub fn copy_source(bucket: &str, key: &str, version_id: Option<&str>) -> String {
+    let mut value = format!(
+        "{}/{}",
+        utf8_percent_encode(bucket, COPY_SOURCE),
+        utf8_percent_encode(key, COPY_SOURCE)
+    );
+    if let Some(version_id) = version_id {
+        value.push_str("?versionId=");
+        value.extend(utf8_percent_encode(version_id, COPY_SOURCE));
+    }
+    value
+}
+
+/// The first control character of `key` (Unicode `Cc`: `U+0000..U+001F`, `U+007F..U+009F`)
+/// and its byte offset.
+pub fn first_control_char(key: &str) -> Option<(usize, char)> {
+    key.char_indices().find(|(_, c)| c.is_control())
+}
+
+/// Whether an object is a folder marker: its key ends with `/` and it has no bytes (size 0,
+/// or absent from the event).
+pub fn is_folder_marker(key: &str, size: Option<u64>) -> bool {
+    key.ends_with('/') && size.is_none_or(|s| s == 0)
+}
+
+/// A compiled `keys.pattern`.
+///
+/// The pattern must match the whole key after the source prefix (it is wrapped in
+/// `^(?:...)$`). Named groups `date` and `hour`, when present, must also be real values:
+/// `date` a calendar date `YYYY-MM-DD` (leap years included), `hour` `00`..`23`.
+#[derive(Clone, Debug)]
+pub struct KeyPattern {
+    source: String,
+    regex: Regex,
+    checks_date: bool,
+    checks_hour: bool,
+}
+
+impl KeyPattern {
+    /// Compiles a pattern; the error says what is wrong with it.
+    pub fn new(pattern: &str) -> Result<Self, String> {
+        let regex = Regex::new(&format!("^(?:{pattern})$"))
+            .map_err(|e| format!("{pattern:?} is not a valid regular expression: {e}"))?;
+        let names: Vec<&str> = regex.capture_names().flatten().collect();
+        Ok(Self {
+            source: pattern.to_owned(),
+            checks_date: names.contains(&"date"),
+            checks_hour: names.contains(&"hour"),
+            regex,
+        })
+    }
+
+    /// The pattern as written in the settings.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// `Ok` when `key` matches; else why not, for a `KeyRejected` message.
+    pub fn check(&self, key: &str) -> Result<(), String> {
+        let Some(captures) = self.regex.captures(key) else {
+            return Err(format!(
+                "it does not match keys.pattern {:?} (after the source prefix)",
+                self.source
+            ));
+        };
+        if self.checks_date
+            && let Some(date) = captures.name("date")
+            && !is_calendar_date(date.as_str())
+        {
+            return Err(format!(
+                "{:?} is not a real date (YYYY-MM-DD)",
+                date.as_str()
+            ));
+        }
+        if self.checks_hour
+            && let Some(hour) = captures.name("hour")
+            && !matches!(hour.as_str().parse::<u8>(), Ok(0..=23) if hour.as_str().len() == 2)
+        {
+            return Err(format!("{:?} is not an hour 00-23", hour.as_str()));
+        }
+        Ok(())
+    }
+}
+
+/// Whether `text` is `YYYY-MM-DD` naming a day of the proleptic Gregorian calendar (year
+/// 0001..9999).
+fn is_calendar_date(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    if bytes.len() != 10
+        || bytes[4] != b'-'
+        || bytes[7] != b'-'
+        || !text
+            .bytes()
+            .enumerate()
+            .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit())
+    {
+        return false;
+    }
+    let number = |range: std::ops::Range<usize>| text[range].parse::<u32>().unwrap_or(0);
+    let (year, month, day) = (number(0..4), number(5..7), number(8..10));
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    year >= 1 && (1..=days_in_month).contains(&day)
+}
+
+/// Why an event was skipped rather than copied (not an error: the execution succeeds).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SkipReason {
+    /// A folder marker (`a/b/`, no bytes): nothing to copy.
+    FolderMarker,
+    /// The key is outside `source.prefix`.
+    OutsideSourcePrefix,
+    /// The event is for another bucket than `source.bucket` (a rule that matches too much).
+    WrongBucket,
+}
+
+impl SkipReason {
+    /// The JSON value: `folder-marker`, `outside-source-prefix`, `wrong-bucket`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::FolderMarker => "folder-marker",
+            Self::OutsideSourcePrefix => "outside-source-prefix",
+            Self::WrongBucket => "wrong-bucket",
+        }
+    }
+}
+
+/// What to do with one object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyDecision {
+    /// Copy it to this key in the destination bucket.
+    Copy {
+        /// The destination key.
+        destination_key: String,
+    },
+    /// Leave it alone.
+    Skip {
+        /// Why.
+        reason: SkipReason,
+        /// A sentence for the execution output.
+        message: String,
+    },
+}
+
+/// The routing and key rules of one pipeline, compiled from [`Settings`] once (at Lambda init or
+/// CLI start) and applied to every event.
+#[derive(Clone, Debug)]
+pub struct KeyRules {
+    source_bucket: String,
+    source_prefix: String,
+    destination_bucket: String,
+    destination_prefix: String,
+    pattern: Option<KeyPattern>,
+    max_key_bytes: usize,
+}
+
+impl KeyRules {
+    /// Compiles the rules; fails on invalid settings (including a loop).
+    pub fn new(settings: &Settings) -> Result<Self, SettingsError> {
+        settings.validate()?;
+        let pattern = match &settings.keys.pattern {
+            Some(p) => Some(
+                KeyPattern::new(p).map_err(|message| single_problem("keys.pattern", message))?,
+            ),
+            None => None,
+        };
+        Ok(Self {
+            source_bucket: settings.source.bucket.clone(),
+            source_prefix: settings.source.prefix.clone(),
+            destination_bucket: settings.destination.bucket.clone(),
+            destination_prefix: settings.destination_prefix().to_owned(),
+            pattern,
+            max_key_bytes: settings.keys.max_key_bytes,
+        })
+    }
+
+    /// `source.bucket`.
+    pub fn source_bucket(&self) -> &str {
+        &self.source_bucket
+    }
+
+    /// `destination.bucket`.
+    pub fn destination_bucket(&self) -> &str {
+        &self.destination_bucket
+    }
+
+    /// The destination key of `source_key` (source prefix replaced by the destination
+    /// prefix), or `None` when the key is outside the source prefix. No rule is checked.
+    pub fn map_key(&self, source_key: &str) -> Option<String> {
+        source_key
+            .strip_prefix(self.source_prefix.as_str())
+            .map(|rest| format!("{}{rest}", self.destination_prefix))
+    }
+
+    /// Decides what to do with the object `key` (decoded) of `size` bytes in `bucket`.
+    ///
+    /// In order: another bucket or a key outside the source prefix is skipped, a folder marker
+    /// is skipped, a key with a control character, not matching the pattern, mapping to an
+    /// empty key or to more than `keys.maxKeyBytes` is rejected (`KeyRejected`), and a
+    /// destination inside the watched range is a `ConfigurationError` (loop guard).
+    pub fn evaluate(
+        &self,
+        bucket: &str,
+        key: &str,
+        size: Option<u64>,
+    ) -> Result<KeyDecision, StepError> {
+        if bucket != self.source_bucket {
+            return Ok(KeyDecision::Skip {
+                reason: SkipReason::WrongBucket,
+                message: format!(
+                    "the event is for bucket {bucket:?}, copyflow watches {:?}",
+                    self.source_bucket
+                ),
+            });
+        }
+        let Some(relative) = key.strip_prefix(self.source_prefix.as_str()) else {
+            return Ok(KeyDecision::Skip {
+                reason: SkipReason::OutsideSourcePrefix,
+                message: format!(
+                    "{key:?} does not start with the source prefix {:?}",
+                    self.source_prefix
+                ),
+            });
+        };
+        if is_folder_marker(key, size) {
+            return Ok(KeyDecision::Skip {
+                reason: SkipReason::FolderMarker,
+                message: format!("{key:?} is a folder marker (ends with '/', no bytes)"),
+            });
+        }
+        if let Some((index, c)) = first_control_char(key) {
+            return Err(StepError::key_rejected(
+                key,
+                format!(
+                    "it contains the control character {c:?} at byte {index}; rename the object"
+                ),
+            ));
+        }
+        if let Some(pattern) = &self.pattern {
+            pattern
+                .check(relative)
+                .map_err(|reason| StepError::key_rejected(key, reason))?;
+        }
+        let destination_key = format!("{}{relative}", self.destination_prefix);
+        if destination_key.is_empty() {
+            return Err(StepError::key_rejected(
+                key,
+                "it equals the source prefix, so its destination key would be empty",
+            ));
+        }
+        if destination_key.len() > self.max_key_bytes {
+            return Err(StepError::key_rejected(
+                &destination_key,
+                format!(
+                    "the destination key is {} bytes, over keys.maxKeyBytes = {} (S3's limit is \
+                     1024): shorten destination.prefix or the key",
+                    destination_key.len(),
+                    self.max_key_bytes
+                ),
+            ));
+        }
+        if self.destination_bucket == self.source_bucket
+            && destination_key.starts_with(self.source_prefix.as_str())
+        {
+            return Err(StepError::ConfigurationError(format!(
+                "loop guard: s3://{}/{destination_key} is inside the watched range s3://{}/{}..., \
+                 so the copy would trigger the pipeline again; fix destination.prefix",
+                self.destination_bucket, self.source_bucket, self.source_prefix
+            )));
+        }
+        Ok(KeyDecision::Copy { destination_key })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn rules(source_prefix: &str, destination_prefix: Option<&str>) -> KeyRules {
+        let mut settings = Settings::new("src", "dst");
+        settings.source.prefix = source_prefix.to_owned();
+        settings.destination.prefix = destination_prefix.map(str::to_owned);
+        KeyRules::new(&settings).unwrap()
+    }
+
+    fn copy_to(decision: KeyDecision) -> String {
+        match decision {
+            KeyDecision::Copy { destination_key } => destination_key,
+            KeyDecision::Skip { message, .. } => panic!("skipped: {message}"),
+        }
+    }
+
+    fn skip_reason(decision: KeyDecision) -> SkipReason {
+        match decision {
+            KeyDecision::Skip { reason, .. } => reason,
+            KeyDecision::Copy { destination_key } => panic!("copied to {destination_key}"),
+        }
+    }
+
+    #[test]
+    fn decodes_the_documented_examples() {
+        let cases = [
+            ("red+flower.jpg", "red flower.jpg"),
+            ("this+im+%2B+age+blah.txt", "this im + age blah.txt"),
+            (
+                "AjayMuralidhar/2020-04-06/12/my+task%2B1.txt",
+                "AjayMuralidhar/2020-04-06/12/my task+1.txt",
+            ),
+            ("a+b%2Bc%2525d%3A%C3%A9/x%3D1", "a b+c%25d:é/x=1"),
+            ("%E6%97%A5%E6%9C%AC/%C3%BC", "日本/ü"),
+            ("100%", "100%"),
+            ("50%zz", "50%zz"),
+        ];
+        for (raw, decoded) in cases {
+            let key = decode_event_key(raw).unwrap();
+            assert_eq!(key.decoded, decoded, "{raw}");
+            assert_eq!(key.raw, raw);
+        }
+        assert!(!decode_event_key("plain/key.txt").unwrap().is_encoded());
+    }
+
+    #[test]
+    fn keys_that_do_not_decode_to_utf8_are_invalid_events() {
+        for raw in ["%FF", "a/%C3", ""] {
+            assert_eq!(decode_event_key(raw).unwrap_err().name(), "InvalidEvent");
+        }
+    }
+
+    #[test]
+    fn form_encoding_matches_s3_notifications() {
+        assert_eq!(form_encode("red flower.jpg"), "red+flower.jpg");
+        assert_eq!(
+            form_encode("this im + age blah.txt"),
+            "this+im+%2B+age+blah.txt"
+        );
+        assert_eq!(
+            form_encode("a b+c%25d:é/x=1"),
+            "a+b%2Bc%2525d%3A%C3%A9/x%3D1"
+        );
+        assert_eq!(form_encode("a~b*c"), "a%7Eb*c");
+    }
+
+    #[test]
+    fn copy_source_encodes_each_segment_and_keeps_slashes() {
+        assert_eq!(
+            copy_source("src", "etc/alternatives/c++", None),
+            "src/etc/alternatives/c%2B%2B"
+        );
+        assert_eq!(
+            copy_source(
+                "src",
+                "a b/é?x=1&y#z",
+                Some("3HL4kqtJvjVBH40Nrjfkd.Ij2a1FRLcu")
+            ),
+            "src/a%20b/%C3%A9%3Fx%3D1%26y%23z?versionId=3HL4kqtJvjVBH40Nrjfkd.Ij2a1FRLcu"
+        );
+        assert_eq!(copy_source("src", "a~b-c_d.e", None), "src/a~b-c_d.e");
+    }
+
+    #[test]
+    fn control_characters_are_found_including_del_and_c1() {
+        assert_eq!(first_control_char("ok/key"), None);
+        assert_eq!(first_control_char("a\tb"), Some((1, '\t')));
+        assert_eq!(first_control_char("é\u{7f}"), Some((2, '\u{7f}')));
+        assert_eq!(first_control_char("x\u{85}"), Some((1, '\u{85}')));
+        assert_eq!(first_control_char("\u{a0}"), None);
+    }
+
+    #[test]
+    fn folder_markers_end_with_a_slash_and_have_no_bytes() {
+        assert!(is_folder_marker("a/b/", Some(0)));
+        assert!(is_folder_marker("a/b/", None));
+        assert!(!is_folder_marker("a/b/", Some(3)));
+        assert!(!is_folder_marker("a/b", Some(0)));
+    }
+
+    #[test]
+    fn the_default_pattern_accepts_the_hierarchy() {
+        let rules = rules("", None);
+        for key in [
+            "AjayMuralidhar/2020-04-06/12/my-task.txt",
+            "AjayMuralidhar/2020-02-29/00/my task+1.txt",
+            "Zoë/2024-12-31/23/日本.txt",
+        ] {
+            assert_eq!(copy_to(rules.evaluate("src", key, Some(1)).unwrap()), key);
+        }
+    }
+
+    #[test]
+    fn the_default_pattern_rejects_other_shapes_and_impossible_dates() {
+        let rules = rules("", None);
+        for key in [
+            "example-key",
+            "AjayMuralidhar/2020-04-06/my-task.txt",
+            "AjayMuralidhar/2020-04-06/12/sub/my-task.txt",
+            "AjayMuralidhar/2020-4-06/12/my-task.txt",
+            "AjayMuralidhar/2021-02-29/12/my-task.txt",
+            "AjayMuralidhar/2020-13-01/12/my-task.txt",
+            "AjayMuralidhar/0000-01-01/12/my-task.txt",
+            "AjayMuralidhar/2020-04-06/24/my-task.txt",
+            "AjayMuralidhar/٢٠٢٠-04-06/12/my-task.txt",
+            "/2020-04-06/12/my-task.txt",
+        ] {
+            let error = rules.evaluate("src", key, Some(1)).unwrap_err();
+            assert_eq!(error.name(), "KeyRejected", "{key}");
+        }
+    }
+
+    #[test]
+    fn rejects_keys_with_control_characters() {
+        let error = rules("", None)
+            .evaluate("src", "Ajay/2020-04-06/12/a\u{1}b.txt", Some(1))
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("control character '\\u{1}'"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_byte_limit_applies_after_mapping() {
+        let mut settings = Settings::new("src", "dst");
+        settings.keys.pattern = None;
+        settings.source.prefix = "in/".into();
+        settings.destination.prefix = Some("a-much-longer-prefix/".into());
+        let rules = KeyRules::new(&settings).unwrap();
+        let fits = format!("in/{}", "k".repeat(1024 - "a-much-longer-prefix/".len()));
+        assert_eq!(
+            copy_to(rules.evaluate("src", &fits, Some(1)).unwrap()).len(),
+            1024
+        );
+        let too_long = format!("{fits}k");
+        let error = rules.evaluate("src", &too_long, Some(1)).unwrap_err();
+        assert_eq!(error.name(), "KeyRejected");
+        assert!(error.to_string().contains("1025 bytes"), "{error}");
+    }
+
+    #[test]
+    fn multibyte_keys_count_bytes_not_characters() {
+        let mut settings = Settings::new("src", "dst");
+        settings.keys.pattern = None;
+        let rules = KeyRules::new(&settings).unwrap();
+        let key = "é".repeat(512);
+        assert!(rules.evaluate("src", &key, Some(1)).is_ok());
+        let key = format!("{key}x");
+        assert!(rules.evaluate("src", &key, Some(1)).is_err());
+    }
+
+    #[test]
+    fn prefixes_are_rewritten_and_keys_outside_are_skipped() {
+        let mut settings = Settings::new("src", "dst");
+        settings.source.prefix = "incoming/".into();
+        settings.destination.prefix = Some("archive/".into());
+        let rules = KeyRules::new(&settings).unwrap();
+        assert_eq!(
+            copy_to(
+                rules
+                    .evaluate("src", "incoming/Ajay/2020-04-06/12/a.txt", Some(1))
+                    .unwrap()
+            ),
+            "archive/Ajay/2020-04-06/12/a.txt"
+        );
+        assert_eq!(
+            skip_reason(
+                rules
+                    .evaluate("src", "other/Ajay/2020-04-06/12/a.txt", Some(1))
+                    .unwrap()
+            ),
+            SkipReason::OutsideSourcePrefix
+        );
+        assert_eq!(rules.map_key("incoming/x").as_deref(), Some("archive/x"));
+        assert_eq!(rules.map_key("x"), None);
+    }
+
+    #[test]
+    fn a_null_destination_prefix_keeps_keys_unchanged() {
+        let rules = rules("incoming/", None);
+        assert_eq!(
+            copy_to(
+                rules
+                    .evaluate("src", "incoming/Ajay/2020-04-06/12/a.txt", Some(1))
+                    .unwrap()
+            ),
+            "incoming/Ajay/2020-04-06/12/a.txt"
+        );
+    }
+
+    #[test]
+    fn other_buckets_and_folder_markers_are_skipped() {
+        let rules = rules("", None);
+        assert_eq!(
+            skip_reason(
+                rules
+                    .evaluate("other", "Ajay/2020-04-06/12/a.txt", Some(1))
+                    .unwrap()
+            ),
+            SkipReason::WrongBucket
+        );
+        assert_eq!(
+            skip_reason(rules.evaluate("src", "a/b/", Some(0)).unwrap()),
+            SkipReason::FolderMarker
+        );
+    }
+
+    #[test]
+    fn a_key_equal_to_the_source_prefix_with_no_destination_prefix_is_rejected() {
+        let mut settings = Settings::new("src", "dst");
+        settings.keys.pattern = None;
+        settings.source.prefix = "in".into();
+        settings.destination.prefix = Some(String::new());
+        let rules = KeyRules::new(&settings).unwrap();
+        assert_eq!(
+            rules.evaluate("src", "in", Some(1)).unwrap_err().name(),
+            "KeyRejected"
+        );
+    }
+
+    #[test]
+    fn the_loop_guard_refuses_to_copy_into_the_watched_range() {
+        // Settings refuse the loop outright...
+        let mut settings = Settings::new("same", "same");
+        settings.source.prefix = "in/".into();
+        settings.destination.prefix = Some("in/copies/".into());
+        assert!(KeyRules::new(&settings).is_err());
+        // ...and rules built around the check still never copy into the range.
+        let rules = KeyRules {
+            source_bucket: "same".into(),
+            source_prefix: "in/".into(),
+            destination_bucket: "same".into(),
+            destination_prefix: "in/copies/".into(),
+            pattern: None,
+            max_key_bytes: 1024,
+        };
+        let error = rules.evaluate("same", "in/a.txt", Some(1)).unwrap_err();
+        assert_eq!(error.name(), "ConfigurationError");
+        assert!(error.to_string().contains("loop guard"), "{error}");
+    }
+
+    #[test]
+    fn same_bucket_with_disjoint_prefixes_copies_and_ignores_its_own_output() {
+        let mut settings = Settings::new("same", "same");
+        settings.source.prefix = "in/".into();
+        settings.destination.prefix = Some("out/".into());
+        let rules = KeyRules::new(&settings).unwrap();
+        assert_eq!(
+            copy_to(
+                rules
+                    .evaluate("same", "in/Ajay/2020-04-06/12/a.txt", Some(1))
+                    .unwrap()
+            ),
+            "out/Ajay/2020-04-06/12/a.txt"
+        );
+        assert_eq!(
+            skip_reason(
+                rules
+                    .evaluate("same", "out/Ajay/2020-04-06/12/a.txt", Some(1))
+                    .unwrap()
+            ),
+            SkipReason::OutsideSourcePrefix
+        );
+    }
+
+    #[test]
+    fn a_custom_pattern_without_date_groups_is_not_date_checked() {
+        let pattern = KeyPattern::new(r"[^/]+/\d{4}-\d{2}-\d{2}/.+").unwrap();
+        assert!(pattern.check("a/2021-02-30/x").is_ok());
+        assert!(pattern.check("prefix-a/2021-02-30/x").is_ok());
+        assert!(KeyPattern::new("(unclosed").is_err());
+    }
+
+    #[test]
+    fn the_pattern_is_anchored() {
+        let pattern = KeyPattern::new("abc").unwrap();
+        assert!(pattern.check("abc").is_ok());
+        assert!(pattern.check("xabc").is_err());
+        assert!(pattern.check("abcx").is_err());
+        let alternation = KeyPattern::new("a|b").unwrap();
+        assert!(alternation.check("ab").is_err());
+    }
+
+    #[test]
+    fn calendar_dates_know_leap_years() {
+        assert!(is_calendar_date("2024-02-29"));
+        assert!(is_calendar_date("2000-02-29"));
+        assert!(!is_calendar_date("1900-02-29"));
+        assert!(!is_calendar_date("2023-02-29"));
+        assert!(!is_calendar_date("2023-04-31"));
+        assert!(!is_calendar_date("2023-00-10"));
+        assert!(!is_calendar_date("2023-01-00"));
+        assert!(!is_calendar_date("2023-1-010"));
+    }
+
+    /// Inverse of `copy_source`: splits at the first `?` (a literal `?` in a key is `%3F`) and
+    /// the first `/` (bucket names have none), then percent-decodes.
+    fn parse_copy_source(value: &str) -> (String, String, Option<String>) {
+        let (path, query) = match value.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (value, None),
+        };
+        let (bucket, key) = path.split_once('/').unwrap();
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .unwrap()
+                .into_owned()
+        };
+        let version = query.map(|q| decode(q.strip_prefix("versionId=").unwrap()));
+        (decode(bucket), decode(key), version)
+    }
+
+    fn any_key() -> impl Strategy<Value = String> {
+        prop_oneof![any::<String>(), "[ a-zA-Z0-9+%/:=?&#~*é日本\\-_.]{1,64}",]
+    }
+
+    proptest! {
+        #[test]
+        fn form_decoding_inverts_form_encoding(key in any_key()) {
+            prop_assert_eq!(form_decode(&form_encode(&key)).unwrap(), key);
+        }
+
+        #[test]
+        fn form_decoding_also_reads_rfc3986_percent_encoding(key in any_key()) {
+            let encoded = utf8_percent_encode(&key, COPY_SOURCE).to_string();
+            prop_assert_eq!(form_decode(&encoded).unwrap(), key);
+        }
+
+        #[test]
+        fn copy_source_decodes_back_to_bucket_key_and_version(
+            bucket in "[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]",
+            key in any_key(),
+            version in proptest::option::of("[A-Za-z0-9._]{1,32}"),
+        ) {
+            let value = copy_source(&bucket, &key, version.as_deref());
+            prop_assert!(value.is_ascii());
+            prop_assert!(value.bytes().all(|b| b.is_ascii_graphic()));
+            prop_assert_eq!(parse_copy_source(&value), (bucket, key, version));
+        }
+
+        #[test]
+        fn keys_without_plus_or_percent_are_their_own_decoding(key in "[^+%]{1,64}") {
+            prop_assert_eq!(decode_event_key(&key).unwrap().decoded, key);
+        }
+    }
+}

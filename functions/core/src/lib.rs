@@ -1,0 +1,37 @@
+//! copyflow-core: everything the three copy steps need, as pure, tested library code.
+//!
+//! copyflow copies every new object of a source bucket to a destination bucket under the same
+//! key, verified by checksum: S3 -> EventBridge `Object Created` -> Step Functions -> the
+//! Lambda steps validate-key, copy-object and verify-copy (ARCHITECTURE.md). The Lambda
+//! binaries and the local runner are thin adapters over this crate, so the same code runs in
+//! the cloud and on a laptop.
+//!
+//! | module | job |
+//! |---|---|
+//! | [`event`] | The EventBridge `Object Created` event, parsed tolerantly. |
+//! | [`keys`] | Key decoding, key rules, destination mapping, loop guard, `x-amz-copy-source`. |
+//! | [`plan`] | `CopyObject` vs multipart, part sizes and ranges within S3's limits. |
+//! | [`checksums`] | Stored checksums in comparable form, range CRC combining. |
+//! | [`settings`] | `copyflow.json` / `COPYFLOW_SETTINGS`. |
+//! | [`error`] | [`StepError`], the error names the state machine matches. |
+//! | [`mod@validate`] | The validate-key step ([`validate()`]). |
+//!
+//! Nothing here does I/O except reading the settings file or variable.
+
+#![warn(missing_docs)]
+
+pub mod checksums;
+pub mod error;
+pub mod event;
+pub mod keys;
+pub mod plan;
+pub mod settings;
+pub mod validate;
+
+pub use copyflow_checksum::{
+    Algorithm, ChecksumError, ChecksumType, Digest, Hasher, Hashes, combine_crc,
+    combine_full_object,
+};
+pub use error::StepError;
+pub use settings::{Settings, SettingsError};
+pub use validate::{CopyJob, ValidateOutput, validate};
