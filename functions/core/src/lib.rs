@@ -21,12 +21,17 @@
 #![warn(missing_docs)]
 
 pub mod checksums;
+pub mod copy;
+pub mod deadline;
 pub mod error;
 pub mod event;
 pub mod keys;
 pub mod plan;
+pub mod s3;
 pub mod settings;
+pub mod steps;
 pub mod validate;
+pub mod verify;
 
 pub use copyflow_checksum::{
     Algorithm, ChecksumError, ChecksumType, Digest, Hasher, Hashes, combine_crc,
@@ -34,4 +39,5 @@ pub use copyflow_checksum::{
 };
 pub use error::StepError;
 pub use settings::{Settings, SettingsError};
+pub use steps::Steps;
 pub use validate::{CopyJob, ValidateOutput, validate};

@@ -92,6 +92,9 @@ pub struct Settings {
     /// The local runtime (CLI only; ignored by the Lambda functions).
     #[serde(default)]
     pub local: LocalSettings,
+    /// Deployment settings read by the CDK app (`cdk/`): kept opaque here, validated there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<serde_json::Value>,
 }
 
 /// `source`: the watched range, `s3://bucket/prefix*`.
@@ -274,6 +277,7 @@ impl Settings {
             copy: CopySettings::default(),
             verify: VerifySettings::default(),
             local: LocalSettings::default(),
+            deploy: None,
         }
     }
 

@@ -1,0 +1,21 @@
+//! copy-object Lambda: the server-side copy, resumable across invocations near the deadline.
+//! Settings come from `COPYFLOW_SETTINGS` (the `copyflow.json` document).
+
+use copyflow_core::{Settings, Steps};
+use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let steps = Steps::new(
+        copyflow_core::s3::client_from_env().await,
+        Settings::from_env()?,
+    )?;
+    let steps = &steps;
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let deadline = steps.deadline_from_epoch_millis(event.context.deadline);
+        steps.copy_object(event.payload, deadline).await
+    }))
+    .await
+}

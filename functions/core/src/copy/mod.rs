@@ -1,0 +1,162 @@
+//! The copy-object step: a server-side copy of one object, pinned to the event's source
+//! version, idempotent, resumable.
+//!
+//! 1. Read the source (decoded key first, the raw event key as a fallback) and check it is
+//!    still the object the event announced: a newer version or another ETag means it was
+//!    overwritten, so this execution ends as `SourceChanged` and the destination is not
+//!    touched (the newer object has its own event).
+//! 2. Skip when the destination already holds the same bytes and properties (EventBridge
+//!    delivers at least once).
+//! 3. Up to the threshold: one CopyObject (`x-amz-copy-source-if-match` pins the source,
+//!    metadata and tags copied by S3, the checksum recomputed by S3 in the source's
+//!    algorithm so verify can compare stored values). Above it: a multipart copy
+//!    ([`multipart`]).
+
+mod document;
+mod multipart;
+mod single;
+
+use aws_sdk_s3::Client;
+
+pub use document::{Checkpoint, CopiedObject, CopyDocument, CopyMethod, CopyOutcome, CopyStatus};
+
+use crate::deadline::Deadline;
+use crate::plan::{CopyPlan, plan_copy};
+use crate::s3::{ObjectInfo, head_object_if_exists};
+use crate::{Settings, StepError, checksums};
+
+/// Everything a copy needs besides the job.
+pub struct CopyContext<'a> {
+    /// The client every request of the step goes through, for both buckets.
+    pub client: &'a Client,
+    /// Multipart threshold and part sizing, part concurrency, destination storage class.
+    pub settings: &'a Settings,
+    /// When a multipart copy stops starting parts and returns a checkpoint.
+    pub deadline: Deadline,
+}
+
+/// Runs the copy step on a state document (`{"job": ..., "copy"?: ...}`) and returns it with
+/// `copy` set.
+pub async fn copy(cx: &CopyContext<'_>, mut doc: CopyDocument) -> Result<CopyDocument, StepError> {
+    let outcome = match doc.copy.take() {
+        Some(previous) if previous.status == CopyStatus::InProgress => {
+            multipart::resume(cx, &doc.job, previous).await?
+        }
+        _ => start(cx, &doc).await?,
+    };
+    doc.copy = Some(outcome);
+    Ok(doc)
+}
+
+async fn start(cx: &CopyContext<'_>, doc: &CopyDocument) -> Result<CopyOutcome, StepError> {
+    let job = &doc.job;
+    let mut requests = 0;
+    let (source, destination_key) = pinned_source(cx, job, &mut requests).await?;
+    requests += 1;
+    let existing =
+        head_object_if_exists(cx.client, &job.destination.bucket, &destination_key, None).await?;
+    if let Some(dest) = existing
+        && same_object(&source, &dest)
+    {
+        tracing::info!(key = %destination_key, "destination already holds this object; nothing to copy");
+        return Ok(CopyOutcome::already_present(
+            source,
+            destination_key,
+            dest,
+            requests,
+        ));
+    }
+    match plan_copy(source.size, &cx.settings.plan_options())? {
+        CopyPlan::Single { .. } => {
+            single::copy_object(cx, job, source, destination_key, requests).await
+        }
+        CopyPlan::Multipart { part_size, parts } => {
+            multipart::start(
+                cx,
+                job,
+                source,
+                destination_key,
+                part_size,
+                parts.len(),
+                requests,
+            )
+            .await
+        }
+    }
+}
+
+/// HEADs the source and checks it is still the event's object; returns it with the
+/// destination key to write (which differs only for the raw-key fallback).
+async fn pinned_source(
+    cx: &CopyContext<'_>,
+    job: &crate::CopyJob,
+    requests: &mut u32,
+) -> Result<(ObjectInfo, String), StepError> {
+    let bucket = &job.source.bucket;
+    *requests += 1;
+    let mut found = head_object_if_exists(cx.client, bucket, &job.source.key, None)
+        .await?
+        .map(|o| (o, job.destination.key.clone()));
+    if found.is_none()
+        && let Some((raw, dest)) = job.raw_fallback()
+    {
+        *requests += 1;
+        found = head_object_if_exists(cx.client, bucket, raw, None)
+            .await?
+            .map(|o| (o, dest.to_owned()));
+    }
+    let Some((source, destination_key)) = found else {
+        return Err(StepError::SourceNotFound(format!(
+            "s3://{bucket}/{} no longer exists (deleted after the event)",
+            job.source.key
+        )));
+    };
+    if let Some(v) = &job.source.version_id
+        && source.version_id.as_deref() != Some(v.as_str())
+    {
+        return Err(StepError::SourceChanged(format!(
+            "s3://{bucket}/{}: the event's version {v} is no longer current ({} is)",
+            source.key,
+            source.version_id.as_deref().unwrap_or("null")
+        )));
+    }
+    if let Some(etag) = &job.source.etag
+        && *etag != source.etag
+    {
+        return Err(StepError::SourceChanged(format!(
+            "s3://{bucket}/{}: ETag is {} now, the event said {etag}",
+            source.key, source.etag
+        )));
+    }
+    Ok((source, destination_key))
+}
+
+/// Whether `dest` already is a copy of `source`: same size, content headers and metadata,
+/// and equal stored checksums (or equal MD5 ETags when no checksum compares).
+pub fn same_object(source: &ObjectInfo, dest: &ObjectInfo) -> bool {
+    if source.size != dest.size
+        || source.headers != dest.headers
+        || source.metadata != dest.metadata
+    {
+        return false;
+    }
+    match (source.stored_checksum(), dest.stored_checksum()) {
+        (Some(a), Some(b)) if checksums::compare(a, b) == checksums::Comparison::Identical => true,
+        _ => source.has_md5_etag() && source.etag == dest.etag,
+    }
+}
+
+/// The checksum algorithm the copy is written with: the source's own full-object one when it
+/// has one (so S3 recomputes a value comparable with the source's), else CRC64NVME.
+fn target_algorithm(source: &ObjectInfo, multipart: bool) -> crate::Algorithm {
+    use crate::{Algorithm, ChecksumType};
+    match source.stored_checksum() {
+        Some(c)
+            if c.checksum_type() == ChecksumType::FullObject
+                && (!multipart || c.algorithm().is_crc()) =>
+        {
+            c.algorithm()
+        }
+        _ => Algorithm::Crc64Nvme,
+    }
+}

@@ -1,0 +1,89 @@
+//! The three steps as JSON-in, JSON-out functions: exactly what a Lambda function receives
+//! and returns, so the Lambda adapters and the local runner call the same code with the same
+//! payloads.
+
+use aws_sdk_s3::Client;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::copy::{CopyContext, CopyDocument, copy};
+use crate::deadline::Deadline;
+use crate::keys::KeyRules;
+use crate::verify::{VerifyContext, VerifyDocument, verify};
+use crate::{Settings, SettingsError, StepError, validate};
+
+/// The three steps with their shared configuration.
+pub struct Steps {
+    client: Client,
+    settings: Settings,
+    rules: KeyRules,
+}
+
+impl Steps {
+    /// Validates the settings once, up front (a bad configuration fails at start-up, not on
+    /// the first object).
+    pub fn new(client: Client, settings: Settings) -> Result<Steps, SettingsError> {
+        let rules = KeyRules::new(&settings)?;
+        Ok(Steps {
+            client,
+            settings,
+            rules,
+        })
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// validate-key: the EventBridge event in, `{"action": ...}` out.
+    pub fn validate_key(&self, event: &Value) -> Result<Value, StepError> {
+        to_json(&validate(event, &self.rules)?)
+    }
+
+    /// copy-object: the state document in, the document with `copy` set out.
+    pub async fn copy_object(
+        &self,
+        payload: Value,
+        deadline: Deadline,
+    ) -> Result<Value, StepError> {
+        let doc: CopyDocument = from_json(payload, "copy-object")?;
+        let cx = CopyContext {
+            client: &self.client,
+            settings: &self.settings,
+            deadline,
+        };
+        to_json(&copy(&cx, doc).await?)
+    }
+
+    /// verify-copy: the state document after a finished copy in, with `verify` set out.
+    pub async fn verify_copy(&self, payload: Value) -> Result<Value, StepError> {
+        let doc: VerifyDocument = from_json(payload, "verify-copy")?;
+        let cx = VerifyContext {
+            client: &self.client,
+            settings: &self.settings,
+        };
+        to_json(&verify(&cx, doc).await?)
+    }
+
+    /// The deadline a step invocation gets from a Lambda context deadline (ms since epoch),
+    /// keeping `copy.deadlineMarginSeconds` in hand.
+    pub fn deadline_from_epoch_millis(&self, deadline_ms: u64) -> Deadline {
+        Deadline::from_epoch_millis(
+            deadline_ms,
+            std::time::Duration::from_secs(self.settings.copy.deadline_margin_seconds),
+        )
+    }
+}
+
+fn from_json<T: DeserializeOwned>(payload: Value, step: &str) -> Result<T, StepError> {
+    serde_path_to_error::deserialize(payload).map_err(|e| {
+        StepError::InvalidEvent(format!("{step} input at {}: {}", e.path(), e.inner()))
+    })
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<Value, StepError> {
+    serde_json::to_value(value)
+        .map_err(|e| StepError::Internal(format!("serializing step output: {e}")))
+}

@@ -1,0 +1,310 @@
+//! The verify-copy step: proves the destination identical to the source version that was
+//! copied, and names how.
+//!
+//! - `stored-checksum`: both objects carry comparable full-object checksums (the copy step
+//!   makes S3 compute the destination's in the source's algorithm): compared with zero
+//!   bytes read.
+//! - `computed-checksum`: the source has no comparable stored checksum (written before S3
+//!   stored them by default, or composite): its CRC is computed from parallel ranged GETs
+//!   with bounded memory ([`computed`]) and compared with the destination's.
+//!
+//! Size, content headers and user metadata are compared too, and tags on the multipart path
+//! (where copyflow sets them itself; CopyObject copies them inside S3). A mismatching copy is
+//! deleted before the step fails with `ChecksumMismatch`, so a bad copy never looks valid.
+
+mod computed;
+
+use aws_sdk_s3::Client;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::checksums::{Comparison, StoredChecksum, compare};
+use crate::copy::CopyOutcome;
+use crate::s3::{ObjectInfo, classify, head_object_if_exists, tags_of};
+use crate::{Algorithm, CopyJob, Settings, StepError};
+
+/// Everything verification needs besides the state document.
+pub struct VerifyContext<'a> {
+    /// The client every request of the step goes through, for both buckets.
+    pub client: &'a Client,
+    /// Range size and concurrency of the ranged GETs behind a computed checksum.
+    pub settings: &'a Settings,
+}
+
+/// `{"job": ..., "copy": ..., "verify"?: ...}` plus anything else the state carries.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct VerifyDocument {
+    /// The job validate-key produced.
+    pub job: CopyJob,
+    /// The copy step's section; verify needs a finished copy (`destination` set).
+    pub copy: CopyOutcome,
+    /// This step's section, set once the copy is proven identical.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<VerifyOutcome>,
+    /// Fields of other steps, passed through untouched.
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+/// How the bytes were proven identical (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerifyMethod {
+    /// Comparable checksums S3 stored for both objects, compared without reading any bytes.
+    StoredChecksum,
+    /// A CRC computed from ranged GETs (the source's, and the destination's unless S3 stores
+    /// one in the same algorithm), because no stored pair was comparable.
+    ComputedChecksum,
+}
+
+/// The verify step's section of the state document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyOutcome {
+    /// Always "identical": any difference is an error.
+    pub verdict: String,
+    /// How identity was proven.
+    pub method: VerifyMethod,
+    /// S3 name of the algorithm both checksums are in.
+    pub algorithm: String,
+    /// The source's checksum, base64 (a COMPOSITE one keeps its `-N`).
+    pub source_checksum: String,
+    /// The destination's checksum in the same form.
+    pub destination_checksum: String,
+    /// Size of both objects, in bytes.
+    pub size: u64,
+    /// What else was compared.
+    pub compared: Vec<String>,
+    /// Object bytes read to prove it (0 with stored checksums).
+    pub bytes_read: u64,
+    /// S3 requests this step made.
+    pub requests: u32,
+}
+
+/// Runs the verify-copy step on a state document (`{"job": ..., "copy": ...}`) and returns it
+/// with `verify` set when the destination is identical to the copied source version.
+///
+/// Fails with `SourceChanged` when the destination was overwritten after the copy (the newer
+/// write is its own execution's to verify), `CopyFailed` when it vanished, and
+/// `ChecksumMismatch` after deleting a copy that differs in bytes, size, content headers,
+/// metadata or tags.
+pub async fn verify(
+    cx: &VerifyContext<'_>,
+    mut doc: VerifyDocument,
+) -> Result<VerifyDocument, StepError> {
+    let copy = &doc.copy;
+    let job = &doc.job;
+    let bucket = &job.destination.bucket;
+    let key = &copy.destination_key;
+    let written = copy.destination.as_ref().ok_or_else(|| {
+        StepError::Internal("verify needs a finished copy (copy.destination is missing)".into())
+    })?;
+    let mut requests = 1;
+    let dest = head_object_if_exists(cx.client, bucket, key, written.version_id.as_deref())
+        .await?
+        .ok_or_else(|| {
+            StepError::CopyFailed(format!(
+                "s3://{bucket}/{key} vanished before it could be verified"
+            ))
+        })?;
+    if dest.etag != written.etag {
+        return Err(StepError::SourceChanged(format!(
+            "s3://{bucket}/{key} was overwritten (ETag {}) after this copy wrote {}; the newer write has its own execution",
+            dest.etag, written.etag
+        )));
+    }
+    let source = &copy.source;
+    let mut problems = property_differences(source, &dest);
+    let mut compared = vec![
+        "size".to_owned(),
+        "content-headers".to_owned(),
+        "metadata".to_owned(),
+    ];
+    if let Some(expected) = &copy.source_tags {
+        requests += 1;
+        let mut actual = tags_of(cx.client, bucket, key, written.version_id.as_deref()).await?;
+        let mut expected = expected.clone();
+        actual.sort();
+        expected.sort();
+        if actual != expected {
+            problems.push(format!(
+                "tags differ: source {expected:?}, destination {actual:?}"
+            ));
+        }
+        compared.push("tags".to_owned());
+    }
+    let proof = if problems.is_empty() {
+        prove_bytes(cx, job, source, &dest, &mut requests).await?
+    } else {
+        Err(String::new())
+    };
+    match proof {
+        Ok(mut outcome) if problems.is_empty() => {
+            outcome.compared = compared;
+            outcome.requests = requests;
+            tracing::info!(key = %key, method = ?outcome.method, "copy verified identical");
+            doc.verify = Some(outcome);
+            Ok(doc)
+        }
+        other => {
+            if let Err(p) = other
+                && !p.is_empty()
+            {
+                problems.push(p);
+            }
+            let deleted =
+                delete_bad_copy(cx.client, bucket, key, written.version_id.as_deref()).await;
+            Err(StepError::ChecksumMismatch(format!(
+                "s3://{bucket}/{key} is not identical to its source: {}; {deleted}",
+                problems.join("; ")
+            )))
+        }
+    }
+}
+
+fn property_differences(source: &ObjectInfo, dest: &ObjectInfo) -> Vec<String> {
+    let mut out = Vec::new();
+    if source.size != dest.size {
+        out.push(format!("size {} != {}", dest.size, source.size));
+    }
+    if source.headers != dest.headers {
+        out.push(format!(
+            "content headers differ: source {:?}, destination {:?}",
+            source.headers, dest.headers
+        ));
+    }
+    if source.metadata != dest.metadata {
+        out.push(format!(
+            "user metadata differs: source {:?}, destination {:?}",
+            source.metadata, dest.metadata
+        ));
+    }
+    out
+}
+
+/// Ok(outcome) when the bytes are proven identical, Err(description) when they differ.
+async fn prove_bytes(
+    cx: &VerifyContext<'_>,
+    job: &CopyJob,
+    source: &ObjectInfo,
+    dest: &ObjectInfo,
+    requests: &mut u32,
+) -> Result<Result<VerifyOutcome, String>, StepError> {
+    let (src, dst) = (source.stored_checksum(), dest.stored_checksum());
+    if let (Some(a), Some(b)) = (src, dst) {
+        match compare(a, b) {
+            Comparison::Identical => {
+                return Ok(Ok(outcome(
+                    VerifyMethod::StoredChecksum,
+                    a,
+                    b,
+                    source.size,
+                    0,
+                )));
+            }
+            Comparison::Different => {
+                return Ok(Err(format!(
+                    "{} checksum {} != source's {}",
+                    a.algorithm(),
+                    dst_value(dest),
+                    dst_value(source)
+                )));
+            }
+            Comparison::NotComparable { reason } => {
+                tracing::info!(%reason, "stored checksums not comparable; computing")
+            }
+        }
+    }
+    // Compute the source's CRC in the destination's full-object algorithm (or CRC64NVME).
+    let algorithm = match dst {
+        Some(StoredChecksum::FullObject(d)) if d.algorithm().is_crc() => d.algorithm(),
+        _ => Algorithm::Crc64Nvme,
+    };
+    let (source_crc, read, reqs) =
+        computed::object_crc(cx, &job.source.bucket, source, algorithm).await?;
+    *requests += reqs;
+    let mut bytes_read = read;
+    let dest_crc = match dst {
+        Some(StoredChecksum::FullObject(d)) if d.algorithm() == algorithm => d,
+        _ => {
+            let (crc, read, reqs) =
+                computed::object_crc(cx, &job.destination.bucket, dest, algorithm).await?;
+            *requests += reqs;
+            bytes_read += read;
+            crc
+        }
+    };
+    if source_crc == dest_crc {
+        Ok(Ok(outcome(
+            VerifyMethod::ComputedChecksum,
+            StoredChecksum::FullObject(source_crc),
+            StoredChecksum::FullObject(dest_crc),
+            source.size,
+            bytes_read,
+        )))
+    } else {
+        Ok(Err(format!(
+            "computed {algorithm} of the source {} != destination's {}",
+            source_crc.to_base64(),
+            dest_crc.to_base64()
+        )))
+    }
+}
+
+fn dst_value(o: &ObjectInfo) -> &str {
+    o.checksum.as_deref().unwrap_or("none")
+}
+
+fn render(c: StoredChecksum) -> String {
+    match c {
+        StoredChecksum::FullObject(d) => d.to_base64(),
+        StoredChecksum::Composite { digest, parts } => parts.map_or_else(
+            || digest.to_base64(),
+            |n| format!("{}-{n}", digest.to_base64()),
+        ),
+    }
+}
+
+fn outcome(
+    method: VerifyMethod,
+    source: StoredChecksum,
+    dest: StoredChecksum,
+    size: u64,
+    bytes_read: u64,
+) -> VerifyOutcome {
+    let algorithm = source.algorithm().as_s3_name().to_owned();
+    VerifyOutcome {
+        verdict: "identical".to_owned(),
+        method,
+        algorithm,
+        source_checksum: render(source),
+        destination_checksum: render(dest),
+        size,
+        compared: Vec::new(),
+        bytes_read,
+        requests: 0,
+    }
+}
+
+/// Removes the copy this execution made so it cannot pass for a good one.
+async fn delete_bad_copy(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+) -> String {
+    match client
+        .delete_object()
+        .bucket(bucket)
+        .key(key)
+        .set_version_id(version_id.map(str::to_owned))
+        .send()
+        .await
+    {
+        Ok(_) => "the bad copy was deleted".to_owned(),
+        Err(e) => format!(
+            "deleting the bad copy failed too ({})",
+            classify("DeleteObject", &e)
+        ),
+    }
+}

@@ -1,0 +1,547 @@
+//! The three steps against the embedded S3 server over HTTP: events come from the server
+//! itself (its Object Created events), the steps run as library code, exactly as the
+//! Lambda adapters and the local runner call them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode};
+use copyflow_core::copy::{CopyContext, CopyDocument, CopyMethod, CopyStatus, copy};
+use copyflow_core::deadline::Deadline;
+use copyflow_core::keys::KeyRules;
+use copyflow_core::verify::{VerifyContext, VerifyDocument, VerifyMethod, verify};
+use copyflow_core::{Settings, StepError, ValidateOutput, validate};
+use copyflow_s3::faults::{Fault, FaultPlan, Operation};
+use copyflow_s3::{ObjectCreatedEvent, S3Server, ServerConfig};
+use serde_json::Value;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+const SRC: &str = "copyflow-source";
+const DST: &str = "copyflow-destination";
+
+struct Env {
+    server: S3Server,
+    client: Client,
+    events: UnboundedReceiver<Arc<ObjectCreatedEvent>>,
+    settings: Settings,
+    _dir: tempfile::TempDir,
+}
+
+async fn env(configure: impl FnOnce(&mut Settings)) -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let server = S3Server::start(ServerConfig::new(dir.path()))
+        .await
+        .unwrap();
+    let c = server.config();
+    let client = copyflow_core::s3::client_for_endpoint(
+        &server.endpoint(),
+        &c.access_key,
+        &c.secret_key,
+        &c.region,
+    );
+    client.create_bucket().bucket(SRC).send().await.unwrap();
+    client.create_bucket().bucket(DST).send().await.unwrap();
+    let events = server.subscribe();
+    let mut settings = Settings::new(SRC, DST);
+    configure(&mut settings);
+    Env {
+        server,
+        client,
+        events,
+        settings,
+        _dir: dir,
+    }
+}
+
+impl Env {
+    async fn put(&mut self, key: &str, body: Vec<u8>) -> Value {
+        self.client
+            .put_object()
+            .bucket(SRC)
+            .key(key)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .unwrap();
+        self.next_event().await
+    }
+
+    /// The next Object Created event of the source bucket (destination writes are skipped,
+    /// as the EventBridge rule's bucket filter does).
+    async fn next_event(&mut self) -> Value {
+        loop {
+            let e = tokio::time::timeout(Duration::from_secs(5), self.events.recv())
+                .await
+                .unwrap()
+                .unwrap();
+            if e.detail.bucket.name == SRC {
+                return serde_json::to_value(&*e).unwrap();
+            }
+        }
+    }
+
+    /// Destination writes announced so far (drains the channel).
+    fn destination_writes(&mut self) -> usize {
+        std::iter::from_fn(|| self.events.try_recv().ok())
+            .filter(|e| e.detail.bucket.name == DST)
+            .count()
+    }
+
+    fn validate(&self, event: &Value) -> ValidateOutput {
+        validate(event, &KeyRules::new(&self.settings).unwrap()).unwrap()
+    }
+
+    fn job_doc(&self, event: &Value) -> CopyDocument {
+        serde_json::from_value(serde_json::to_value(self.validate(event)).unwrap()).unwrap()
+    }
+
+    async fn copy(&self, doc: CopyDocument, deadline: Deadline) -> Result<CopyDocument, StepError> {
+        copy(
+            &CopyContext {
+                client: &self.client,
+                settings: &self.settings,
+                deadline,
+            },
+            doc,
+        )
+        .await
+    }
+
+    async fn verify(&self, doc: CopyDocument) -> Result<VerifyDocument, StepError> {
+        let doc: VerifyDocument =
+            serde_json::from_value(serde_json::to_value(doc).unwrap()).unwrap();
+        verify(
+            &VerifyContext {
+                client: &self.client,
+                settings: &self.settings,
+            },
+            doc,
+        )
+        .await
+    }
+
+    /// validate -> copy (looping on checkpoints) -> verify, as the state machine runs them.
+    async fn run(&self, event: &Value) -> Result<VerifyDocument, StepError> {
+        let mut doc = self.copy(self.job_doc(event), Deadline::none()).await?;
+        while doc.copy.as_ref().unwrap().status == CopyStatus::InProgress {
+            doc = self.copy(doc, Deadline::none()).await?;
+        }
+        self.verify(doc).await
+    }
+
+    async fn bytes(&self, bucket: &str, key: &str) -> Vec<u8> {
+        self.client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .to_vec()
+    }
+
+    async fn open_uploads(&self) -> usize {
+        self.client
+            .list_multipart_uploads()
+            .bucket(DST)
+            .send()
+            .await
+            .unwrap()
+            .uploads()
+            .len()
+    }
+}
+
+fn body(len: usize, seed: u64) -> Vec<u8> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut v = vec![0u8; len];
+    rng.fill(&mut v);
+    v
+}
+
+#[tokio::test]
+async fn small_object_is_copied_under_the_same_key_and_verified_with_zero_bytes_read() {
+    let mut e = env(|_| {}).await;
+    let key = "AjayMuralidhar/2020-04-06/12/my-task.txt";
+    let event = e.put(key, b"write the report".to_vec()).await;
+    let done = e.run(&event).await.unwrap();
+    let copy = done.copy.clone();
+    assert_eq!(copy.status, CopyStatus::Copied);
+    assert_eq!(copy.method, CopyMethod::CopyObject);
+    assert_eq!(copy.destination_key, key);
+    let v = done.verify.unwrap();
+    assert_eq!(v.method, VerifyMethod::StoredChecksum);
+    assert_eq!(v.bytes_read, 0);
+    assert_eq!(v.source_checksum, v.destination_checksum);
+    assert_eq!(e.bytes(DST, key).await, b"write the report");
+    // HEAD source, HEAD destination (absent), CopyObject; then verify's HEAD destination.
+    assert_eq!(
+        copy.requests + v.requests,
+        4,
+        "S3 requests on the happy path of a small object"
+    );
+}
+
+#[tokio::test]
+async fn large_object_goes_multipart_and_keeps_headers_metadata_tags_and_crc64nvme() {
+    let mut e = env(|s| {
+        s.copy.multipart_threshold_bytes = 16 * 1024 * 1024;
+        s.copy.part_size_bytes = 8 * 1024 * 1024;
+        s.copy.max_concurrency = 4;
+    })
+    .await;
+    let key = "AjayMuralidhar/2020-04-06/13/big.bin";
+    let data = body(64 * 1024 * 1024, 1);
+    e.client
+        .put_object()
+        .bucket(SRC)
+        .key(key)
+        .body(ByteStream::from(data.clone()))
+        .checksum_algorithm(ChecksumAlgorithm::Crc64Nvme)
+        .content_type("application/x-report")
+        .cache_control("max-age=60")
+        .content_disposition("attachment; filename=big.bin")
+        .content_language("en")
+        .metadata("employee", "AjayMuralidhar")
+        .tagging("team=data&class=internal")
+        .send()
+        .await
+        .unwrap();
+    let event = e.next_event().await;
+    let done = e.run(&event).await.unwrap();
+    assert_eq!(done.copy.method, CopyMethod::Multipart);
+    assert_eq!(done.copy.parts_total, 8);
+    assert_eq!(
+        done.verify.as_ref().unwrap().method,
+        VerifyMethod::StoredChecksum
+    );
+    assert!(
+        done.verify
+            .as_ref()
+            .unwrap()
+            .compared
+            .contains(&"tags".to_owned())
+    );
+
+    let head = |bucket: &'static str| {
+        e.client
+            .head_object()
+            .bucket(bucket)
+            .key(key)
+            .checksum_mode(ChecksumMode::Enabled)
+            .send()
+    };
+    let (s, d) = (head(SRC).await.unwrap(), head(DST).await.unwrap());
+    assert_eq!(
+        s.checksum_crc64_nvme(),
+        d.checksum_crc64_nvme(),
+        "destination CRC64NVME equals the source's"
+    );
+    assert_eq!(d.checksum_type().map(|t| t.as_str()), Some("FULL_OBJECT"));
+    assert_eq!(s.content_type(), d.content_type());
+    assert_eq!(s.cache_control(), d.cache_control());
+    assert_eq!(s.content_disposition(), d.content_disposition());
+    assert_eq!(s.content_language(), d.content_language());
+    assert_eq!(s.metadata(), d.metadata());
+    let tags = |bucket: &'static str| e.client.get_object_tagging().bucket(bucket).key(key).send();
+    let (st, dt) = (tags(SRC).await.unwrap(), tags(DST).await.unwrap());
+    assert_eq!(st.tag_set(), dt.tag_set());
+    assert!(
+        d.e_tag().unwrap().ends_with("-8\""),
+        "a multipart ETag: {:?}",
+        d.e_tag()
+    );
+    assert_eq!(e.bytes(DST, key).await, data);
+    assert_eq!(e.open_uploads().await, 0);
+}
+
+#[tokio::test]
+async fn awkward_keys_and_a_zero_byte_object_are_copied_exactly() {
+    let mut e = env(|s| s.keys.pattern = None).await;
+    let long = format!("{}/{}", "d".repeat(500), "é".repeat(261)); // 500 + 1 + 522 = 1023 bytes
+    let keys = [
+        "a b/c+d/100%/x.txt".to_owned(),
+        "ünï/cødé/日本語.txt".to_owned(),
+        "k:=&?#/z".to_owned(),
+        long,
+    ];
+    for key in &keys {
+        let event = e.put(key, key.as_bytes().to_vec()).await;
+        assert!(
+            matches!(e.validate(&event), ValidateOutput::Copy { .. }),
+            "{key}: {:?}",
+            e.validate(&event)
+        );
+        let done = e.run(&event).await.unwrap();
+        assert_eq!(&done.copy.destination_key, key);
+        assert_eq!(e.bytes(DST, key).await, key.as_bytes());
+    }
+    let event = e.put("empty/file", Vec::new()).await;
+    let done = e.run(&event).await.unwrap();
+    assert_eq!(done.verify.unwrap().size, 0);
+    assert!(e.bytes(DST, "empty/file").await.is_empty());
+    let event = e.put("folder/", Vec::new()).await;
+    assert!(
+        matches!(e.validate(&event), ValidateOutput::Skip { .. }),
+        "a folder marker is skipped"
+    );
+}
+
+#[tokio::test]
+async fn a_source_overwritten_after_its_event_fails_as_source_changed_and_leaves_the_destination_alone()
+ {
+    let mut e = env(|_| {}).await;
+    let key = "AjayMuralidhar/2020-04-06/12/changed.txt";
+    let first = e.put(key, b"version one".to_vec()).await;
+    let _second = e.put(key, b"version two".to_vec()).await;
+    let err = e
+        .copy(e.job_doc(&first), Deadline::none())
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "SourceChanged");
+    let head = e.client.head_object().bucket(DST).key(key).send().await;
+    assert!(head.is_err(), "destination untouched");
+}
+
+#[tokio::test]
+async fn the_same_event_twice_copies_once() {
+    let mut e = env(|_| {}).await;
+    let key = "AjayMuralidhar/2020-04-06/12/twice.txt";
+    let event = e.put(key, b"only once".to_vec()).await;
+    e.run(&event).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        e.destination_writes(),
+        1,
+        "the first run wrote the destination"
+    );
+    let second = e.run(&event).await.unwrap();
+    assert_eq!(second.copy.status, CopyStatus::AlreadyPresent);
+    assert_eq!(second.verify.unwrap().method, VerifyMethod::StoredChecksum);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        e.destination_writes(),
+        0,
+        "no second write to the destination"
+    );
+}
+
+#[tokio::test]
+async fn a_destination_that_differs_from_its_source_fails_verification_and_is_removed() {
+    let mut e = env(|_| {}).await;
+    let key = "AjayMuralidhar/2020-04-06/12/corrupt.txt";
+    let event = e.put(key, b"the real bytes".to_vec()).await;
+    let mut doc = e.copy(e.job_doc(&event), Deadline::none()).await.unwrap();
+    // Simulate a copy that went wrong: the destination holds other bytes, and the copy step
+    // reported that write as its own (so verify cannot dismiss it as a later overwrite).
+    let bad = e
+        .client
+        .put_object()
+        .bucket(DST)
+        .key(key)
+        .body(ByteStream::from_static(b"corrupted bytes"))
+        .send()
+        .await
+        .unwrap();
+    doc.copy
+        .as_mut()
+        .unwrap()
+        .destination
+        .as_mut()
+        .unwrap()
+        .etag = bad.e_tag().unwrap().trim_matches('"').to_owned();
+    let err = e.verify(doc).await.unwrap_err();
+    assert_eq!(err.name(), "ChecksumMismatch");
+    assert!(err.to_string().contains("size"), "{err}");
+    assert!(
+        e.client
+            .head_object()
+            .bucket(DST)
+            .key(key)
+            .send()
+            .await
+            .is_err(),
+        "the bad copy was deleted"
+    );
+}
+
+#[tokio::test]
+async fn a_source_without_a_comparable_checksum_is_verified_by_computing_it() {
+    let mut e = env(|s| s.verify.range_size_bytes = 5 * 1024 * 1024).await;
+    let key = "AjayMuralidhar/2020-04-06/14/composite.bin";
+    // A COMPOSITE CRC32 source (multipart, 2 parts): no full-object value to compare with.
+    let data = body(12 * 1024 * 1024, 2);
+    let up = e
+        .client
+        .create_multipart_upload()
+        .bucket(SRC)
+        .key(key)
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .send()
+        .await
+        .unwrap();
+    let id = up.upload_id().unwrap();
+    let mut parts = Vec::new();
+    for (i, chunk) in data.chunks(6 * 1024 * 1024).enumerate() {
+        let n = i32::try_from(i + 1).unwrap();
+        let p = e
+            .client
+            .upload_part()
+            .bucket(SRC)
+            .key(key)
+            .upload_id(id)
+            .part_number(n)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32)
+            .body(ByteStream::from(chunk.to_vec()))
+            .send()
+            .await
+            .unwrap();
+        parts.push(
+            aws_sdk_s3::types::CompletedPart::builder()
+                .part_number(n)
+                .e_tag(p.e_tag().unwrap())
+                .set_checksum_crc32(p.checksum_crc32().map(str::to_owned))
+                .build(),
+        );
+    }
+    e.client
+        .complete_multipart_upload()
+        .bucket(SRC)
+        .key(key)
+        .upload_id(id)
+        .multipart_upload(
+            aws_sdk_s3::types::CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let event = e.next_event().await;
+    let done = e.run(&event).await.unwrap();
+    let v = done.verify.unwrap();
+    assert_eq!(v.method, VerifyMethod::ComputedChecksum);
+    assert_eq!(v.bytes_read, data.len() as u64);
+    assert_eq!(
+        v.source_checksum,
+        copyflow_checksum::Digest::compute(copyflow_checksum::Algorithm::Crc64Nvme, &data)
+            .to_base64()
+    );
+
+    // And the computed path says "different" when the bytes differ.
+    let mut doc = e.copy(e.job_doc(&event), Deadline::none()).await.unwrap();
+    let bad = e
+        .client
+        .put_object()
+        .bucket(DST)
+        .key(key)
+        .body(ByteStream::from(body(12 * 1024 * 1024, 3)))
+        .send()
+        .await
+        .unwrap();
+    doc.copy
+        .as_mut()
+        .unwrap()
+        .destination
+        .as_mut()
+        .unwrap()
+        .etag = bad.e_tag().unwrap().trim_matches('"').to_owned();
+    assert_eq!(e.verify(doc).await.unwrap_err().name(), "ChecksumMismatch");
+}
+
+#[tokio::test]
+async fn faults_during_a_multipart_copy_end_in_a_complete_copy_or_an_aborted_upload() {
+    let mut e = env(|s| {
+        s.copy.multipart_threshold_bytes = 8 * 1024 * 1024;
+        s.copy.part_size_bytes = 5 * 1024 * 1024;
+    })
+    .await;
+    let data = body(24 * 1024 * 1024, 4);
+    let event = e
+        .put("AjayMuralidhar/2020-04-06/15/retried.bin", data.clone())
+        .await;
+    // Transient faults the SDK retries: the copy completes.
+    e.server.faults().set_plan(Some(
+        FaultPlan::new(11)
+            .fail(Operation::UploadPartCopy, Fault::SlowDown, 0.3)
+            .fail(Operation::UploadPartCopy, Fault::DropConnection, 0.1),
+    ));
+    let done = e.run(&event).await.unwrap();
+    assert!(
+        e.server.faults().injected_total() > 0,
+        "faults were injected"
+    );
+    assert_eq!(e.bytes(DST, &done.copy.destination_key).await, data);
+    assert_eq!(e.open_uploads().await, 0);
+
+    // A fault that outlasts the retries: the step fails and the upload is aborted.
+    let event = e.put("AjayMuralidhar/2020-04-06/15/failed.bin", data).await;
+    e.server.faults().set_plan(Some(FaultPlan::new(12).fail(
+        Operation::CompleteMultipartUpload,
+        Fault::InternalError,
+        1.0,
+    )));
+    let err = e.run(&event).await.unwrap_err();
+    assert_eq!(err.name(), "S3Transient");
+    e.server.faults().set_plan(None);
+    assert_eq!(e.open_uploads().await, 0, "no orphaned multipart upload");
+}
+
+#[tokio::test]
+async fn a_copy_cut_short_by_the_deadline_resumes_without_recopying_parts() {
+    let mut e = env(|s| {
+        s.copy.multipart_threshold_bytes = 8 * 1024 * 1024;
+        s.copy.part_size_bytes = 5 * 1024 * 1024;
+        s.copy.max_concurrency = 2;
+    })
+    .await;
+    let data = body(40 * 1024 * 1024, 5); // 8 parts
+    let event = e
+        .put("AjayMuralidhar/2020-04-06/16/slow.bin", data.clone())
+        .await;
+    e.server.faults().set_plan(Some(FaultPlan::new(1).fail(
+        Operation::UploadPartCopy,
+        Fault::Latency(Duration::from_millis(250)),
+        1.0,
+    )));
+    let first = e
+        .copy(
+            e.job_doc(&event),
+            Deadline::at(Instant::now() + Duration::from_millis(400), Duration::ZERO),
+        )
+        .await
+        .unwrap();
+    let outcome = first.copy.clone().unwrap();
+    assert_eq!(outcome.status, CopyStatus::InProgress);
+    assert!(
+        outcome.parts_done > 0 && outcome.parts_done < 8,
+        "{} parts done",
+        outcome.parts_done
+    );
+    assert!(outcome.checkpoint.is_some());
+    let mut doc = first;
+    while doc.copy.as_ref().unwrap().status == CopyStatus::InProgress {
+        doc = e.copy(doc, Deadline::none()).await.unwrap();
+    }
+    assert_eq!(
+        e.server.faults().requests_seen(Operation::UploadPartCopy),
+        8,
+        "each part copied exactly once"
+    );
+    let verified = e.verify(doc).await.unwrap();
+    assert_eq!(
+        verified.verify.unwrap().method,
+        VerifyMethod::StoredChecksum
+    );
+    assert_eq!(
+        e.bytes(DST, "AjayMuralidhar/2020-04-06/16/slow.bin").await,
+        data
+    );
+}

@@ -1,0 +1,20 @@
+//! verify-copy Lambda: proves the destination identical to the copied source version.
+//! Settings come from `COPYFLOW_SETTINGS` (the `copyflow.json` document).
+
+use copyflow_core::{Settings, Steps};
+use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let steps = Steps::new(
+        copyflow_core::s3::client_from_env().await,
+        Settings::from_env()?,
+    )?;
+    let steps = &steps;
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        steps.verify_copy(event.payload).await
+    }))
+    .await
+}
