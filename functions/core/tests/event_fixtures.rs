@@ -64,7 +64,7 @@ fn the_aws_documentation_example_becomes_a_pinned_copy_job() {
     let parsed = event::parse(&value).unwrap();
     assert_eq!(parsed.detail.reason.as_deref(), Some("PutObject"));
     assert_eq!(parsed.detail.source_ip_address.as_deref(), Some("1.2.3.4"));
-    assert_eq!(parsed.account.as_deref(), Some("111122223333"));
+    assert_eq!(parsed.account.as_deref(), Some("000000000000"));
 
     let job = job(validate(&value, &doc_bucket_rules()).unwrap());
     assert_eq!(job.source.bucket, "amzn-s3-demo-bucket1");

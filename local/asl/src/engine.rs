@@ -1,0 +1,529 @@
+//! The host API: register Lambda handlers, create state machines, start executions, and read
+//! them back (list, describe, history, live event stream), as the Step Functions API does.
+//!
+//! Every execution runs as its own tokio task, so a slow task blocks nothing but its own
+//! execution. ARNs have the AWS forms
+//! (`arn:aws:states:<region>:<account>:stateMachine:<name>`,
+//! `arn:aws:states:<region>:<account>:execution:<machine>:<execution>`), and StartExecution's
+//! rules apply: names are 1-80 characters without whitespace, brackets, wildcards or control
+//! characters; starting an existing name with the same input while it runs returns the running
+//! execution (idempotent), anything else is `ExecutionAlreadyExists`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::clock::{Clock, RandomSource, SeededRandom, SystemClock, format_timestamp, uuid_v4};
+use crate::context::ExecutionContext;
+use crate::error::{Failure, LoadError, PAYLOAD_LIMIT_BYTES, names};
+use crate::exec::Runner;
+use crate::execution::{
+    Ending, EventStream, ExecutionDescription, ExecutionRecord, ExecutionStatus,
+};
+use crate::history::{EventDetails, EventType, HistoryEvent};
+use crate::json::to_text;
+use crate::lambda::LambdaHandler;
+use crate::model::StateMachine;
+use crate::parse;
+
+/// Where the engine pretends to run: used in ARNs, the context object and task events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// The region (default `us-east-1`).
+    pub region: String,
+    /// The account id (default `000000000000`).
+    pub account_id: String,
+    /// The execution role reported in `ExecutionStarted` and `$$.Execution.RoleArn`.
+    pub role_arn: String,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            region: "us-east-1".to_owned(),
+            account_id: "000000000000".to_owned(),
+            role_arn: "arn:aws:iam::000000000000:role/copyflow-local".to_owned(),
+        }
+    }
+}
+
+/// Builds an [`Engine`] with an injected clock, random source and configuration.
+#[derive(Default)]
+pub struct EngineBuilder {
+    config: EngineConfig,
+    clock: Option<Arc<dyn Clock>>,
+    random: Option<Arc<dyn RandomSource>>,
+}
+
+impl EngineBuilder {
+    /// Region, account and role.
+    pub fn config(mut self, config: EngineConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The clock for waits, retries, timeouts and timestamps (default: [`SystemClock`]).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The random source for jitter, UUIDs and generated names (default: from entropy).
+    pub fn random(mut self, random: Arc<dyn RandomSource>) -> Self {
+        self.random = Some(random);
+        self
+    }
+
+    /// Build the engine.
+    pub fn build(self) -> Engine {
+        Engine {
+            shared: Arc::new(Shared {
+                config: self.config,
+                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                random: self
+                    .random
+                    .unwrap_or_else(|| Arc::new(SeededRandom::from_entropy())),
+                handlers: RwLock::new(HashMap::new()),
+                machines: RwLock::new(HashMap::new()),
+                executions: RwLock::new(Executions::default()),
+            }),
+        }
+    }
+}
+
+/// A state machine the engine knows.
+#[derive(Debug, Clone)]
+pub struct StateMachineInfo {
+    /// Its name.
+    pub name: String,
+    /// Its ARN.
+    pub arn: String,
+    /// When it was created (or last replaced).
+    pub creation_date: OffsetDateTime,
+    /// The loaded definition.
+    pub definition: Arc<StateMachine>,
+}
+
+/// Why StartExecution was refused (the names are the Step Functions API exceptions).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StartError {
+    /// No state machine has this name or ARN.
+    #[error("StateMachineDoesNotExist: no state machine '{0}': create it first")]
+    StateMachineDoesNotExist(String),
+    /// The execution name breaks the naming rules.
+    #[error("InvalidName: {0}")]
+    InvalidName(String),
+    /// The name is taken by a finished execution, or by a running one with another input.
+    #[error("ExecutionAlreadyExists: an execution named '{0}' already exists")]
+    ExecutionAlreadyExists(String),
+    /// The input is not JSON or is larger than 256 KiB.
+    #[error("InvalidExecutionInput: {0}")]
+    InvalidExecutionInput(String),
+    /// StartExecution was called outside a tokio runtime.
+    #[error("no tokio runtime: call start_execution from within a tokio runtime")]
+    NoRuntime,
+}
+
+/// A started execution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartedExecution {
+    /// Its ARN.
+    pub execution_arn: String,
+    /// When it started.
+    pub start_date: OffsetDateTime,
+}
+
+#[derive(Default)]
+struct Executions {
+    by_arn: HashMap<String, Arc<ExecutionRecord>>,
+    order: Vec<Arc<ExecutionRecord>>,
+}
+
+/// What every execution of an engine shares.
+pub(crate) struct Shared {
+    pub config: EngineConfig,
+    pub clock: Arc<dyn Clock>,
+    pub random: Arc<dyn RandomSource>,
+    handlers: RwLock<HashMap<String, Arc<dyn LambdaHandler>>>,
+    machines: RwLock<HashMap<String, StateMachineInfo>>,
+    executions: RwLock<Executions>,
+}
+
+impl Shared {
+    pub fn handler(&self, function: &str) -> Option<Arc<dyn LambdaHandler>> {
+        read(&self.handlers).get(function).cloned()
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    match lock.read() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    match lock.write() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// A local Step Functions service. Cheap to clone (shared state).
+#[derive(Clone)]
+pub struct Engine {
+    shared: Arc<Shared>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::builder().build()
+    }
+}
+
+impl Engine {
+    /// An engine with real time, entropy and the default configuration.
+    pub fn new() -> Self {
+        Engine::default()
+    }
+
+    /// A builder to inject a clock, a random source or a configuration.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder::default()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.shared.config
+    }
+
+    /// Register (or replace) the handler of a Lambda function, by function name. Task states
+    /// reach it through `arn:aws:states:::lambda:invoke` (`FunctionName` may be the name or any
+    /// ARN of the function) or a function ARN resource.
+    pub fn register_function(&self, name: impl Into<String>, handler: impl LambdaHandler) {
+        write(&self.shared.handlers).insert(name.into(), Arc::new(handler));
+    }
+
+    /// Load a definition (after `${Name}` substitutions) and register it under `name`,
+    /// replacing any previous definition of that name. Returns its ARN.
+    pub fn create_state_machine(
+        &self,
+        name: &str,
+        definition: &str,
+        substitutions: &HashMap<String, String>,
+    ) -> Result<String, LoadError> {
+        validate_name(name).map_err(|m| LoadError::new("", m))?;
+        let machine = parse::load(definition, substitutions)?;
+        let arn = format!(
+            "arn:aws:states:{}:{}:stateMachine:{name}",
+            self.shared.config.region, self.shared.config.account_id
+        );
+        write(&self.shared.machines).insert(
+            name.to_owned(),
+            StateMachineInfo {
+                name: name.to_owned(),
+                arn: arn.clone(),
+                creation_date: self.shared.clock.now(),
+                definition: Arc::new(machine),
+            },
+        );
+        Ok(arn)
+    }
+
+    /// The state machines, by name.
+    pub fn list_state_machines(&self) -> Vec<StateMachineInfo> {
+        let mut all: Vec<_> = read(&self.shared.machines).values().cloned().collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
+    }
+
+    fn machine(&self, name_or_arn: &str) -> Option<StateMachineInfo> {
+        let machines = read(&self.shared.machines);
+        machines
+            .get(name_or_arn)
+            .cloned()
+            .or_else(|| machines.values().find(|m| m.arn == name_or_arn).cloned())
+    }
+
+    /// Start an execution of `state_machine` (name or ARN). `name` defaults to a UUID; `input`
+    /// is JSON text (as StartExecution takes it) and is recorded verbatim in
+    /// `ExecutionStarted`. Must be called within a tokio runtime.
+    pub fn start_execution(
+        &self,
+        state_machine: &str,
+        name: Option<&str>,
+        input: &str,
+    ) -> Result<StartedExecution, StartError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| StartError::NoRuntime)?;
+        let machine = self
+            .machine(state_machine)
+            .ok_or_else(|| StartError::StateMachineDoesNotExist(state_machine.to_owned()))?;
+        let name = match name {
+            Some(n) => {
+                validate_name(n).map_err(StartError::InvalidName)?;
+                n.to_owned()
+            }
+            None => uuid_v4(&*self.shared.random).to_string(),
+        };
+        if input.len() > PAYLOAD_LIMIT_BYTES {
+            return Err(StartError::InvalidExecutionInput(format!(
+                "the input is {} bytes; the limit is {PAYLOAD_LIMIT_BYTES}",
+                input.len()
+            )));
+        }
+        let parsed: Value = serde_json::from_str(input).map_err(|e| {
+            StartError::InvalidExecutionInput(format!("the input is not JSON: {e}"))
+        })?;
+        let config = &self.shared.config;
+        let arn = format!(
+            "arn:aws:states:{}:{}:execution:{}:{name}",
+            config.region, config.account_id, machine.name
+        );
+        let start = self.shared.clock.now();
+        let record = {
+            let mut executions = write(&self.shared.executions);
+            if let Some(existing) = executions.by_arn.get(&arn) {
+                if existing.status() == ExecutionStatus::Running && existing.input == input {
+                    return Ok(StartedExecution {
+                        execution_arn: arn,
+                        start_date: existing.start_date,
+                    });
+                }
+                return Err(StartError::ExecutionAlreadyExists(name));
+            }
+            let record = Arc::new(ExecutionRecord::new(
+                arn.clone(),
+                name.clone(),
+                machine.arn.clone(),
+                input.to_owned(),
+                start,
+            ));
+            executions.by_arn.insert(arn.clone(), record.clone());
+            executions.order.push(record.clone());
+            record
+        };
+        record.push(
+            EventType::ExecutionStarted,
+            EventDetails::ExecutionStarted {
+                input: input.to_owned(),
+                role_arn: config.role_arn.clone(),
+            },
+            0,
+            start,
+        );
+        let runner = Runner {
+            shared: self.shared.clone(),
+            record: record.clone(),
+            execution: ExecutionContext {
+                id: arn.clone(),
+                name,
+                role_arn: config.role_arn.clone(),
+                start_time: format_timestamp(start),
+                input: parsed.clone(),
+                state_machine_id: machine.arn.clone(),
+                state_machine_name: machine.name.clone(),
+            },
+        };
+        let definition = machine.definition.clone();
+        let handle = runtime.spawn(run(runner, definition, parsed));
+        record.set_task(handle.abort_handle());
+        Ok(StartedExecution {
+            execution_arn: arn,
+            start_date: start,
+        })
+    }
+
+    fn record(&self, execution_arn: &str) -> Option<Arc<ExecutionRecord>> {
+        read(&self.shared.executions)
+            .by_arn
+            .get(execution_arn)
+            .cloned()
+    }
+
+    /// `DescribeExecution`.
+    pub fn describe_execution(&self, execution_arn: &str) -> Option<ExecutionDescription> {
+        self.record(execution_arn).map(|r| r.describe())
+    }
+
+    /// `ListExecutions`: newest first, optionally for one state machine (name or ARN) and one
+    /// status.
+    pub fn list_executions(
+        &self,
+        state_machine: Option<&str>,
+        status: Option<ExecutionStatus>,
+    ) -> Vec<ExecutionDescription> {
+        let machine_arn = state_machine.map(|m| {
+            self.machine(m)
+                .map(|info| info.arn)
+                .unwrap_or_else(|| m.to_owned())
+        });
+        let records: Vec<Arc<ExecutionRecord>> = read(&self.shared.executions)
+            .order
+            .iter()
+            .rev()
+            .filter(|r| {
+                machine_arn
+                    .as_ref()
+                    .is_none_or(|arn| &r.state_machine_arn == arn)
+            })
+            .cloned()
+            .collect();
+        records
+            .iter()
+            .map(|r| r.describe())
+            .filter(|d| status.is_none_or(|s| d.status == s))
+            .collect()
+    }
+
+    /// `GetExecutionHistory` (all events, oldest first).
+    pub fn get_execution_history(&self, execution_arn: &str) -> Option<Vec<HistoryEvent>> {
+        self.record(execution_arn).map(|r| r.events())
+    }
+
+    /// Follow an execution's events: the ones so far, then each new one as it happens.
+    pub fn subscribe(&self, execution_arn: &str) -> Option<EventStream> {
+        self.record(execution_arn).map(EventStream::new)
+    }
+
+    /// Wait until the execution ends and describe it.
+    pub async fn wait_for(&self, execution_arn: &str) -> Option<ExecutionDescription> {
+        let record = self.record(execution_arn)?;
+        let mut changed = record.subscribe();
+        loop {
+            changed.borrow_and_update();
+            if record.status() != ExecutionStatus::Running {
+                return Some(record.describe());
+            }
+            if changed.changed().await.is_err() {
+                return Some(record.describe());
+            }
+        }
+    }
+
+    /// `StopExecution`: abort a running execution (`ExecutionAborted`). Returns false if it is
+    /// unknown or already finished.
+    pub fn stop_execution(
+        &self,
+        execution_arn: &str,
+        error: Option<&str>,
+        cause: Option<&str>,
+    ) -> bool {
+        let Some(record) = self.record(execution_arn) else {
+            return false;
+        };
+        let stopped = record.finish(
+            Ending::Aborted {
+                error: error.map(str::to_owned),
+                cause: cause.map(str::to_owned),
+            },
+            None,
+            self.shared.clock.now(),
+        );
+        record.abort_task();
+        stopped
+    }
+
+    /// Number of executions the engine holds (finished ones included).
+    pub fn execution_count(&self) -> usize {
+        read(&self.shared.executions).order.len()
+    }
+
+    /// Drop finished executions (and their histories); returns how many were dropped.
+    pub fn forget_finished(&self) -> usize {
+        let mut executions = write(&self.shared.executions);
+        let before = executions.order.len();
+        executions
+            .order
+            .retain(|r| r.status() == ExecutionStatus::Running);
+        let keep: std::collections::HashSet<String> =
+            executions.order.iter().map(|r| r.arn.clone()).collect();
+        executions.by_arn.retain(|arn, _| keep.contains(arn));
+        before - executions.order.len()
+    }
+}
+
+/// Drive one execution to its end and record it.
+async fn run(runner: Runner, machine: Arc<StateMachine>, input: Value) {
+    let clock = runner.shared.clock.clone();
+    let outcome = {
+        let execution = runner.run_machine(&machine, input, 0);
+        match machine.timeout_seconds {
+            None => Some(execution.await),
+            Some(seconds) => {
+                let timer = clock.sleep(std::time::Duration::from_secs(seconds));
+                match futures::future::select(execution, timer).await {
+                    futures::future::Either::Left((outcome, _)) => Some(outcome),
+                    futures::future::Either::Right(_) => None,
+                }
+            }
+        }
+    };
+    let now = clock.now();
+    match outcome {
+        Some(Ok(flow)) => {
+            runner.record.finish(
+                Ending::Succeeded {
+                    output: to_text(&flow.output),
+                },
+                Some(flow.last),
+                now,
+            );
+        }
+        Some(Err(halt)) => {
+            let Failure { error, cause, .. } = halt.failure;
+            runner.record.finish(
+                Ending::Failed {
+                    error: (!error.is_empty()).then_some(error),
+                    cause,
+                },
+                Some(halt.last),
+                now,
+            );
+        }
+        None => {
+            runner.record.finish(
+                Ending::TimedOut {
+                    error: Some(names::TIMEOUT.to_owned()),
+                    cause: Some(format!(
+                        "The execution exceeded the state machine's TimeoutSeconds of {}",
+                        machine.timeout_seconds.unwrap_or_default()
+                    )),
+                },
+                None,
+                now,
+            );
+        }
+    }
+}
+
+/// StartExecution's name rules.
+fn validate_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.chars().count() > 80 {
+        return Err(format!("'{name}' must be 1 to 80 characters long"));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(*c))
+    {
+        return Err(format!(
+            "'{name}' contains the character {c:?}, which is not allowed"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn execution_names_follow_start_execution_rules() {
+        assert!(validate_name("copy-0a1b_2").is_ok());
+        for bad in ["", "has space", "a/b", "a:b", "x*", &"n".repeat(81)] {
+            assert!(validate_name(bad).is_err(), "{bad}");
+        }
+    }
+}
