@@ -1,0 +1,102 @@
+//! `copyflow`: verified S3-to-S3 copies, run locally or inspected on AWS.
+
+mod backfill;
+mod config;
+mod demo;
+mod executions;
+mod pipeline;
+mod render;
+mod rule;
+mod run;
+mod sfn_api;
+mod up;
+mod views;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Errors of command code: reported as text, exit 1.
+pub type CliResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+#[derive(Debug, Parser)]
+#[command(version, about = "Event-driven, verified S3-to-S3 copies")]
+struct Cli {
+    /// The pipeline settings.
+    #[arg(long, global = true, default_value = "copyflow.json")]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the whole pipeline on a sample tree of files, on loopback, and show every execution.
+    Demo,
+    /// Run the local stack (S3 + Step Functions API) until Ctrl-C; data under local.dataDir.
+    Up,
+    /// List executions (status, outcome, duration, object), newest first.
+    Executions {
+        #[command(flatten)]
+        target: views::Target,
+        #[arg(long, default_value_t = 20)]
+        limit: i32,
+    },
+    /// Show one execution's path through the states and its full event history.
+    History {
+        /// Execution name or ARN.
+        execution: String,
+        #[command(flatten)]
+        target: views::Target,
+    },
+    /// Start executions for objects already in the source bucket.
+    Backfill {
+        #[command(flatten)]
+        target: views::Target,
+        #[command(flatten)]
+        source: backfill::Source,
+    },
+    /// Run one execution for an EventBridge event file.
+    Run(run::RunArgs),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let default_level = "warn";
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default_level.into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match execute(cli).await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(cli: Cli) -> CliResult<bool> {
+    let settings = config::load(&cli.config)?;
+    let sfn_local = settings.local.sfn_address.to_string();
+    match cli.command {
+        Command::Demo => demo::run(settings).await,
+        Command::Up => up::run(settings, &cli.config).await.map(|()| true),
+        Command::Executions { target, limit } => views::executions(&target, &sfn_local, limit)
+            .await
+            .map(|()| true),
+        Command::History { execution, target } => views::show(&target, &sfn_local, &execution)
+            .await
+            .map(|()| true),
+        Command::Backfill { target, source } => backfill::run(&settings, &target, &source)
+            .await
+            .map(|()| true),
+        Command::Run(args) => run::run(settings, &cli.config, &args).await,
+    }
+}

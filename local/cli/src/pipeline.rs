@@ -1,0 +1,320 @@
+//! The local pipeline: the embedded S3 server (or any S3 endpoint), the local Step Functions
+//! engine running `statemachine/copyflow.asl.json`, and the three steps registered as the
+//! Lambda functions the ASL names, called in-process with the payloads Lambda would get.
+//! An event router plays EventBridge: every `Object Created` event that matches the rule
+//! starts an execution, named after the event id (so a redelivered event is not run twice).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use copyflow_asl::{Engine, EngineConfig, LambdaError, StartError, StartedExecution};
+use copyflow_core::deadline::Deadline;
+use copyflow_core::{Settings, StepError, Steps};
+use copyflow_s3::{S3Server, ServerConfig};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use crate::executions::Executions;
+use crate::rule::Rule;
+
+/// The state machine the CDK app deploys, compiled in so the binary runs from anywhere.
+pub const DEFINITION: &str = include_str!("../../../statemachine/copyflow.asl.json");
+pub const STATE_MACHINE: &str = "copyflow";
+/// Lambda's own limit; the copy step's checkpointing works against it locally too.
+const FUNCTION_TIMEOUT: Duration = Duration::from_secs(900);
+const LOCAL_ACCOUNT: &str = copyflow_s3::LOCAL_ACCOUNT_ID;
+
+/// Where the steps' S3 is.
+pub enum S3Target {
+    /// Start the embedded server on `address` with its data in `data_dir`.
+    Embedded {
+        address: SocketAddr,
+        data_dir: PathBuf,
+    },
+    /// Use an existing endpoint (LocalStack, MinIO, ...): no events, executions are started
+    /// explicitly.
+    External {
+        endpoint: String,
+        access_key: String,
+        secret_key: String,
+        region: String,
+    },
+}
+
+pub struct PipelineOptions {
+    pub settings: Settings,
+    pub s3: S3Target,
+    /// Where finished executions are recorded (None: memory only).
+    pub executions_dir: Option<PathBuf>,
+}
+
+pub struct Pipeline {
+    server: std::sync::Mutex<Option<S3Server>>,
+    events: Option<
+        tokio::sync::Mutex<
+            Option<tokio::sync::mpsc::UnboundedReceiver<Arc<copyflow_s3::ObjectCreatedEvent>>>,
+        >,
+    >,
+    endpoint: String,
+    executions: Arc<Executions>,
+    machine_arn: String,
+    settings: Settings,
+    s3: aws_sdk_s3::Client,
+    started: mpsc::UnboundedSender<StartedExecution>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("{0}")]
+    Settings(#[from] copyflow_core::SettingsError),
+    #[error(
+        "cannot listen on {address}: {source}. Is another copyflow (or another S3 server) running there? Stop it, or set local.s3Address in copyflow.json"
+    )]
+    Bind {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot open the data directory {dir}: {source}")]
+    Data {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the state machine definition does not load: {0}")]
+    Definition(String),
+    #[error("creating bucket {bucket}: {message}")]
+    Bucket { bucket: String, message: String },
+}
+
+fn lambda_error(e: StepError) -> LambdaError {
+    LambdaError::new(e.name(), e.to_string())
+}
+
+fn function_arn(region: &str, name: &str) -> String {
+    format!("arn:aws:lambda:{region}:{LOCAL_ACCOUNT}:function:{name}")
+}
+
+impl Pipeline {
+    /// Starts everything; the receiver reports each execution the router (or the API) starts.
+    pub async fn start(
+        options: PipelineOptions,
+    ) -> Result<(Arc<Pipeline>, mpsc::UnboundedReceiver<StartedExecution>), PipelineError> {
+        let region = "us-east-1".to_owned();
+        let (server, endpoint, client) = match options.s3 {
+            S3Target::Embedded { address, data_dir } => {
+                let config = ServerConfig {
+                    address,
+                    data_dir: data_dir.clone(),
+                    ..ServerConfig::new(&data_dir)
+                };
+                let server =
+                    S3Server::start(config)
+                        .await
+                        .map_err(|source| match source.kind() {
+                            std::io::ErrorKind::AddrInUse
+                            | std::io::ErrorKind::PermissionDenied => {
+                                PipelineError::Bind { address, source }
+                            }
+                            _ => PipelineError::Data {
+                                dir: data_dir.clone(),
+                                source,
+                            },
+                        })?;
+                let c = server.config();
+                let client = copyflow_core::s3::client_for_endpoint(
+                    &server.endpoint(),
+                    &c.access_key,
+                    &c.secret_key,
+                    &c.region,
+                );
+                let endpoint = server.endpoint();
+                (Some(server), endpoint, client)
+            }
+            S3Target::External {
+                endpoint,
+                access_key,
+                secret_key,
+                region: r,
+            } => {
+                let client =
+                    copyflow_core::s3::client_for_endpoint(&endpoint, &access_key, &secret_key, &r);
+                (None, endpoint, client)
+            }
+        };
+        let steps = Arc::new(Steps::new(client.clone(), options.settings.clone())?);
+        let engine = Engine::builder()
+            .config(EngineConfig {
+                region: region.clone(),
+                account_id: LOCAL_ACCOUNT.to_owned(),
+                role_arn: format!("arn:aws:iam::{LOCAL_ACCOUNT}:role/copyflow-local"),
+            })
+            .build();
+        register_steps(&engine, &steps);
+        let substitutions: HashMap<String, String> = [
+            ("ValidateKeyFunctionArn", "copyflow-validate-key"),
+            ("CopyObjectFunctionArn", "copyflow-copy-object"),
+            ("VerifyCopyFunctionArn", "copyflow-verify-copy"),
+        ]
+        .into_iter()
+        .map(|(k, f)| (k.to_owned(), function_arn(&region, f)))
+        .collect();
+        let machine_arn = engine
+            .create_state_machine(STATE_MACHINE, DEFINITION, &substitutions)
+            .map_err(|e| PipelineError::Definition(e.to_string()))?;
+        let executions = Arc::new(
+            Executions::open(engine, options.executions_dir.as_deref()).map_err(|source| {
+                PipelineError::Data {
+                    dir: options.executions_dir.clone().unwrap_or_default(),
+                    source,
+                }
+            })?,
+        );
+        let (started, started_rx) = mpsc::unbounded_channel();
+        let events = server
+            .as_ref()
+            .map(|s| tokio::sync::Mutex::new(Some(s.subscribe())));
+        let embedded = server.is_some();
+        let pipeline = Arc::new(Pipeline {
+            server: std::sync::Mutex::new(server),
+            events,
+            endpoint,
+            executions,
+            machine_arn,
+            settings: options.settings,
+            s3: client,
+            started,
+        });
+        if embedded {
+            pipeline.create_buckets().await?;
+            pipeline.clone().route_events().await;
+        }
+        Ok((pipeline, started_rx))
+    }
+
+    async fn create_buckets(&self) -> Result<(), PipelineError> {
+        for bucket in [
+            &self.settings.source.bucket,
+            &self.settings.destination.bucket,
+        ] {
+            if self.s3.head_bucket().bucket(bucket).send().await.is_ok() {
+                continue;
+            }
+            self.s3
+                .create_bucket()
+                .bucket(bucket)
+                .send()
+                .await
+                .map_err(|e| PipelineError::Bucket {
+                    bucket: bucket.clone(),
+                    message: aws_smithy_types::error::display::DisplayErrorContext(&e).to_string(),
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Plays EventBridge: matching events start executions.
+    async fn route_events(self: Arc<Self>) {
+        let Some(slot) = &self.events else { return };
+        let Some(mut events) = slot.lock().await.take() else {
+            return;
+        };
+        let rule = Rule {
+            bucket: self.settings.source.bucket.clone(),
+            key_prefixes: Vec::new(),
+        };
+        tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                let Ok(json) = serde_json::to_value(&*event) else {
+                    continue;
+                };
+                if !rule.matches(&json) {
+                    continue;
+                }
+                if let Err(e) =
+                    self.start_execution(&self.machine_arn, Some(&event.id), &json.to_string())
+                {
+                    tracing::warn!(error = %e, "could not start an execution");
+                }
+            }
+        });
+    }
+
+    /// StartExecution; the execution is recorded when it finishes.
+    pub fn start_execution(
+        &self,
+        machine: &str,
+        name: Option<&str>,
+        input: &str,
+    ) -> Result<StartedExecution, StartError> {
+        let started = self
+            .executions
+            .engine()
+            .start_execution(machine, name, input)?;
+        self.executions.track(started.execution_arn.clone());
+        let _ = self.started.send(started.clone());
+        Ok(started)
+    }
+
+    pub fn executions(&self) -> &Arc<Executions> {
+        &self.executions
+    }
+
+    pub fn machine_arn(&self) -> &str {
+        &self.machine_arn
+    }
+
+    pub fn definition(&self) -> &'static str {
+        DEFINITION
+    }
+
+    /// `http://127.0.0.1:PORT` of the S3 the steps use.
+    pub fn s3_endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// An S3 client for that endpoint.
+    pub fn s3(&self) -> &aws_sdk_s3::Client {
+        &self.s3
+    }
+
+    /// Stops the embedded server (running executions fail their next S3 call).
+    pub async fn shutdown(&self) {
+        let server = self
+            .server
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(server) = server {
+            server.shutdown().await;
+        }
+    }
+}
+
+/// The three steps as the functions the ASL invokes.
+fn register_steps(engine: &Engine, steps: &Arc<Steps>) {
+    let s = steps.clone();
+    engine.register_function("copyflow-validate-key", move |payload: Value| {
+        let s = s.clone();
+        async move { s.validate_key(&payload).map_err(lambda_error) }
+    });
+    let s = steps.clone();
+    engine.register_function("copyflow-copy-object", move |payload: Value| {
+        let s = s.clone();
+        async move {
+            let margin = Duration::from_secs(s.settings().copy.deadline_margin_seconds);
+            s.copy_object(
+                payload,
+                Deadline::at(Instant::now() + FUNCTION_TIMEOUT, margin),
+            )
+            .await
+            .map_err(lambda_error)
+        }
+    });
+    let s = steps.clone();
+    engine.register_function("copyflow-verify-copy", move |payload: Value| {
+        let s = s.clone();
+        async move { s.verify_copy(payload).await.map_err(lambda_error) }
+    });
+}

@@ -1,0 +1,80 @@
+//! `copyflow up`: the long-running local stack. S3 on `local.s3Address` (default
+//! 127.0.0.1:9000) with data under `local.dataDir`, the Step Functions API on
+//! `local.sfnAddress`, executions shown live as objects arrive, kept across restarts.
+
+use std::path::Path;
+
+use copyflow_core::Settings;
+
+use crate::pipeline::{Pipeline, PipelineOptions, S3Target};
+use crate::{CliResult, render, sfn_api};
+
+pub async fn run(settings: Settings, config_path: &Path) -> CliResult<()> {
+    let data = crate::config::data_dir(&settings, config_path);
+    let options = PipelineOptions {
+        settings: settings.clone(),
+        s3: S3Target::Embedded {
+            address: settings.local.s3_address,
+            data_dir: data.join("s3"),
+        },
+        executions_dir: Some(data.join("executions")),
+    };
+    let (pipeline, mut started) = Pipeline::start(options).await?;
+    let (sfn, _api) = sfn_api::serve(settings.local.sfn_address, pipeline.clone()).await.map_err(|e| {
+        format!("cannot listen on {} for the Step Functions API: {e}. Stop whatever uses it, or set local.sfnAddress in copyflow.json", settings.local.sfn_address)
+    })?;
+    let s3 = pipeline.s3_endpoint().to_owned();
+    let machine = pipeline.machine_arn().to_owned();
+    let earlier = pipeline.executions().list(&machine, None).len();
+    let (src, dst) = (&settings.source.bucket, &settings.destination.bucket);
+    println!(
+        "copyflow is up (data in {}; {earlier} executions from earlier runs)",
+        data.display()
+    );
+    println!("  S3                  {s3}");
+    println!("  Step Functions API  http://{sfn}");
+    println!("  state machine       {machine}");
+    println!(
+        "  credentials         AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} AWS_REGION=us-east-1",
+        copyflow_s3::DEFAULT_ACCESS_KEY,
+        copyflow_s3::DEFAULT_SECRET_KEY
+    );
+    println!();
+    println!("try:");
+    println!(
+        "  aws --endpoint-url {s3} s3 cp ./report.txt s3://{src}/AjayMuralidhar/2020-04-06/12/report.txt"
+    );
+    println!("  aws --endpoint-url {s3} s3 ls --recursive s3://{dst}/");
+    println!(
+        "  aws --endpoint-url http://{sfn} stepfunctions list-executions --state-machine-arn {machine}"
+    );
+    println!("  copyflow executions        copyflow history <execution-name>");
+    println!("\nwaiting for objects in s3://{src} (Ctrl-C stops)\n");
+    loop {
+        tokio::select! {
+            next = started.recv() => {
+                let Some(s) = next else { break };
+                let p = pipeline.clone();
+                tokio::spawn(async move {
+                    p.executions().engine().wait_for(&s.execution_arn).await;
+                    let events: Vec<render::Event> = p.executions().history(&s.execution_arn).unwrap_or_default().iter().map(render::Event::from_json).collect();
+                    let path = render::path(&events);
+                    let key = p.executions().describe(&s.execution_arn)
+                        .and_then(|d| d["input"].as_str().and_then(|i| serde_json::from_str::<serde_json::Value>(i).ok()))
+                        .and_then(|i| i["detail"]["object"]["key"].as_str().map(|k| copyflow_core::keys::form_decode(k).unwrap_or_else(|_| k.to_owned())))
+                        .unwrap_or_default();
+                    let mark = if path.status == "SUCCEEDED" { "✔" } else { "✘" };
+                    println!("{mark} {:<11} {key}  [{}]\n    {}", path.outcome(), path.seconds.map_or_else(String::new, render::duration), path.one_line());
+                    let output = p.executions().describe(&s.execution_arn).and_then(|d| d["output"].as_str().and_then(|o| serde_json::from_str(o).ok()));
+                    if let Some(line) = render::summary(output.as_ref(), &path) {
+                        println!("    {line}");
+                    }
+                });
+            }
+            _ = tokio::signal::ctrl_c() => break,
+        }
+    }
+    println!("stopping");
+    pipeline.shutdown().await;
+    Ok(())
+}
