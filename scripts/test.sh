@@ -18,6 +18,14 @@ localstack_install
 localstack_start # exports COPYFLOW_LOCALSTACK_ENDPOINT for conformance_localstack.rs
 trap localstack_stop EXIT
 
+step "AWS CLI from PyPI (the real client of the end-to-end test)"
+if [[ ! -x .tools/awscli-venv/bin/aws ]]; then
+  python3 -m venv .tools/awscli-venv
+  .tools/awscli-venv/bin/pip install --quiet 'awscli==1.46.*'
+fi
+export COPYFLOW_AWS_CLI="$root/.tools/awscli-venv/bin/aws"
+"$COPYFLOW_AWS_CLI" --version
+
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -26,8 +34,11 @@ step "state machine definition (asl-validator from npm)"
 npm ci --prefix statemachine --no-audit --no-fund
 npm test --prefix statemachine
 
-step "Rust workspace tests (embedded S3 server and LocalStack)"
+step "Rust workspace tests (S3 conformance x2, steps, ASL conformance, CLI demo and end-to-end)"
 cargo test --workspace --locked --no-fail-fast
+
+step "CDK app (npm: aws-cdk-lib, cdk-nag, jest)"
+./cdk/test.sh
 
 echo
 echo "all suites passed (${SECONDS}s)"

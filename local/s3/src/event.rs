@@ -518,7 +518,7 @@ mod tests {
       "id": "17793124-05d4-b198-2fde-7ededc63b103",
       "detail-type": "Object Created",
       "source": "aws.s3",
-      "account": "111122223333",
+      "account": "000000000000",
       "time": "2021-11-12T00:00:00Z",
       "region": "ca-central-1",
       "resources": ["arn:aws:s3:::amzn-s3-demo-bucket1"],
@@ -533,7 +533,7 @@ mod tests {
           "sequencer": "617f08299329d189"
         },
         "request-id": "N4N7GDK58NMKJ12R",
-        "requester": "123456789012",
+        "requester": "000000000000",
         "source-ip-address": "1.2.3.4",
         "reason": "PutObject"
       }
@@ -541,9 +541,9 @@ mod tests {
 
     fn factory() -> EventFactory {
         EventFactory::new(
-            "111122223333",
+            "000000000000",
             "ca-central-1",
-            "123456789012",
+            "000000000000",
             KeyEncoding::Form,
         )
     }
