@@ -13,8 +13,8 @@ use serde_json::Value;
 use tokio::task::JoinSet;
 
 use crate::CliResult;
-use crate::pipeline::{Pipeline, PipelineOptions, S3Target};
 use crate::render;
+use copyflow::pipeline::{Pipeline, PipelineOptions, S3Target};
 
 struct Case {
     key: String,

@@ -3,22 +3,16 @@
 mod backfill;
 mod config;
 mod demo;
-mod executions;
-mod pipeline;
-mod render;
-mod rule;
 mod run;
-mod sfn_api;
 mod up;
 mod views;
+
+pub use copyflow::{CliResult, render, sfn_api};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-
-/// Errors of command code: reported as text, exit 1.
-pub type CliResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 #[derive(Debug, Parser)]
 #[command(version, about = "Event-driven, verified S3-to-S3 copies")]

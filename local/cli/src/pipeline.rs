@@ -279,6 +279,15 @@ impl Pipeline {
         &self.s3
     }
 
+    /// Sets (or clears) the embedded server's fault plan; false without an embedded server.
+    pub fn with_faults(&self, plan: Option<copyflow_s3::faults::FaultPlan>) -> bool {
+        let guard = self
+            .server
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        guard.as_ref().map(|s| s.faults().set_plan(plan)).is_some()
+    }
+
     /// Stops the embedded server (running executions fail their next S3 call).
     pub async fn shutdown(&self) {
         let server = self

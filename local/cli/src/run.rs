@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use copyflow_core::Settings;
 
-use crate::pipeline::{Pipeline, PipelineOptions, S3Target};
 use crate::{CliResult, render};
+use copyflow::pipeline::{Pipeline, PipelineOptions, S3Target};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {

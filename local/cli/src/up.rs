@@ -6,8 +6,8 @@ use std::path::Path;
 
 use copyflow_core::Settings;
 
-use crate::pipeline::{Pipeline, PipelineOptions, S3Target};
 use crate::{CliResult, render, sfn_api};
+use copyflow::pipeline::{Pipeline, PipelineOptions, S3Target};
 
 pub async fn run(settings: Settings, config_path: &Path) -> CliResult<()> {
     let data = crate::config::data_dir(&settings, config_path);

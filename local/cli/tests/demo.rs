@@ -42,3 +42,45 @@ fn a_missing_config_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn up_on_a_port_in_use_says_what_to_do() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut settings: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("copyflow.json")).unwrap())
+            .unwrap();
+    settings["local"]["s3Address"] = serde_json::json!(busy.local_addr().unwrap().to_string());
+    settings["local"]["dataDir"] = serde_json::json!("data");
+    let config = dir.path().join("copyflow.json");
+    std::fs::write(&config, settings.to_string()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_copyflow"))
+        .arg("--config")
+        .arg(&config)
+        .arg("up")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot listen on") && stderr.contains("local.s3Address"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_invalid_config_names_the_field_to_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("copyflow.json");
+    std::fs::write(&config, r#"{"source": {"bucket": "a"}, "destination": {"bucket": "b"}, "copy": {"partSizeBytes": 12}}"#).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_copyflow"))
+        .arg("--config")
+        .arg(&config)
+        .arg("demo")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("partSizeBytes"), "{stderr}");
+}

@@ -1,0 +1,185 @@
+//! The state machine CDK deploys (`statemachine/copyflow.asl.json`), run by the local engine
+//! with the real steps against the embedded S3 server: every outcome reachable through real
+//! S3 behaviour, and transient S3 failures absorbed by the state machine's own retries.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::primitives::ByteStream;
+use copyflow::pipeline::{Pipeline, PipelineOptions, S3Target};
+use copyflow::render;
+use copyflow_asl::StartedExecution;
+use copyflow_core::Settings;
+use copyflow_s3::faults::{Fault, FaultPlan, Operation};
+use serde_json::Value;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+const SRC: &str = "copyflow-source";
+
+struct Env {
+    pipeline: Arc<Pipeline>,
+    started: UnboundedReceiver<StartedExecution>,
+    _dir: tempfile::TempDir,
+}
+
+async fn env() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let options = PipelineOptions {
+        settings: Settings::new(SRC, "copyflow-destination"),
+        s3: S3Target::Embedded {
+            address: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: dir.path().join("s3"),
+        },
+        executions_dir: None,
+    };
+    let (pipeline, started) = Pipeline::start(options).await.unwrap();
+    Env {
+        pipeline,
+        started,
+        _dir: dir,
+    }
+}
+
+impl Env {
+    async fn put(&self, key: &str, body: &'static [u8]) {
+        self.pipeline
+            .s3()
+            .put_object()
+            .bucket(SRC)
+            .key(key)
+            .body(ByteStream::from_static(body))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// The next execution to start, run to its end: (path, description JSON).
+    async fn next_finished(&mut self) -> (render::Path, Value) {
+        let s = tokio::time::timeout(Duration::from_secs(10), self.started.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        self.finished(&s.execution_arn).await
+    }
+
+    async fn finished(&self, arn: &str) -> (render::Path, Value) {
+        let ex = self.pipeline.executions();
+        tokio::time::timeout(Duration::from_secs(30), ex.engine().wait_for(arn))
+            .await
+            .unwrap();
+        let events: Vec<render::Event> = ex
+            .history(arn)
+            .unwrap()
+            .iter()
+            .map(render::Event::from_json)
+            .collect();
+        (render::path(&events), ex.describe(arn).unwrap())
+    }
+
+    /// Starts another execution with an earlier execution's event (a redelivery).
+    async fn restart(&mut self, description: &Value, name: &str) -> String {
+        let input = description["input"].as_str().unwrap();
+        let arn = self
+            .pipeline
+            .start_execution(self.pipeline.machine_arn(), Some(name), input)
+            .unwrap()
+            .execution_arn;
+        let announced = self.started.recv().await.unwrap();
+        assert_eq!(announced.execution_arn, arn);
+        arn
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_outcome_is_reached_through_real_s3_behaviour() {
+    let mut e = env().await;
+    e.put("AjayMuralidhar/2020-04-06/12/my-task.txt", b"task")
+        .await;
+    let (copied, first) = e.next_finished().await;
+    assert_eq!(
+        (copied.outcome(), copied.status.as_str()),
+        ("Copied", "SUCCEEDED")
+    );
+    let output: Value = serde_json::from_str(first["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output["verify"]["verdict"], "identical");
+
+    e.put("AjayMuralidhar/2020-04-06/", b"").await;
+    assert_eq!(e.next_finished().await.0.outcome(), "Skipped");
+
+    e.put("AjayMuralidhar/2020-02-30/12/no-such-day.txt", b"x")
+        .await;
+    let (rejected, _) = e.next_finished().await;
+    assert_eq!(
+        (rejected.outcome(), rejected.error.as_deref()),
+        ("KeyRejected", Some("KeyRejected"))
+    );
+
+    // The first event again after the object was overwritten: Superseded, nothing touched.
+    e.put("AjayMuralidhar/2020-04-06/12/my-task.txt", b"task, revised")
+        .await;
+    e.next_finished().await;
+    let stale = e.restart(&first, "stale-event").await;
+    assert_eq!(e.finished(&stale).await.0.outcome(), "Superseded");
+
+    // The event of an object deleted since: CopyFailed with SourceNotFound.
+    e.put("PriyaNair/2020-04-07/09/gone.txt", b"soon deleted")
+        .await;
+    let (_, gone) = e.next_finished().await;
+    e.pipeline
+        .s3()
+        .delete_object()
+        .bucket(SRC)
+        .key("PriyaNair/2020-04-07/09/gone.txt")
+        .send()
+        .await
+        .unwrap();
+    let late = e.restart(&gone, "event-of-a-deleted-object").await;
+    let (failed, _) = e.finished(&late).await;
+    assert_eq!(
+        (failed.outcome(), failed.error.as_deref()),
+        ("CopyFailed", Some("SourceNotFound"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_throttling_that_outlasts_the_sdk_retries_is_retried_by_the_state_machine() {
+    let mut e = env().await;
+    assert!(e.pipeline.with_faults(Some(FaultPlan::new(5).fail(
+        Operation::HeadObject,
+        Fault::SlowDown,
+        1.0
+    ))));
+    e.put("ChenWei/2020-04-07/10/throttled.txt", b"eventually copied")
+        .await;
+    let s = tokio::time::timeout(Duration::from_secs(10), e.started.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    // Wait until the copy step has failed with S3Transient once, then let S3 recover.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let history = e.pipeline.executions().history(&s.execution_arn).unwrap();
+        if history.iter().any(|ev| {
+            ev["type"] == "TaskFailed" && ev["taskFailedEventDetails"]["error"] == "S3Transient"
+        }) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no S3Transient failure surfaced");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    e.pipeline.with_faults(None);
+    let (path, _) = e.finished(&s.execution_arn).await;
+    assert_eq!(path.outcome(), "Copied");
+    let copy = path
+        .visits
+        .iter()
+        .find(|v| v.state == "CopyObject")
+        .unwrap();
+    assert!(
+        copy.failed_attempts.iter().any(|f| f == "S3Transient"),
+        "{:?}",
+        path.visits
+    );
+}
