@@ -11,10 +11,9 @@ use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
 use super::convert::*;
-use super::object::check_write_conditions;
 use super::{RequestInfo, Service, check_key};
 use crate::event::Reason;
-use crate::store::model::{ObjectVersion, StoredChecksum, Versioning};
+use crate::store::model::{ObjectVersion, StoredChecksum};
 use crate::store::now_ms;
 
 /// The largest source CopyObject accepts (5 GiB).
@@ -235,26 +234,16 @@ impl Service {
             crc64nvme: crc64,
             parts: None,
         };
-        let committed = dest.commit(&input.key, version, |cur| {
-            check_write_conditions(dest_if_match.as_ref(), dest_if_none_match.as_ref(), cur)
-        });
-        let (v, freed) = match committed {
-            Ok(ok) => ok,
-            Err(e) => {
-                self.store.blobs.remove(&[segment]).await;
-                return Err(e);
-            }
-        };
-        self.store.blobs.remove(&freed).await;
-        let versioned = dest.versioning() != Versioning::Unversioned;
-        self.notify(
-            &info,
-            &dest.name,
-            &input.key,
-            &v,
-            Reason::CopyObject,
-            versioned,
-        );
+        let (v, versioned) = self
+            .commit_object(
+                &info,
+                &dest,
+                &input.key,
+                version,
+                (dest_if_match.as_ref(), dest_if_none_match.as_ref()),
+                Reason::CopyObject,
+            )
+            .await?;
         let mut result = CopyObjectResult {
             e_tag: Some(etag(&v.etag)),
             last_modified: Some(timestamp(v.last_modified_ms)),

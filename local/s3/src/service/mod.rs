@@ -79,6 +79,41 @@ impl Service {
     }
 }
 
+impl Service {
+    /// Makes `version` (whose bytes are already written) the current version of `key` if
+    /// the destination's `(If-Match, If-None-Match)` conditions hold, frees the bytes it
+    /// replaced (or its own, when refused) and announces it. Returns the committed version
+    /// and whether the bucket is versioned.
+    async fn commit_object(
+        &self,
+        info: &RequestInfo,
+        bucket: &crate::store::Bucket,
+        key: &str,
+        version: ObjectVersion,
+        conditions: (
+            Option<&s3s::dto::ETagCondition>,
+            Option<&s3s::dto::ETagCondition>,
+        ),
+        reason: Reason,
+    ) -> S3Result<(ObjectVersion, bool)> {
+        let own = version.segments.clone();
+        let committed = bucket.commit(key, version, |cur| {
+            object::check_write_conditions(conditions.0, conditions.1, cur)
+        });
+        let (v, freed) = match committed {
+            Ok(ok) => ok,
+            Err(e) => {
+                self.store.blobs.remove(&own).await;
+                return Err(e);
+            }
+        };
+        self.store.blobs.remove(&freed).await;
+        let versioned = bucket.versioning() != crate::store::model::Versioning::Unversioned;
+        self.notify(info, &bucket.name, key, &v, reason, versioned);
+        Ok((v, versioned))
+    }
+}
+
 /// S3 keys are at most 1024 bytes of UTF-8.
 fn check_key(key: &str) -> S3Result<()> {
     if key.is_empty() || key.len() > 1024 {

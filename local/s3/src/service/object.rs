@@ -251,6 +251,50 @@ macro_rules! describe_version {
     }};
 }
 
+/// GET and HEAD share everything but the body: resolve the version, apply the conditions,
+/// plan the range or part, and describe what is returned. Checksums describe exactly what
+/// is returned: the whole object, or the requested part (never a byte range).
+macro_rules! read_response {
+    ($service:expr, $input:expr, $out:ty) => {{
+        let input = $input;
+        let (v, versioned) =
+            $service.read_version(&input.bucket, &input.key, input.version_id.as_deref())?;
+        check_read_conditions(
+            &v,
+            input.if_match.as_ref(),
+            input.if_none_match.as_ref(),
+            input.if_modified_since.as_ref(),
+            input.if_unmodified_since.as_ref(),
+        )?;
+        let plan = plan_read(&v, input.part_number, input.range.as_ref())?;
+        let mut out = <$out>::default();
+        describe_version!(out, &v, versioned);
+        out.parts_count = plan.parts_count.filter(|_| input.part_number.is_some());
+        out.content_length = i64::try_from(plan.range.end - plan.range.start).ok();
+        if plan.partial {
+            out.content_range = Some(format!(
+                "bytes {}-{}/{}",
+                plan.range.start,
+                plan.range.end.saturating_sub(1),
+                v.size
+            ));
+        }
+        if input
+            .checksum_mode
+            .as_ref()
+            .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED)
+        {
+            if !plan.partial {
+                set_checksum_fields!(out, ChecksumFields::from_stored(v.checksum.as_ref()));
+                out.checksum_type = checksum_type(v.checksum.as_ref());
+            } else if let Some(fields) = plan.part_checksum.clone() {
+                set_checksum_fields!(out, fields);
+            }
+        }
+        (out, v, plan)
+    }};
+}
+
 impl Service {
     /// The version a read addresses, with S3's errors for missing keys and delete markers.
     pub(super) fn read_version(
@@ -402,26 +446,16 @@ impl Service {
             parts: None,
         };
         let (if_match, if_none_match) = (input.if_match.take(), input.if_none_match.take());
-        let committed = bucket.commit(&input.key, version, |cur| {
-            check_write_conditions(if_match.as_ref(), if_none_match.as_ref(), cur)
-        });
-        let (v, freed) = match committed {
-            Ok(ok) => ok,
-            Err(e) => {
-                self.store.blobs.remove(&[segment]).await;
-                return Err(e);
-            }
-        };
-        self.store.blobs.remove(&freed).await;
-        let versioned = bucket.versioning() != Versioning::Unversioned;
-        self.notify(
-            &info,
-            &bucket.name,
-            &input.key,
-            &v,
-            Reason::PutObject,
-            versioned,
-        );
+        let (v, versioned) = self
+            .commit_object(
+                &info,
+                &bucket,
+                &input.key,
+                version,
+                (if_match.as_ref(), if_none_match.as_ref()),
+                Reason::PutObject,
+            )
+            .await?;
         let mut out = PutObjectOutput {
             e_tag: Some(etag(&v.etag)),
             checksum_type: checksum_type(v.checksum.as_ref()),
@@ -437,43 +471,8 @@ impl Service {
         &self,
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
-        let input = &req.input;
-        let (v, versioned) =
-            self.read_version(&input.bucket, &input.key, input.version_id.as_deref())?;
-        check_read_conditions(
-            &v,
-            input.if_match.as_ref(),
-            input.if_none_match.as_ref(),
-            input.if_modified_since.as_ref(),
-            input.if_unmodified_since.as_ref(),
-        )?;
-        let plan = plan_read(&v, input.part_number, input.range.as_ref())?;
-        let mut out = GetObjectOutput::default();
-        describe_version!(out, &v, versioned);
-        out.parts_count = plan.parts_count.filter(|_| input.part_number.is_some());
+        let (mut out, v, plan) = read_response!(self, &req.input, GetObjectOutput);
         out.tag_count = (!v.tags.is_empty()).then(|| i32::try_from(v.tags.len()).unwrap_or(0));
-        out.content_length = i64::try_from(plan.range.end - plan.range.start).ok();
-        if plan.partial {
-            out.content_range = Some(format!(
-                "bytes {}-{}/{}",
-                plan.range.start,
-                plan.range.end.saturating_sub(1),
-                v.size
-            ));
-        }
-        if input
-            .checksum_mode
-            .as_ref()
-            .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED)
-        {
-            // Checksums describe what is returned: the whole object, or the requested part.
-            if !plan.partial {
-                set_checksum_fields!(out, ChecksumFields::from_stored(v.checksum.as_ref()));
-                out.checksum_type = checksum_type(v.checksum.as_ref());
-            } else if let Some(fields) = plan.part_checksum {
-                set_checksum_fields!(out, fields);
-            }
-        }
         let stream = self.store.blobs.read_range(&v.segments, plan.range);
         out.body = Some(StreamingBlob::wrap(
             stream.map(|r| r.map_err(std::io::Error::other)),
@@ -485,41 +484,7 @@ impl Service {
         &self,
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
-        let input = &req.input;
-        let (v, versioned) =
-            self.read_version(&input.bucket, &input.key, input.version_id.as_deref())?;
-        check_read_conditions(
-            &v,
-            input.if_match.as_ref(),
-            input.if_none_match.as_ref(),
-            input.if_modified_since.as_ref(),
-            input.if_unmodified_since.as_ref(),
-        )?;
-        let plan = plan_read(&v, input.part_number, input.range.as_ref())?;
-        let mut out = HeadObjectOutput::default();
-        describe_version!(out, &v, versioned);
-        out.parts_count = plan.parts_count.filter(|_| input.part_number.is_some());
-        out.content_length = i64::try_from(plan.range.end - plan.range.start).ok();
-        if plan.partial {
-            out.content_range = Some(format!(
-                "bytes {}-{}/{}",
-                plan.range.start,
-                plan.range.end.saturating_sub(1),
-                v.size
-            ));
-        }
-        if input
-            .checksum_mode
-            .as_ref()
-            .is_some_and(|m| m.as_str() == ChecksumMode::ENABLED)
-        {
-            if input.part_number.is_none() {
-                set_checksum_fields!(out, ChecksumFields::from_stored(v.checksum.as_ref()));
-                out.checksum_type = checksum_type(v.checksum.as_ref());
-            } else if let Some(fields) = plan.part_checksum {
-                set_checksum_fields!(out, fields);
-            }
-        }
+        let (out, _, _) = read_response!(self, &req.input, HeadObjectOutput);
         Ok(S3Response::new(out))
     }
 
