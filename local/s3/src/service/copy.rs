@@ -161,7 +161,7 @@ impl Service {
         let needs_read = keep.is_none() || needs_md5;
 
         let mut hasher = Hasher::new(
-            &super::object::dedup(&[target_alg, Algorithm::Crc64Nvme]),
+            &super::body::dedup(&[target_alg, Algorithm::Crc64Nvme]),
             needs_md5,
         );
         let segment = self

@@ -6,6 +6,7 @@
 
 pub mod convert;
 
+mod body;
 mod bucket;
 mod copy;
 mod multipart;

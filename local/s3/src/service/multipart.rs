@@ -8,12 +8,10 @@ use copyflow_checksum::{Algorithm, Digest, Hasher};
 use s3s::dto::*;
 use s3s::{S3Request, S3Response, S3Result, s3_error};
 
+use super::body::{Claims, dedup, trailer_algorithm};
 use super::convert::*;
 use super::copy::CopySourceConditions;
-use super::object::{
-    body_error, check_write_conditions, dedup, trailer_algorithm, trailer_value, verify_claim,
-    verify_content_md5,
-};
+use super::object::check_write_conditions;
 use super::{RequestInfo, Service, check_key};
 use crate::event::Reason;
 use crate::store::model::{
@@ -198,55 +196,21 @@ impl Service {
                 c.as_s3_name().to_ascii_lowercase()
             ));
         }
-        let mut algs = vec![Algorithm::Crc64Nvme];
-        algs.extend(upload_alg);
-        algs.extend(claim_alg);
-        let mut hasher = Hasher::new(&dedup(&algs), true);
-        let segment = match req.input.body.take() {
-            Some(body) => self
-                .store
-                .blobs
-                .write_stream(body, &mut hasher)
-                .await
-                .map_err(body_error)?,
-            None => self
-                .store
-                .blobs
-                .write_stream(
-                    futures::stream::empty::<Result<bytes::Bytes, s3s::StdError>>(),
-                    &mut hasher,
-                )
-                .await
-                .map_err(body_error)?,
-        };
-        let hashes = hasher.finish();
-        let checked = (|| {
-            if segment.size > MAX_PART_SIZE {
-                return Err(s3_error!(
+        let claims = Claims {
+            content_length: req.input.content_length,
+            content_md5: req.input.content_md5.as_deref(),
+            header: claimed,
+            trailer,
+            max_size: Some((MAX_PART_SIZE, || {
+                s3_error!(
                     EntityTooLarge,
                     "Your proposed upload exceeds the maximum allowed size"
-                ));
-            }
-            verify_content_md5(req.input.content_md5.as_deref(), hashes.md5())?;
-            if let Some(a) = claim_alg {
-                let computed = hashes.get(a).map(|d| d.to_base64()).unwrap_or_default();
-                let claim = match &claimed {
-                    Some((_, v)) => v.clone(),
-                    None => trailer_value(&req, a).ok_or_else(|| {
-                        s3_error!(InvalidRequest, "The x-amz-trailer checksum was not sent")
-                    })?,
-                };
-                verify_claim(a, &claim, &computed)?;
-            }
-            Ok(())
-        })();
-        if let Err(e) = checked {
-            self.store
-                .blobs
-                .remove(std::slice::from_ref(&segment))
-                .await;
-            return Err(e);
-        }
+                )
+            })),
+        };
+        let body = req.input.body.take();
+        let also: Vec<Algorithm> = upload_alg.into_iter().collect();
+        let (segment, hashes) = self.receive_body(&req, body, &claims, &also).await?;
         let md5 = hashes.md5().unwrap_or_default();
         let part = UploadedPart {
             number: req.input.part_number,

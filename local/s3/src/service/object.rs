@@ -3,97 +3,18 @@
 
 use std::ops::Range;
 
-use copyflow_checksum::{Algorithm, Hasher};
+use copyflow_checksum::Algorithm;
 use futures::StreamExt;
 use s3s::dto::*;
-use s3s::{S3Error, S3Request, S3Response, S3Result, s3_error};
+use s3s::{S3Request, S3Response, S3Result, s3_error};
 
+use super::body::{Claims, trailer_algorithm};
 use super::convert::*;
 use super::{RequestInfo, Service, check_key};
 use crate::event::Reason;
-use crate::store::blobs::WriteError;
 use crate::store::listing::{self, Cursor, Entry};
 use crate::store::model::{ObjectVersion, StoredChecksum, Versioning};
 use crate::store::now_ms;
-
-/// Turns a failed body stream into the S3 error the client should see: s3s reports
-/// signature and chunk errors as `S3Error`s inside the stream.
-pub(super) fn body_error(e: WriteError<s3s::StdError>) -> S3Error {
-    match e {
-        WriteError::Body(e) => match e.downcast::<S3Error>() {
-            Ok(s3) => *s3,
-            Err(other) => s3_error!(IncompleteBody, "{other}"),
-        },
-        WriteError::Io(e) => super::super::store::internal(e),
-    }
-}
-
-/// The algorithm named by `x-amz-trailer: x-amz-checksum-<alg>` (aws-chunked uploads).
-pub(super) fn trailer_algorithm<T>(req: &S3Request<T>) -> S3Result<Option<Algorithm>> {
-    let Some(trailer) = req
-        .headers
-        .get("x-amz-trailer")
-        .and_then(|v| v.to_str().ok())
-    else {
-        return Ok(None);
-    };
-    let name = trailer.trim().to_ascii_lowercase();
-    let Some(alg) = name.strip_prefix("x-amz-checksum-") else {
-        return Ok(None);
-    };
-    algorithm(alg).map(Some)
-}
-
-/// The checksum value sent in the aws-chunked trailer, available once the body was read.
-pub(super) fn trailer_value<T>(req: &S3Request<T>, alg: Algorithm) -> Option<String> {
-    let name = format!("x-amz-checksum-{}", alg.as_s3_name().to_ascii_lowercase());
-    req.trailing_headers
-        .as_ref()
-        .and_then(|t| {
-            t.read(|h| {
-                h.get(name.as_str())
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned)
-            })
-        })
-        .flatten()
-}
-
-/// Checks a client-supplied checksum against what was computed over the bytes.
-pub(super) fn verify_claim(alg: Algorithm, claimed: &str, computed: &str) -> S3Result<()> {
-    if copyflow_checksum::Digest::from_base64(alg, claimed).is_err() {
-        return Err(s3_error!(
-            InvalidRequest,
-            "Value for x-amz-checksum-{} header is invalid.",
-            alg.as_s3_name().to_ascii_lowercase()
-        ));
-    }
-    if claimed != computed {
-        return Err(bad_digest(alg));
-    }
-    Ok(())
-}
-
-pub(super) fn verify_content_md5(header: Option<&str>, md5: Option<[u8; 16]>) -> S3Result<()> {
-    let (Some(header), Some(md5)) = (header, md5) else {
-        return Ok(());
-    };
-    let decoded = base64_simd::STANDARD
-        .decode_to_vec(header.as_bytes())
-        .ok()
-        .filter(|d| d.len() == 16);
-    match decoded {
-        None => Err(s3_error!(
-            InvalidDigest,
-            "The Content-MD5 you specified was invalid."
-        )),
-        Some(d) if d != md5 => Err(s3_error!(
-            BadDigest,
-            "The Content-MD5 you specified did not match what we received."
-        )),
-        Some(_) => Ok(()),
-    }
-}
 
 /// Conditional-write rules for PutObject / CompleteMultipartUpload / CopyObject destinations.
 pub(super) fn check_write_conditions(
@@ -365,58 +286,20 @@ impl Service {
             .unwrap_or(Algorithm::Crc64Nvme);
         let tags = tags_from_header(req.input.tagging.as_deref())?;
 
-        let mut hasher = Hasher::new(&dedup(&[alg, Algorithm::Crc64Nvme]), true);
-        let segment = match req.input.body.take() {
-            Some(body) => self
-                .store
-                .blobs
-                .write_stream(body, &mut hasher)
-                .await
-                .map_err(body_error)?,
-            None => self
-                .store
-                .blobs
-                .write_stream(
-                    futures::stream::empty::<Result<bytes::Bytes, s3s::StdError>>(),
-                    &mut hasher,
-                )
-                .await
-                .map_err(body_error)?,
+        let claims = Claims {
+            content_length: req.input.content_length,
+            content_md5: req.input.content_md5.as_deref(),
+            header: claimed,
+            trailer,
+            max_size: None,
         };
-        let hashes = hasher.finish();
+        let body = req.input.body.take();
+        let (segment, hashes) = self.receive_body(&req, body, &claims, &[alg]).await?;
         let value = hashes.get(alg).map(|d| d.to_base64()).unwrap_or_default();
         let crc64 = hashes
             .get(Algorithm::Crc64Nvme)
             .and_then(|d| d.as_u64())
             .unwrap_or(0);
-        let validated = (|| {
-            if let Some(len) = req.input.content_length
-                && u64::try_from(len).ok() != Some(segment.size)
-            {
-                return Err(s3_error!(
-                    IncompleteBody,
-                    "You did not provide the number of bytes specified by the Content-Length HTTP header."
-                ));
-            }
-            verify_content_md5(req.input.content_md5.as_deref(), hashes.md5())?;
-            if let Some((a, claimed)) = &claimed {
-                verify_claim(*a, claimed, &value)?;
-            } else if let Some(a) = trailer {
-                let claimed = trailer_value(&req, a).ok_or_else(|| {
-                    s3_error!(InvalidRequest, "The x-amz-trailer checksum was not sent")
-                })?;
-                verify_claim(a, &claimed, &value)?;
-            }
-            Ok(())
-        })();
-        if let Err(e) = validated {
-            self.store
-                .blobs
-                .remove(std::slice::from_ref(&segment))
-                .await;
-            return Err(e);
-        }
-
         let input = &mut req.input;
         let version = ObjectVersion {
             version_id: String::new(),
@@ -722,16 +605,6 @@ impl Service {
             ..Default::default()
         }))
     }
-}
-
-pub(super) fn dedup(algs: &[Algorithm]) -> Vec<Algorithm> {
-    let mut out: Vec<Algorithm> = Vec::new();
-    for a in algs {
-        if !out.contains(a) {
-            out.push(*a);
-        }
-    }
-    out
 }
 
 #[cfg(test)]
