@@ -508,13 +508,13 @@ async fn a_copy_cut_short_by_the_deadline_resumes_without_recopying_parts() {
         .await;
     e.server.faults().set_plan(Some(FaultPlan::new(1).fail(
         Operation::UploadPartCopy,
-        Fault::Latency(Duration::from_millis(250)),
+        Fault::Latency(Duration::from_millis(500)),
         1.0,
     )));
     let first = e
         .copy(
             e.job_doc(&event),
-            Deadline::at(Instant::now() + Duration::from_millis(400), Duration::ZERO),
+            Deadline::at(Instant::now() + Duration::from_millis(1200), Duration::ZERO),
         )
         .await
         .unwrap();
