@@ -545,3 +545,144 @@ async fn a_copy_cut_short_by_the_deadline_resumes_without_recopying_parts() {
         data
     );
 }
+
+#[tokio::test]
+async fn a_transient_failure_in_a_resumed_copy_aborts_and_the_retry_starts_over_and_completes() {
+    let mut e = env(|s| {
+        s.copy.multipart_threshold_bytes = 8 * 1024 * 1024;
+        s.copy.part_size_bytes = 5 * 1024 * 1024;
+        s.copy.max_concurrency = 2;
+    })
+    .await;
+    let data = body(30 * 1024 * 1024, 6); // 6 parts
+    let key = "AjayMuralidhar/2020-04-06/17/resumed.bin";
+    let event = e.put(key, data.clone()).await;
+    e.server.faults().set_plan(Some(FaultPlan::new(2).fail(
+        Operation::UploadPartCopy,
+        Fault::Latency(Duration::from_millis(500)),
+        1.0,
+    )));
+    let checkpointed = e
+        .copy(
+            e.job_doc(&event),
+            Deadline::at(Instant::now() + Duration::from_millis(1200), Duration::ZERO),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        checkpointed.copy.as_ref().unwrap().status,
+        CopyStatus::InProgress
+    );
+    // The next invocation meets a failure the SDK cannot absorb: it aborts the upload.
+    e.server.faults().set_plan(Some(
+        FaultPlan::new(3)
+            .fail(Operation::UploadPartCopy, Fault::InternalError, 1.0)
+            .fail(
+                Operation::CompleteMultipartUpload,
+                Fault::InternalError,
+                1.0,
+            ),
+    ));
+    let err = e
+        .copy(checkpointed.clone(), Deadline::none())
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "S3Transient");
+    assert_eq!(e.open_uploads().await, 0, "aborted, not orphaned");
+    // The state machine retries with the same input: the upload is gone, so it starts over.
+    e.server.faults().set_plan(None);
+    let mut doc = e.copy(checkpointed, Deadline::none()).await.unwrap();
+    while doc.copy.as_ref().unwrap().status == CopyStatus::InProgress {
+        doc = e.copy(doc, Deadline::none()).await.unwrap();
+    }
+    assert_eq!(doc.copy.as_ref().unwrap().status, CopyStatus::Copied);
+    e.verify(doc).await.unwrap();
+    assert_eq!(e.bytes(DST, key).await, data);
+}
+
+#[tokio::test]
+async fn a_versioned_source_overwritten_during_a_long_copy_is_superseded_before_completion() {
+    let mut e = env(|s| {
+        s.copy.multipart_threshold_bytes = 8 * 1024 * 1024;
+        s.copy.part_size_bytes = 5 * 1024 * 1024;
+        s.copy.max_concurrency = 2;
+    })
+    .await;
+    let enabled = aws_sdk_s3::types::VersioningConfiguration::builder()
+        .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+        .build();
+    e.client
+        .put_bucket_versioning()
+        .bucket(SRC)
+        .versioning_configuration(enabled)
+        .send()
+        .await
+        .unwrap();
+    let key = "ChenWei/2020-04-07/11/long.bin";
+    let event = e.put(key, body(20 * 1024 * 1024, 7)).await;
+    e.server.faults().set_plan(Some(FaultPlan::new(4).fail(
+        Operation::UploadPartCopy,
+        Fault::Latency(Duration::from_millis(500)),
+        1.0,
+    )));
+    let checkpointed = e
+        .copy(
+            e.job_doc(&event),
+            Deadline::at(Instant::now() + Duration::from_millis(700), Duration::ZERO),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        checkpointed.copy.as_ref().unwrap().status,
+        CopyStatus::InProgress
+    );
+    e.server.faults().set_plan(None);
+    // A newer version arrives; the old version's parts still copy (pinned by versionId)...
+    e.put(key, b"version two".to_vec()).await;
+    let err = e.copy(checkpointed, Deadline::none()).await.unwrap_err();
+    // ...but the copy is refused before it could land over the newer object.
+    assert_eq!(err.name(), "SourceChanged");
+    assert_eq!(e.open_uploads().await, 0);
+    assert!(
+        e.client
+            .head_object()
+            .bucket(DST)
+            .key(key)
+            .send()
+            .await
+            .is_err(),
+        "destination untouched"
+    );
+}
+
+#[tokio::test]
+async fn an_unencoded_event_key_is_copied_from_the_raw_key_when_the_decoded_one_is_another_object()
+{
+    let mut e = env(|_| {}).await;
+    let raw_key = "AjayMuralidhar/2020-04-06/12/a+b.txt";
+    let event = e.put(raw_key, b"the plus object".to_vec()).await;
+    e.put(
+        "AjayMuralidhar/2020-04-06/12/a b.txt",
+        b"the space object".to_vec(),
+    )
+    .await;
+    // As if EventBridge had sent the key without encoding it.
+    let mut unencoded = event.clone();
+    unencoded["detail"]["object"]["key"] = Value::String(raw_key.to_owned());
+    let done = e.run(&unencoded).await.unwrap();
+    assert_eq!(done.copy.destination_key, raw_key);
+    assert_eq!(e.bytes(DST, raw_key).await, b"the plus object");
+}
+
+#[tokio::test]
+async fn a_missing_destination_bucket_is_a_configuration_error() {
+    let mut e = env(|s| s.destination.bucket = "no-such-bucket".to_owned()).await;
+    let event = e
+        .put("AjayMuralidhar/2020-04-06/12/x.txt", b"x".to_vec())
+        .await;
+    let err = e
+        .copy(e.job_doc(&event), Deadline::none())
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "ConfigurationError", "{err}");
+}

@@ -38,11 +38,15 @@ pub struct CopyContext<'a> {
 /// Runs the copy step on a state document (`{"job": ..., "copy"?: ...}`) and returns it with
 /// `copy` set.
 pub async fn copy(cx: &CopyContext<'_>, mut doc: CopyDocument) -> Result<CopyDocument, StepError> {
-    let outcome = match doc.copy.take() {
+    let resumed = match doc.copy.take() {
         Some(previous) if previous.status == CopyStatus::InProgress => {
             multipart::resume(cx, &doc.job, previous).await?
         }
-        _ => start(cx, &doc).await?,
+        _ => None,
+    };
+    let outcome = match resumed {
+        Some(outcome) => outcome,
+        None => start(cx, &doc).await?,
     };
     doc.copy = Some(outcome);
     Ok(doc)
@@ -94,41 +98,59 @@ async fn pinned_source(
 ) -> Result<(ObjectInfo, String), StepError> {
     let bucket = &job.source.bucket;
     *requests += 1;
-    let mut found = head_object_if_exists(cx.client, bucket, &job.source.key, None)
-        .await?
-        .map(|o| (o, job.destination.key.clone()));
-    if found.is_none()
-        && let Some((raw, dest)) = job.raw_fallback()
-    {
-        *requests += 1;
-        found = head_object_if_exists(cx.client, bucket, raw, None)
-            .await?
-            .map(|o| (o, dest.to_owned()));
+    let decoded = head_object_if_exists(cx.client, bucket, &job.source.key, None).await?;
+    let verdict = decoded.as_ref().map(|o| changed_since_event(job, o));
+    if let (Some(None), Some(source)) = (&verdict, &decoded) {
+        return Ok((source.clone(), job.destination.key.clone()));
     }
-    let Some((source, destination_key)) = found else {
-        return Err(StepError::SourceNotFound(format!(
+    // The decoded key is missing or is another object: EventBridge may have sent the key
+    // unencoded (undocumented), so the raw key is the object the event meant if it matches.
+    if let Some((raw, dest)) = job.raw_fallback() {
+        *requests += 1;
+        if let Some(source) = head_object_if_exists(cx.client, bucket, raw, None).await?
+            && changed_since_event(job, &source).is_none()
+        {
+            return Ok((source, dest.to_owned()));
+        }
+    }
+    match verdict {
+        Some(Some(change)) => Err(StepError::SourceChanged(change)),
+        _ => Err(StepError::SourceNotFound(format!(
             "s3://{bucket}/{} no longer exists (deleted after the event)",
             job.source.key
-        )));
-    };
+        ))),
+    }
+}
+
+/// Why `source` is not the object the event announced (another version, ETag, or size),
+/// or `None` when it is.
+fn changed_since_event(job: &crate::CopyJob, source: &ObjectInfo) -> Option<String> {
+    let at = format!("s3://{}/{}", job.source.bucket, source.key);
     if let Some(v) = &job.source.version_id
         && source.version_id.as_deref() != Some(v.as_str())
     {
-        return Err(StepError::SourceChanged(format!(
-            "s3://{bucket}/{}: the event's version {v} is no longer current ({} is)",
-            source.key,
+        return Some(format!(
+            "{at}: the event's version {v} is no longer current ({} is)",
             source.version_id.as_deref().unwrap_or("null")
-        )));
+        ));
     }
     if let Some(etag) = &job.source.etag
         && *etag != source.etag
     {
-        return Err(StepError::SourceChanged(format!(
-            "s3://{bucket}/{}: ETag is {} now, the event said {etag}",
-            source.key, source.etag
-        )));
+        return Some(format!(
+            "{at}: ETag is {} now, the event said {etag}",
+            source.etag
+        ));
     }
-    Ok((source, destination_key))
+    if let Some(size) = job.source.size
+        && size != source.size
+    {
+        return Some(format!(
+            "{at}: size is {} now, the event said {size}",
+            source.size
+        ));
+    }
+    None
 }
 
 /// Whether `dest` already is a copy of `source`: same size, content headers and metadata,

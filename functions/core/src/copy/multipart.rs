@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_s3::types::{
     ChecksumAlgorithm, ChecksumType, CompletedMultipartUpload, CompletedPart, StorageClass,
@@ -117,12 +118,14 @@ pub(super) async fn start(
     run(cx, job, outcome, BTreeMap::new()).await
 }
 
-/// Continues an in-progress copy from its checkpoint.
+/// Continues an in-progress copy from its checkpoint; `None` when the upload no longer
+/// exists (aborted after a failure the state machine retries, or completed by an invocation
+/// whose answer was lost): the caller starts over, checking the destination first.
 pub(super) async fn resume(
     cx: &CopyContext<'_>,
     job: &CopyJob,
     mut outcome: CopyOutcome,
-) -> Result<CopyOutcome, StepError> {
+) -> Result<Option<CopyOutcome>, StepError> {
     let checkpoint = outcome
         .checkpoint
         .clone()
@@ -133,9 +136,13 @@ pub(super) async fn resume(
     });
     let algorithm = algorithm_of(&checkpoint)?;
     match finished_parts(cx, job, &outcome, &checkpoint, algorithm).await {
-        Ok(done) => {
+        Ok(Some(done)) => {
             tracing::info!(key = %outcome.destination_key, done = done.len(), total = checkpoint.part_count, "multipart copy resumed");
-            run(cx, job, outcome, done).await
+            run(cx, job, outcome, done).await.map(Some)
+        }
+        Ok(None) => {
+            tracing::info!(upload_id = %checkpoint.upload_id, "the upload is gone; starting over");
+            Ok(None)
         }
         Err(e) => {
             abort(cx, job, &outcome).await;
@@ -163,10 +170,13 @@ async fn run(
     let result = async {
         copy_parts(cx, job, &mut outcome, &mut done).await?;
         outcome.parts_done = u32::try_from(done.len()).unwrap_or(u32::MAX);
-        if outcome.parts_done < outcome.parts_total {
+        // Completion can take minutes on S3: never start it with the deadline at hand.
+        if outcome.parts_done < outcome.parts_total || cx.deadline.reached() {
             tracing::info!(key = %outcome.destination_key, done = outcome.parts_done, total = outcome.parts_total, "deadline near: returning a checkpoint");
             return Ok(());
         }
+        outcome.requests += 1;
+        still_current(cx, job, &outcome).await?;
         complete(cx, job, &mut outcome, done).await
     }
     .await;
@@ -177,6 +187,30 @@ async fn run(
             Err(e)
         }
     }
+}
+
+/// A long copy must not land over a newer object: if the source key has another current
+/// version or ETag now (its own execution copies that), this copy is superseded. The parts
+/// were pinned to the old version, so without this check a slow copy of an old version could
+/// complete after the newer one and leave the destination stale.
+async fn still_current(
+    cx: &CopyContext<'_>,
+    job: &CopyJob,
+    outcome: &CopyOutcome,
+) -> Result<(), StepError> {
+    let source = &outcome.source;
+    let now =
+        crate::s3::head_object_if_exists(cx.client, &job.source.bucket, &source.key, None).await?;
+    let current = now
+        .as_ref()
+        .is_some_and(|n| n.etag == source.etag && n.version_id == source.version_id);
+    if current {
+        return Ok(());
+    }
+    Err(StepError::SourceChanged(format!(
+        "s3://{}/{} changed while it was being copied; the newer object's own execution copies it",
+        job.source.bucket, source.key
+    )))
 }
 
 /// Byte range of part `number` (1-based) of an object of `size` bytes.
@@ -312,7 +346,7 @@ async fn finished_parts(
     outcome: &CopyOutcome,
     checkpoint: &Checkpoint,
     algorithm: Algorithm,
-) -> Result<BTreeMap<i32, CompletedPart>, StepError> {
+) -> Result<Option<BTreeMap<i32, CompletedPart>>, StepError> {
     let mut done = BTreeMap::new();
     let mut marker: Option<String> = None;
     loop {
@@ -324,8 +358,17 @@ async fn finished_parts(
             .upload_id(&checkpoint.upload_id)
             .set_part_number_marker(marker.take())
             .send()
-            .await
-            .map_err(|e| classify(&format!("ListParts of upload {}", checkpoint.upload_id), &e))?;
+            .await;
+        let page = match page {
+            Ok(page) => page,
+            Err(e) if e.code() == Some("NoSuchUpload") => return Ok(None),
+            Err(e) => {
+                return Err(classify(
+                    &format!("ListParts of upload {}", checkpoint.upload_id),
+                    &e,
+                ));
+            }
+        };
         for p in page.parts() {
             let Some(n) = p.part_number() else { continue };
             let checksum = match algorithm {
@@ -345,7 +388,7 @@ async fn finished_parts(
             _ => break,
         }
     }
-    Ok(done)
+    Ok(Some(done))
 }
 
 async fn complete(

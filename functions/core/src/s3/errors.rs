@@ -24,6 +24,9 @@ pub fn status_of<E>(err: &SdkError<E, aws_smithy_runtime_api::http::Response>) -
 pub fn is_not_found<E: ProvideErrorMetadata>(
     err: &SdkError<E, aws_smithy_runtime_api::http::Response>,
 ) -> bool {
+    if matches!(err.code(), Some("NoSuchBucket" | "NoSuchUpload")) {
+        return false;
+    }
     status_of(err) == Some(404)
         || matches!(err.code(), Some("NoSuchKey" | "NoSuchVersion" | "NotFound"))
 }
@@ -54,6 +57,16 @@ where
         _ => {}
     }
     match (status, code) {
+        // Codes whose status would mislead: a missing bucket is a settings problem, an
+        // archived object needs a restore, a lost upload is not a lost source.
+        (_, "NoSuchBucket") => StepError::ConfigurationError(format!(
+            "{detail}: check the bucket names in copyflow.json"
+        )),
+        (_, "InvalidObjectState") => StepError::CopyFailed(format!(
+            "{detail}: the object is archived; restore it first"
+        )),
+        (_, "NoSuchUpload") => StepError::CopyFailed(detail),
+        (_, "BadDigest") => StepError::ChecksumMismatch(detail),
         (
             _,
             "SlowDown"

@@ -152,8 +152,14 @@ pub async fn verify(
             {
                 problems.push(p);
             }
-            let deleted =
-                delete_bad_copy(cx.client, bucket, key, written.version_id.as_deref()).await;
+            let deleted = delete_bad_copy(
+                cx.client,
+                bucket,
+                key,
+                written.version_id.as_deref(),
+                &written.etag,
+            )
+            .await;
             Err(StepError::ChecksumMismatch(format!(
                 "s3://{bucket}/{key} is not identical to its source: {}; {deleted}",
                 problems.join("; ")
@@ -292,7 +298,19 @@ async fn delete_bad_copy(
     bucket: &str,
     key: &str,
     version_id: Option<&str>,
+    bad_etag: &str,
 ) -> String {
+    // Without a version id the key may hold a newer, good copy by now: delete only what this
+    // execution wrote (checked again just before deleting).
+    if version_id.is_none() {
+        match head_object_if_exists(client, bucket, key, None).await {
+            Ok(Some(now)) if now.etag == bad_etag => {}
+            Ok(_) => return "the key was overwritten meanwhile, so nothing was deleted".to_owned(),
+            Err(e) => {
+                return format!("the bad copy could not be re-checked before deleting it ({e})");
+            }
+        }
+    }
     match client
         .delete_object()
         .bucket(bucket)
