@@ -36,7 +36,7 @@ async fn run_steps(steps: &Steps, event: &Value) -> Value {
     while doc["copy"]["status"] == "in-progress" {
         doc = steps.copy_object(doc, Deadline::none()).await.unwrap();
     }
-    steps.verify_copy(doc).await.unwrap()
+    steps.verify_copy(doc, Deadline::none()).await.unwrap()
 }
 
 #[tokio::main]

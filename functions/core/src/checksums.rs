@@ -255,6 +255,17 @@ pub fn compare(source: StoredChecksum, destination: StoredChecksum) -> Compariso
     }
 }
 
+/// The CRC of bytes `0..next_start` of an object: where a computed checksum stands between
+/// two invocations.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RangeProgress {
+    /// CRC of the bytes so far.
+    pub crc: u64,
+    /// The first byte not yet read.
+    pub next_start: u64,
+}
+
 /// Combines the CRCs of adjacent byte ranges of one object into the object's full-object CRC,
 /// accepting ranges in any order (parallel ranged reads finish out of order) and holding only
 /// the ranges that arrived ahead of the next expected one, so memory stays bounded by the
@@ -322,6 +333,24 @@ impl RangeCombiner {
     /// How many bytes from the start are combined so far.
     pub const fn combined_bytes(&self) -> u64 {
         self.next_start
+    }
+
+    /// Continues from a [`RangeProgress`] saved by an earlier invocation.
+    pub fn resume(algorithm: Algorithm, progress: RangeProgress) -> Result<Self, ChecksumError> {
+        let mut c = Self::new(algorithm)?;
+        Digest::from_crc(algorithm, progress.crc)?;
+        c.crc = progress.crc;
+        c.next_start = progress.next_start;
+        Ok(c)
+    }
+
+    /// The contiguous prefix combined so far (ranges that arrived ahead of a gap are dropped:
+    /// they are read again on resume).
+    pub const fn progress(&self) -> RangeProgress {
+        RangeProgress {
+            crc: self.crc,
+            next_start: self.next_start,
+        }
     }
 
     /// The full-object CRC, once every byte of an object of `size` bytes was added. Errors

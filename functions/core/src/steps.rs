@@ -58,11 +58,16 @@ impl Steps {
     }
 
     /// verify-copy: the state document after a finished copy in, with `verify` set out.
-    pub async fn verify_copy(&self, payload: Value) -> Result<Value, StepError> {
+    pub async fn verify_copy(
+        &self,
+        payload: Value,
+        deadline: Deadline,
+    ) -> Result<Value, StepError> {
         let doc: VerifyDocument = from_json(payload, "verify-copy")?;
         let cx = VerifyContext {
             client: &self.client,
             settings: &self.settings,
+            deadline,
         };
         to_json(&verify(&cx, doc).await?)
     }

@@ -117,6 +117,7 @@ impl Env {
             &VerifyContext {
                 client: &self.client,
                 settings: &self.settings,
+                deadline: Deadline::none(),
             },
             doc,
         )
@@ -685,4 +686,111 @@ async fn a_missing_destination_bucket_is_a_configuration_error() {
         .await
         .unwrap_err();
     assert_eq!(err.name(), "ConfigurationError", "{err}");
+}
+
+#[tokio::test]
+async fn a_computed_verification_cut_short_by_the_deadline_resumes_from_its_checkpoint() {
+    let mut e = env(|s| {
+        s.verify.range_size_bytes = 5 * 1024 * 1024;
+        s.verify.max_concurrency = 1;
+    })
+    .await;
+    let key = "AjayMuralidhar/2020-04-06/18/no-checksum-to-compare.bin";
+    // A composite source: verification must read it.
+    let data = body(20 * 1024 * 1024, 8);
+    let up = e
+        .client
+        .create_multipart_upload()
+        .bucket(SRC)
+        .key(key)
+        .checksum_algorithm(ChecksumAlgorithm::Crc32)
+        .send()
+        .await
+        .unwrap();
+    let id = up.upload_id().unwrap();
+    let mut parts = Vec::new();
+    for (i, chunk) in data.chunks(10 * 1024 * 1024).enumerate() {
+        let n = i32::try_from(i + 1).unwrap();
+        let p = e
+            .client
+            .upload_part()
+            .bucket(SRC)
+            .key(key)
+            .upload_id(id)
+            .part_number(n)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32)
+            .body(ByteStream::from(chunk.to_vec()))
+            .send()
+            .await
+            .unwrap();
+        parts.push(
+            aws_sdk_s3::types::CompletedPart::builder()
+                .part_number(n)
+                .e_tag(p.e_tag().unwrap())
+                .set_checksum_crc32(p.checksum_crc32().map(str::to_owned))
+                .build(),
+        );
+    }
+    e.client
+        .complete_multipart_upload()
+        .bucket(SRC)
+        .key(key)
+        .upload_id(id)
+        .multipart_upload(
+            aws_sdk_s3::types::CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let event = e.next_event().await;
+    let copied = e.copy(e.job_doc(&event), Deadline::none()).await.unwrap();
+    let mut doc: VerifyDocument =
+        serde_json::from_value(serde_json::to_value(copied).unwrap()).unwrap();
+    // Each ranged GET takes 400 ms; the first invocation has 600 ms.
+    e.server.faults().set_plan(Some(FaultPlan::new(6).fail(
+        Operation::GetObject,
+        Fault::Latency(Duration::from_millis(400)),
+        1.0,
+    )));
+    let cx = |deadline| VerifyContext {
+        client: &e.client,
+        settings: &e.settings,
+        deadline,
+    };
+    doc = verify(
+        &cx(Deadline::at(
+            Instant::now() + Duration::from_millis(600),
+            Duration::ZERO,
+        )),
+        doc,
+    )
+    .await
+    .unwrap();
+    let first = doc.verify.clone().unwrap();
+    assert_eq!(
+        first.status,
+        copyflow_core::verify::VerifyStatus::InProgress
+    );
+    let progress = first.checkpoint.unwrap().source.next_start;
+    assert!(
+        progress > 0 && progress < data.len() as u64,
+        "{progress} bytes done"
+    );
+    e.server.faults().set_plan(None);
+    doc = verify(&cx(Deadline::none()), doc).await.unwrap();
+    let done = doc.verify.unwrap();
+    assert_eq!(done.status, copyflow_core::verify::VerifyStatus::Verified);
+    assert_eq!(done.method, VerifyMethod::ComputedChecksum);
+    assert_eq!(
+        done.bytes_read,
+        data.len() as u64 - progress,
+        "the second invocation read only the rest"
+    );
+    assert_eq!(
+        done.source_checksum,
+        copyflow_checksum::Digest::compute(copyflow_checksum::Algorithm::Crc64Nvme, &data)
+            .to_base64()
+    );
 }

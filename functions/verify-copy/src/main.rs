@@ -14,7 +14,12 @@ async fn main() -> Result<(), Error> {
     )?;
     let steps = &steps;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
-        steps.verify_copy(event.payload).await
+        steps
+            .verify_copy(
+                event.payload,
+                steps.deadline_from_epoch_millis(event.context.deadline),
+            )
+            .await
     }))
     .await
 }

@@ -1,6 +1,6 @@
 //! `statemachine/copyflow.asl.json` loads with its `${...FunctionArn}` substitutions and runs end
 //! to end with stub handlers, through every outcome: Copied (directly and after a multipart
-//! checkpoint loop), Skipped, KeyRejected, Superseded, CopyFailed (non-retryable, retries
+//! checkpoint loop, and after a verification checkpoint loop), Skipped, KeyRejected, Superseded, CopyFailed (non-retryable, retries
 //! exhausted, unexpected error) and VerificationFailed. Paused tokio time: the retry back-off
 //! costs no real time.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -161,12 +161,42 @@ async fn a_valid_key_is_copied_and_verified() {
             "CopyObject",
             "IsCopyFinished",
             "VerifyCopy",
+            "IsVerifyFinished",
             "Copied"
         ]
     );
     assert_eq!(output(&run)["verify"]["verdict"], json!("identical"));
     assert_eq!(output(&run)["detail"]["object"]["key"], json!("a/b.txt"));
     assert_eq!(calls, [1, 1, 1]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unfinished_computed_verification_loops_back_until_verified() {
+    let verify: Step = Arc::new(|d, n| {
+        let v = if n < 1 {
+            json!({"status": "in-progress", "verdict": "in-progress", "checkpoint": {"source": {"crc": 7, "nextStart": 5}}})
+        } else {
+            json!({"status": "verified", "verdict": "identical", "method": "computed-checksum"})
+        };
+        Ok(with(d, "verify", v))
+    });
+    let (run, calls) = run(validate_ok(), copy_done(), verify).await;
+    assert_eq!(run.description.status, ExecutionStatus::Succeeded);
+    assert_eq!(
+        run.path,
+        [
+            "ValidateKey",
+            "IsCopyNeeded",
+            "CopyObject",
+            "IsCopyFinished",
+            "VerifyCopy",
+            "IsVerifyFinished",
+            "VerifyCopy",
+            "IsVerifyFinished",
+            "Copied"
+        ]
+    );
+    assert_eq!(calls, [1, 1, 2]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -193,6 +223,7 @@ async fn a_checkpointed_multipart_copy_loops_back_until_finished() {
             "CopyObject",
             "IsCopyFinished",
             "VerifyCopy",
+            "IsVerifyFinished",
             "Copied"
         ]
     );

@@ -324,6 +324,14 @@ fn register_steps(engine: &Engine, steps: &Arc<Steps>) {
     let s = steps.clone();
     engine.register_function("copyflow-verify-copy", move |payload: Value| {
         let s = s.clone();
-        async move { s.verify_copy(payload).await.map_err(lambda_error) }
+        async move {
+            let margin = Duration::from_secs(s.settings().copy.deadline_margin_seconds);
+            s.verify_copy(
+                payload,
+                Deadline::at(Instant::now() + FUNCTION_TIMEOUT, margin),
+            )
+            .await
+            .map_err(lambda_error)
+        }
     });
 }

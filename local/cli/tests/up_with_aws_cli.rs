@@ -243,6 +243,7 @@ fn aws_cli_uploads_are_copied_verified_listed_and_kept_across_a_restart() {
                 "CopyObject",
                 "IsCopyFinished",
                 "VerifyCopy",
+                "IsVerifyFinished",
                 "Copied"
             ]
         );

@@ -5,27 +5,39 @@
 use futures::StreamExt;
 
 use super::VerifyContext;
-use crate::checksums::RangeCombiner;
+use crate::checksums::{RangeCombiner, RangeProgress};
 use crate::plan::ranges;
 use crate::s3::{ObjectInfo, classify};
 use crate::{Algorithm, Digest, Hasher, StepError};
 
-/// (CRC, bytes read, requests) of `object`, pinned to its version and ETag.
+/// How far computing an object's CRC got in one invocation.
+pub(super) enum Crc {
+    Done(Digest),
+    /// The deadline came first: continue from here next time.
+    Partial(RangeProgress),
+}
+
+/// (CRC or progress, bytes read, requests) of `object`, pinned to its version and ETag,
+/// continuing from `from`. No new range starts once the invocation deadline is near.
 pub(super) async fn object_crc(
     cx: &VerifyContext<'_>,
     bucket: &str,
     object: &ObjectInfo,
     algorithm: Algorithm,
-) -> Result<(Digest, u64, u32), StepError> {
+    from: RangeProgress,
+) -> Result<(Crc, u64, u32), StepError> {
     let mut combiner =
-        RangeCombiner::new(algorithm).map_err(|e| StepError::Internal(e.to_string()))?;
-    if object.size == 0 {
-        return Ok((combiner.finish(0)?, 0, 0));
+        RangeCombiner::resume(algorithm, from).map_err(|e| StepError::Internal(e.to_string()))?;
+    if from.next_start >= object.size {
+        return Ok((Crc::Done(combiner.finish(object.size)?), 0, 0));
     }
     let chunk = cx.settings.verify.range_size_bytes.max(1);
-    let all = ranges(object.size, chunk)
-        .ok_or_else(|| StepError::Internal("invalid verify range size".into()))?;
-    let mut results = futures::stream::iter(all)
+    let rest = ranges(object.size, chunk)
+        .ok_or_else(|| StepError::Internal("invalid verify range size".into()))?
+        .skip_while(move |r| r.start < from.next_start);
+    let deadline = cx.deadline;
+    let mut results = futures::stream::iter(rest)
+        .take_while(move |_| futures::future::ready(!deadline.reached()))
         .map(|range| async move {
             let out = cx
                 .client
@@ -70,11 +82,15 @@ pub(super) async fn object_crc(
             Ok::<_, StepError>((range, digest))
         })
         .buffer_unordered(cx.settings.verify.max_concurrency.max(1));
-    let mut requests = 0;
+    let (mut requests, mut read) = (0, 0);
     while let Some(result) = results.next().await {
         let (range, digest) = result?;
         requests += 1;
+        read += range.len();
         combiner.add(range, digest)?;
     }
-    Ok((combiner.finish(object.size)?, object.size, requests))
+    if combiner.combined_bytes() < object.size {
+        return Ok((Crc::Partial(combiner.progress()), read, requests));
+    }
+    Ok((Crc::Done(combiner.finish(object.size)?), read, requests))
 }

@@ -14,11 +14,13 @@
 
 mod computed;
 
+use computed::Crc;
+
 use aws_sdk_s3::Client;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::checksums::{Comparison, StoredChecksum, compare};
+use crate::checksums::{Comparison, RangeProgress, StoredChecksum, compare};
 use crate::copy::CopyOutcome;
 use crate::s3::{ObjectInfo, classify, head_object_if_exists, tags_of};
 use crate::{Algorithm, CopyJob, Settings, StepError};
@@ -29,6 +31,8 @@ pub struct VerifyContext<'a> {
     pub client: &'a Client,
     /// Range size and concurrency of the ranged GETs behind a computed checksum.
     pub settings: &'a Settings,
+    /// A computed checksum stops starting ranges near it and returns a checkpoint.
+    pub deadline: crate::deadline::Deadline,
 }
 
 /// `{"job": ..., "copy": ..., "verify"?: ...}` plus anything else the state carries.
@@ -61,7 +65,11 @@ pub enum VerifyMethod {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct VerifyOutcome {
-    /// Always "identical": any difference is an error.
+    /// `verified`, or `in-progress` when a computed checksum needs another invocation (the
+    /// state machine loops back with this document).
+    #[serde(default)]
+    pub status: VerifyStatus,
+    /// "identical" once verified ("in-progress" before); any difference is an error.
     pub verdict: String,
     /// How identity was proven.
     pub method: VerifyMethod,
@@ -79,6 +87,43 @@ pub struct VerifyOutcome {
     pub bytes_read: u64,
     /// S3 requests this step made.
     pub requests: u32,
+    /// Where a computed checksum stands, while `in-progress`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<VerifyCheckpoint>,
+}
+
+/// Whether verification is finished.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerifyStatus {
+    /// The destination is proven identical.
+    #[default]
+    Verified,
+    /// A computed checksum ran out of invocation time; `checkpoint` continues it.
+    InProgress,
+}
+
+/// A computed verification between invocations: the CRC of the source (and, when the
+/// destination has no comparable stored value, of the destination) over the bytes read so far.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyCheckpoint {
+    /// S3 name of the CRC algorithm.
+    pub algorithm: String,
+    /// Progress over the source.
+    pub source: RangeProgress,
+    /// Progress over the destination, once it is being read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination: Option<RangeProgress>,
+    /// Invocations so far.
+    pub invocations: u32,
+}
+
+/// What proving the bytes came to.
+enum Proof {
+    Identical(VerifyOutcome),
+    Different(String),
+    Unfinished(VerifyOutcome),
 }
 
 /// Runs the verify-copy step on a state document (`{"job": ..., "copy": ...}`) and returns it
@@ -133,23 +178,33 @@ pub async fn verify(
         }
         compared.push("tags".to_owned());
     }
+    let previous = doc
+        .verify
+        .as_ref()
+        .filter(|v| v.status == VerifyStatus::InProgress)
+        .and_then(|v| v.checkpoint.clone());
     let proof = if problems.is_empty() {
-        prove_bytes(cx, job, source, &dest, &mut requests).await?
+        prove_bytes(cx, job, source, &dest, previous.as_ref(), &mut requests).await?
     } else {
-        Err(String::new())
+        Proof::Different(String::new())
     };
     match proof {
-        Ok(mut outcome) if problems.is_empty() => {
+        Proof::Identical(mut outcome) | Proof::Unfinished(mut outcome) => {
             outcome.compared = compared;
             outcome.requests = requests;
-            tracing::info!(key = %key, method = ?outcome.method, "copy verified identical");
+            match outcome.status {
+                VerifyStatus::Verified => {
+                    tracing::info!(key = %key, method = ?outcome.method, "copy verified identical")
+                }
+                VerifyStatus::InProgress => {
+                    tracing::info!(key = %key, "deadline near: returning a verification checkpoint")
+                }
+            }
             doc.verify = Some(outcome);
             Ok(doc)
         }
-        other => {
-            if let Err(p) = other
-                && !p.is_empty()
-            {
+        Proof::Different(p) => {
+            if !p.is_empty() {
                 problems.push(p);
             }
             let deleted = delete_bad_copy(
@@ -188,19 +243,20 @@ fn property_differences(source: &ObjectInfo, dest: &ObjectInfo) -> Vec<String> {
     out
 }
 
-/// Ok(outcome) when the bytes are proven identical, Err(description) when they differ.
+/// Proves the bytes identical (or different), or reports how far a computed checksum got.
 async fn prove_bytes(
     cx: &VerifyContext<'_>,
     job: &CopyJob,
     source: &ObjectInfo,
     dest: &ObjectInfo,
+    previous: Option<&VerifyCheckpoint>,
     requests: &mut u32,
-) -> Result<Result<VerifyOutcome, String>, StepError> {
+) -> Result<Proof, StepError> {
     let (src, dst) = (source.stored_checksum(), dest.stored_checksum());
     if let (Some(a), Some(b)) = (src, dst) {
         match compare(a, b) {
             Comparison::Identical => {
-                return Ok(Ok(outcome(
+                return Ok(Proof::Identical(outcome(
                     VerifyMethod::StoredChecksum,
                     a,
                     b,
@@ -209,7 +265,7 @@ async fn prove_bytes(
                 )));
             }
             Comparison::Different => {
-                return Ok(Err(format!(
+                return Ok(Proof::Different(format!(
                     "{} checksum {} != source's {}",
                     a.algorithm(),
                     dst_value(dest),
@@ -226,22 +282,59 @@ async fn prove_bytes(
         Some(StoredChecksum::FullObject(d)) if d.algorithm().is_crc() => d.algorithm(),
         _ => Algorithm::Crc64Nvme,
     };
-    let (source_crc, read, reqs) =
-        computed::object_crc(cx, &job.source.bucket, source, algorithm).await?;
+    let previous = previous.filter(|c| c.algorithm == algorithm.as_s3_name());
+    let invocations = previous.map_or(1, |c| c.invocations + 1);
+    let size = source.size;
+    let unfinished = |progress: RangeProgress, destination: Option<RangeProgress>, read: u64| {
+        Proof::Unfinished(VerifyOutcome {
+            status: VerifyStatus::InProgress,
+            verdict: "in-progress".to_owned(),
+            method: VerifyMethod::ComputedChecksum,
+            algorithm: algorithm.as_s3_name().to_owned(),
+            source_checksum: String::new(),
+            destination_checksum: String::new(),
+            size,
+            compared: Vec::new(),
+            bytes_read: read,
+            requests: 0,
+            checkpoint: Some(VerifyCheckpoint {
+                algorithm: algorithm.as_s3_name().to_owned(),
+                source: progress,
+                destination,
+                invocations,
+            }),
+        })
+    };
+    let from = previous.map(|c| c.source).unwrap_or_default();
+    let (crc, mut bytes_read, reqs) =
+        computed::object_crc(cx, &job.source.bucket, source, algorithm, from).await?;
     *requests += reqs;
-    let mut bytes_read = read;
+    let source_crc = match crc {
+        Crc::Done(d) => d,
+        Crc::Partial(p) => return Ok(unfinished(p, None, bytes_read)),
+    };
     let dest_crc = match dst {
         Some(StoredChecksum::FullObject(d)) if d.algorithm() == algorithm => d,
         _ => {
+            let from = previous.and_then(|c| c.destination).unwrap_or_default();
             let (crc, read, reqs) =
-                computed::object_crc(cx, &job.destination.bucket, dest, algorithm).await?;
+                computed::object_crc(cx, &job.destination.bucket, dest, algorithm, from).await?;
             *requests += reqs;
             bytes_read += read;
-            crc
+            match crc {
+                Crc::Done(d) => d,
+                Crc::Partial(p) => {
+                    let whole = RangeProgress {
+                        crc: source_crc.as_u64().unwrap_or(0),
+                        next_start: source.size,
+                    };
+                    return Ok(unfinished(whole, Some(p), bytes_read));
+                }
+            }
         }
     };
     if source_crc == dest_crc {
-        Ok(Ok(outcome(
+        Ok(Proof::Identical(outcome(
             VerifyMethod::ComputedChecksum,
             StoredChecksum::FullObject(source_crc),
             StoredChecksum::FullObject(dest_crc),
@@ -249,7 +342,7 @@ async fn prove_bytes(
             bytes_read,
         )))
     } else {
-        Ok(Err(format!(
+        Ok(Proof::Different(format!(
             "computed {algorithm} of the source {} != destination's {}",
             source_crc.to_base64(),
             dest_crc.to_base64()
@@ -280,6 +373,7 @@ fn outcome(
 ) -> VerifyOutcome {
     let algorithm = source.algorithm().as_s3_name().to_owned();
     VerifyOutcome {
+        status: VerifyStatus::Verified,
         verdict: "identical".to_owned(),
         method,
         algorithm,
@@ -289,6 +383,7 @@ fn outcome(
         compared: Vec::new(),
         bytes_read,
         requests: 0,
+        checkpoint: None,
     }
 }
 
