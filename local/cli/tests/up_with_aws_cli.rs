@@ -39,12 +39,25 @@ struct Stack {
     aws: PathBuf,
 }
 
+/// A running `copyflow up`; killed if the test fails before stopping it, so no server
+/// outlives the test.
+struct Up(Child);
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 impl Stack {
     fn config(&self) -> PathBuf {
         self.dir.path().join("copyflow.json")
     }
 
-    fn up(&self) -> Child {
+    fn up(&self) -> Up {
         let mut child = Command::new(env!("CARGO_BIN_EXE_copyflow"))
             .arg("--config")
             .arg(self.config())
@@ -54,6 +67,7 @@ impl Stack {
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
+        let child = Up(child);
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -68,18 +82,18 @@ impl Stack {
         child
     }
 
-    fn stop(mut child: Child) {
+    /// Ctrl-C, as a user would; it must stop by itself.
+    fn stop(mut up: Up) {
         let _ = Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
+            .args(["-INT", &up.0.id().to_string()])
             .status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            if child.try_wait().unwrap().is_some() {
+            if up.0.try_wait().unwrap().is_some() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        child.kill().unwrap();
         panic!("copyflow up did not stop on Ctrl-C");
     }
 
