@@ -133,6 +133,56 @@ impl Env {
         self.verify(doc).await
     }
 
+    /// Uploads `data` as a multipart object with a COMPOSITE CRC32 checksum (parts of
+    /// `part_size`): a source with no full-object value to compare with.
+    async fn put_composite(&self, key: &str, data: &[u8], part_size: usize) {
+        let up = self
+            .client
+            .create_multipart_upload()
+            .bucket(SRC)
+            .key(key)
+            .checksum_algorithm(ChecksumAlgorithm::Crc32)
+            .send()
+            .await
+            .unwrap();
+        let id = up.upload_id().unwrap();
+        let mut parts = Vec::new();
+        for (i, chunk) in data.chunks(part_size).enumerate() {
+            let n = i32::try_from(i + 1).unwrap();
+            let p = self
+                .client
+                .upload_part()
+                .bucket(SRC)
+                .key(key)
+                .upload_id(id)
+                .part_number(n)
+                .checksum_algorithm(ChecksumAlgorithm::Crc32)
+                .body(ByteStream::from(chunk.to_vec()))
+                .send()
+                .await
+                .unwrap();
+            parts.push(
+                aws_sdk_s3::types::CompletedPart::builder()
+                    .part_number(n)
+                    .e_tag(p.e_tag().unwrap())
+                    .set_checksum_crc32(p.checksum_crc32().map(str::to_owned))
+                    .build(),
+            );
+        }
+        let all = aws_sdk_s3::types::CompletedMultipartUpload::builder()
+            .set_parts(Some(parts))
+            .build();
+        self.client
+            .complete_multipart_upload()
+            .bucket(SRC)
+            .key(key)
+            .upload_id(id)
+            .multipart_upload(all)
+            .send()
+            .await
+            .unwrap();
+    }
+
     async fn bytes(&self, bucket: &str, key: &str) -> Vec<u8> {
         self.client
             .get_object()
@@ -379,52 +429,7 @@ async fn a_source_without_a_comparable_checksum_is_verified_by_computing_it() {
     let key = "AjayMuralidhar/2020-04-06/14/composite.bin";
     // A COMPOSITE CRC32 source (multipart, 2 parts): no full-object value to compare with.
     let data = body(12 * 1024 * 1024, 2);
-    let up = e
-        .client
-        .create_multipart_upload()
-        .bucket(SRC)
-        .key(key)
-        .checksum_algorithm(ChecksumAlgorithm::Crc32)
-        .send()
-        .await
-        .unwrap();
-    let id = up.upload_id().unwrap();
-    let mut parts = Vec::new();
-    for (i, chunk) in data.chunks(6 * 1024 * 1024).enumerate() {
-        let n = i32::try_from(i + 1).unwrap();
-        let p = e
-            .client
-            .upload_part()
-            .bucket(SRC)
-            .key(key)
-            .upload_id(id)
-            .part_number(n)
-            .checksum_algorithm(ChecksumAlgorithm::Crc32)
-            .body(ByteStream::from(chunk.to_vec()))
-            .send()
-            .await
-            .unwrap();
-        parts.push(
-            aws_sdk_s3::types::CompletedPart::builder()
-                .part_number(n)
-                .e_tag(p.e_tag().unwrap())
-                .set_checksum_crc32(p.checksum_crc32().map(str::to_owned))
-                .build(),
-        );
-    }
-    e.client
-        .complete_multipart_upload()
-        .bucket(SRC)
-        .key(key)
-        .upload_id(id)
-        .multipart_upload(
-            aws_sdk_s3::types::CompletedMultipartUpload::builder()
-                .set_parts(Some(parts))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    e.put_composite(key, &data, 6 * 1024 * 1024).await;
     let event = e.next_event().await;
     let done = e.run(&event).await.unwrap();
     let v = done.verify.unwrap();
@@ -698,52 +703,7 @@ async fn a_computed_verification_cut_short_by_the_deadline_resumes_from_its_chec
     let key = "AjayMuralidhar/2020-04-06/18/no-checksum-to-compare.bin";
     // A composite source: verification must read it.
     let data = body(20 * 1024 * 1024, 8);
-    let up = e
-        .client
-        .create_multipart_upload()
-        .bucket(SRC)
-        .key(key)
-        .checksum_algorithm(ChecksumAlgorithm::Crc32)
-        .send()
-        .await
-        .unwrap();
-    let id = up.upload_id().unwrap();
-    let mut parts = Vec::new();
-    for (i, chunk) in data.chunks(10 * 1024 * 1024).enumerate() {
-        let n = i32::try_from(i + 1).unwrap();
-        let p = e
-            .client
-            .upload_part()
-            .bucket(SRC)
-            .key(key)
-            .upload_id(id)
-            .part_number(n)
-            .checksum_algorithm(ChecksumAlgorithm::Crc32)
-            .body(ByteStream::from(chunk.to_vec()))
-            .send()
-            .await
-            .unwrap();
-        parts.push(
-            aws_sdk_s3::types::CompletedPart::builder()
-                .part_number(n)
-                .e_tag(p.e_tag().unwrap())
-                .set_checksum_crc32(p.checksum_crc32().map(str::to_owned))
-                .build(),
-        );
-    }
-    e.client
-        .complete_multipart_upload()
-        .bucket(SRC)
-        .key(key)
-        .upload_id(id)
-        .multipart_upload(
-            aws_sdk_s3::types::CompletedMultipartUpload::builder()
-                .set_parts(Some(parts))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    e.put_composite(key, &data, 10 * 1024 * 1024).await;
     let event = e.next_event().await;
     let copied = e.copy(e.job_doc(&event), Deadline::none()).await.unwrap();
     let mut doc: VerifyDocument =
