@@ -9,7 +9,8 @@
 //! characters; starting an existing name with the same input while it runs returns the running
 //! execution (idempotent), anything else is `ExecutionAlreadyExists`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use serde_json::Value;
@@ -17,6 +18,7 @@ use time::OffsetDateTime;
 
 use crate::clock::{Clock, RandomSource, SeededRandom, SystemClock, format_timestamp, uuid_v4};
 use crate::context::ExecutionContext;
+use crate::durable::{Checkpoint, ExecutionFilter, Store, StoreError, StoredExecution, Write};
 use crate::error::{Failure, LoadError, PAYLOAD_LIMIT_BYTES, names};
 use crate::exec::Runner;
 use crate::execution::{
@@ -50,11 +52,17 @@ impl Default for EngineConfig {
 }
 
 /// Builds an [`Engine`] with an injected clock, random source and configuration.
+/// Derives a label from an execution's input (copyflow: the object key), stored with the
+/// execution so the host can filter by it.
+pub type Labeler = Arc<dyn Fn(&Value) -> Option<String> + Send + Sync>;
+
 #[derive(Default)]
 pub struct EngineBuilder {
     config: EngineConfig,
     clock: Option<Arc<dyn Clock>>,
     random: Option<Arc<dyn RandomSource>>,
+    store: Option<Store>,
+    labeler: Option<Labeler>,
 }
 
 impl EngineBuilder {
@@ -76,8 +84,22 @@ impl EngineBuilder {
         self
     }
 
+    /// Record executions in `store`: they survive a restart ([`Engine::resume`]), finished
+    /// ones leave memory, and execution names stay taken.
+    pub fn store(mut self, store: Store) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Label each execution from its input.
+    pub fn labeler(mut self, labeler: Labeler) -> Self {
+        self.labeler = Some(labeler);
+        self
+    }
+
     /// Build the engine.
     pub fn build(self) -> Engine {
+        let next_seq = self.store.as_ref().map_or(1, |s| s.opened_max_seq() + 1);
         Engine {
             shared: Arc::new(Shared {
                 config: self.config,
@@ -88,6 +110,9 @@ impl EngineBuilder {
                 handlers: RwLock::new(HashMap::new()),
                 machines: RwLock::new(HashMap::new()),
                 executions: RwLock::new(Executions::default()),
+                store: self.store,
+                labeler: self.labeler,
+                next_seq: AtomicU64::new(next_seq),
             }),
         }
     }
@@ -121,6 +146,9 @@ pub enum StartError {
     /// The input is not JSON or is larger than 256 KiB.
     #[error("InvalidExecutionInput: {0}")]
     InvalidExecutionInput(String),
+    /// The execution store could not be read.
+    #[error("the execution store failed: {0}")]
+    Store(String),
     /// StartExecution was called outside a tokio runtime.
     #[error("no tokio runtime: call start_execution from within a tokio runtime")]
     NoRuntime,
@@ -135,10 +163,11 @@ pub struct StartedExecution {
     pub start_date: OffsetDateTime,
 }
 
+/// The executions in memory: all of them without a store, the running ones with one.
 #[derive(Default)]
 struct Executions {
     by_arn: HashMap<String, Arc<ExecutionRecord>>,
-    order: Vec<Arc<ExecutionRecord>>,
+    order: BTreeMap<u64, Arc<ExecutionRecord>>,
 }
 
 /// What every execution of an engine shares.
@@ -149,6 +178,9 @@ pub(crate) struct Shared {
     handlers: RwLock<HashMap<String, Arc<dyn LambdaHandler>>>,
     machines: RwLock<HashMap<String, StateMachineInfo>>,
     executions: RwLock<Executions>,
+    pub store: Option<Store>,
+    labeler: Option<Labeler>,
+    next_seq: AtomicU64,
 }
 
 impl Shared {
@@ -282,6 +314,7 @@ impl Engine {
             config.region, config.account_id, machine.name
         );
         let start = self.shared.clock.now();
+        let store = self.shared.store.clone();
         let record = {
             let mut executions = write(&self.shared.executions);
             if let Some(existing) = executions.by_arn.get(&arn) {
@@ -293,15 +326,45 @@ impl Engine {
                 }
                 return Err(StartError::ExecutionAlreadyExists(name));
             }
-            let record = Arc::new(ExecutionRecord::new(
+            if let Some(store) = &store {
+                // Names stay taken across restarts, as on AWS (90 days after the end there).
+                match store.execution(&arn) {
+                    Ok(None) => {}
+                    Ok(Some(_)) => return Err(StartError::ExecutionAlreadyExists(name)),
+                    Err(e) => return Err(StartError::Store(e.to_string())),
+                }
+            }
+            let seq = self.shared.next_seq.fetch_add(1, Ordering::Relaxed);
+            if let Some(store) = &store {
+                store.send(Write::Start {
+                    seq,
+                    arn: arn.clone(),
+                    name: name.clone(),
+                    machine_arn: machine.arn.clone(),
+                    start_ns: nanos(start),
+                    input: input.to_owned(),
+                    label: self.shared.labeler.as_ref().and_then(|l| l(&parsed)),
+                    checkpoint: Checkpoint {
+                        state: machine.definition.start_at.clone(),
+                        input: input.to_owned(),
+                        entered_id: 0,
+                        entered_ns: 0,
+                        retry: None,
+                    }
+                    .to_text(),
+                });
+            }
+            let record = Arc::new(ExecutionRecord::durable(
                 arn.clone(),
                 name.clone(),
                 machine.arn.clone(),
                 input.to_owned(),
                 start,
+                (seq, 0, None),
+                store,
             ));
             executions.by_arn.insert(arn.clone(), record.clone());
-            executions.order.push(record.clone());
+            executions.order.insert(seq, record.clone());
             record
         };
         record.push(
@@ -327,12 +390,210 @@ impl Engine {
             },
         };
         let definition = machine.definition.clone();
-        let handle = runtime.spawn(run(runner, definition, parsed));
+        let handle = runtime.spawn(run(runner, definition, parsed, None));
         record.set_task(handle.abort_handle());
         Ok(StartedExecution {
             execution_arn: arn,
             start_date: start,
         })
+    }
+
+    /// Resume the executions of `state_machine` (name or ARN) that were running when the
+    /// store was last written: each continues from its last checkpoint (a Task that was in
+    /// flight is invoked again, a Wait or a retry back-off waits only for what is left).
+    /// Returns the resumed executions. Must be called within a tokio runtime, after the state
+    /// machine was created.
+    pub fn resume(&self, state_machine: &str) -> Result<Vec<StartedExecution>, StartError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| StartError::NoRuntime)?;
+        let machine = self
+            .machine(state_machine)
+            .ok_or_else(|| StartError::StateMachineDoesNotExist(state_machine.to_owned()))?;
+        let Some(store) = self.shared.store.clone() else {
+            return Ok(Vec::new());
+        };
+        let running = store
+            .running(&machine.arn)
+            .map_err(|e| StartError::Store(e.to_string()))?;
+        let mut resumed = Vec::new();
+        for (stored, checkpoint) in running {
+            let d = &stored.description;
+            if self.record(&d.execution_arn).is_some() {
+                continue;
+            }
+            let base = store
+                .last_event_id(stored.seq)
+                .map_err(|e| StartError::Store(e.to_string()))?;
+            let parsed: Value = serde_json::from_str(&d.input).unwrap_or(Value::Null);
+            let record = Arc::new(ExecutionRecord::durable(
+                d.execution_arn.clone(),
+                d.name.clone(),
+                d.state_machine_arn.clone(),
+                d.input.clone(),
+                d.start_date,
+                (
+                    stored.seq,
+                    base,
+                    checkpoint.as_ref().map(|c| c.state.clone()),
+                ),
+                Some(store.clone()),
+            ));
+            {
+                let mut executions = write(&self.shared.executions);
+                executions
+                    .by_arn
+                    .insert(d.execution_arn.clone(), record.clone());
+                executions.order.insert(stored.seq, record.clone());
+            }
+            let runner = Runner {
+                shared: self.shared.clone(),
+                record: record.clone(),
+                execution: ExecutionContext {
+                    id: d.execution_arn.clone(),
+                    name: d.name.clone(),
+                    role_arn: self.shared.config.role_arn.clone(),
+                    start_time: format_timestamp(d.start_date),
+                    input: parsed.clone(),
+                    state_machine_id: machine.arn.clone(),
+                    state_machine_name: machine.name.clone(),
+                },
+            };
+            let handle = runtime.spawn(run(
+                runner,
+                machine.definition.clone(),
+                parsed,
+                Some(checkpoint.unwrap_or_else(|| Checkpoint {
+                    state: machine.definition.start_at.clone(),
+                    input: d.input.clone(),
+                    entered_id: 0,
+                    entered_ns: 0,
+                    retry: None,
+                })),
+            ));
+            record.set_task(handle.abort_handle());
+            resumed.push(StartedExecution {
+                execution_arn: d.execution_arn.clone(),
+                start_date: d.start_date,
+            });
+        }
+        Ok(resumed)
+    }
+
+    /// Waits until everything recorded so far is in the store (a no-op without one).
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        match &self.shared.store {
+            Some(store) => store.barrier().await,
+            None => Ok(()),
+        }
+    }
+
+    /// The store, if the engine has one.
+    pub fn store(&self) -> Option<&Store> {
+        self.shared.store.as_ref()
+    }
+
+    /// One execution as the store (or memory) knows it, with its label and last state.
+    pub fn stored_execution(&self, execution_arn: &str) -> Option<StoredExecution> {
+        if let Some(r) = self.record(execution_arn) {
+            return Some(self.stored_of(&r));
+        }
+        let store = self.shared.store.as_ref()?;
+        store.execution(execution_arn).ok().flatten()
+    }
+
+    fn stored_of(&self, r: &ExecutionRecord) -> StoredExecution {
+        let description = r.describe();
+        StoredExecution {
+            seq: r.seq,
+            label: self
+                .shared
+                .labeler
+                .as_ref()
+                .and_then(|l| serde_json::from_str(&r.input).ok().and_then(|v| l(&v))),
+            last_state: r.ended_in(),
+            description,
+        }
+    }
+
+    /// A page of executions, newest first: from the store when there is one (running
+    /// executions whose latest state is still in memory are shown from memory), else from
+    /// memory.
+    pub fn list_page(
+        &self,
+        filter: &ExecutionFilter<'_>,
+    ) -> Result<Vec<StoredExecution>, StoreError> {
+        let Some(store) = &self.shared.store else {
+            let machine = self.machine(filter.machine_arn).map(|m| m.arn);
+            let arn = machine.as_deref().unwrap_or(filter.machine_arn);
+            let records: Vec<Arc<ExecutionRecord>> = read(&self.shared.executions)
+                .order
+                .range(..filter.before_seq.unwrap_or(u64::MAX))
+                .rev()
+                .map(|(_, r)| r.clone())
+                .filter(|r| r.state_machine_arn == arn)
+                .collect();
+            let mut out = Vec::new();
+            for r in records {
+                let s = self.stored_of(&r);
+                let label = s.label.as_deref().unwrap_or_default();
+                if filter.status.is_some_and(|st| st != s.description.status)
+                    || filter.label_prefix.is_some_and(|p| !label.starts_with(p))
+                    || filter.label_contains.is_some_and(|p| !label.contains(p))
+                {
+                    continue;
+                }
+                out.push(s);
+                if out.len() as u64 >= filter.limit {
+                    break;
+                }
+            }
+            return Ok(out);
+        };
+        let mut page = store.list(filter)?;
+        for item in &mut page {
+            if item.description.status == ExecutionStatus::Running
+                && let Some(r) = self.record(&item.description.execution_arn)
+            {
+                item.description = r.describe();
+            }
+        }
+        Ok(page)
+    }
+
+    /// A page of one execution's history (wire JSON): events with ids in
+    /// `(after, after + limit]`.
+    pub fn history_page(&self, execution_arn: &str, after: u64, limit: u64) -> Option<Vec<Value>> {
+        let parse = |texts: Vec<String>| -> Vec<Value> {
+            texts
+                .iter()
+                .filter_map(|t| serde_json::from_str(t).ok())
+                .collect()
+        };
+        if let Some(r) = self.record(execution_arn) {
+            let mut out = Vec::new();
+            if after < r.base
+                && let Some(store) = &self.shared.store
+            {
+                out = parse(
+                    store
+                        .history(r.seq, after, limit.min(r.base - after))
+                        .ok()?,
+                );
+            }
+            let from = after.saturating_sub(r.base) as usize;
+            let room = (limit as usize).saturating_sub(out.len());
+            out.extend(r.events().iter().skip(from).take(room).map(|e| e.to_json()));
+            return Some(out);
+        }
+        let store = self.shared.store.as_ref()?;
+        let stored = store.execution(execution_arn).ok()??;
+        Some(parse(store.history(stored.seq, after, limit).ok()?))
+    }
+
+    /// Drop a finished execution from memory once the store has it.
+    fn forget(&self, record: &ExecutionRecord) {
+        let mut executions = write(&self.shared.executions);
+        executions.by_arn.remove(&record.arn);
+        executions.order.remove(&record.seq);
     }
 
     fn record(&self, execution_arn: &str) -> Option<Arc<ExecutionRecord>> {
@@ -344,7 +605,15 @@ impl Engine {
 
     /// `DescribeExecution`.
     pub fn describe_execution(&self, execution_arn: &str) -> Option<ExecutionDescription> {
-        self.record(execution_arn).map(|r| r.describe())
+        match self.record(execution_arn) {
+            Some(r) => Some(r.describe()),
+            None => self
+                .shared
+                .store
+                .as_ref()
+                .and_then(|s| s.execution(execution_arn).ok().flatten())
+                .map(|s| s.description),
+        }
     }
 
     /// `ListExecutions`: newest first, optionally for one state machine (name or ARN) and one
@@ -361,7 +630,7 @@ impl Engine {
         });
         let records: Vec<Arc<ExecutionRecord>> = read(&self.shared.executions)
             .order
-            .iter()
+            .values()
             .rev()
             .filter(|r| {
                 machine_arn
@@ -421,7 +690,20 @@ impl Engine {
             None,
             self.shared.clock.now(),
         );
+        // Dropping the task drops the running step's future: a step that holds a resource
+        // (copyflow: a multipart upload) releases it in its drop guard.
         record.abort_task();
+        if stopped
+            && let Some(store) = record.store().cloned()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let engine = self.clone();
+            runtime.spawn(async move {
+                if store.barrier().await.is_ok() {
+                    engine.forget(&record);
+                }
+            });
+        }
         stopped
     }
 
@@ -436,19 +718,38 @@ impl Engine {
         let before = executions.order.len();
         executions
             .order
-            .retain(|r| r.status() == ExecutionStatus::Running);
+            .retain(|_, r| r.status() == ExecutionStatus::Running);
         let keep: std::collections::HashSet<String> =
-            executions.order.iter().map(|r| r.arn.clone()).collect();
+            executions.order.values().map(|r| r.arn.clone()).collect();
         executions.by_arn.retain(|arn, _| keep.contains(arn));
         before - executions.order.len()
     }
 }
 
-/// Drive one execution to its end and record it.
-async fn run(runner: Runner, machine: Arc<StateMachine>, input: Value) {
+fn nanos(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos()).unwrap_or(i64::MAX)
+}
+
+/// Drive one execution to its end (from `resume`, if it was recorded running) and record it;
+/// with a store, it leaves memory once its end is on disk.
+async fn run(runner: Runner, machine: Arc<StateMachine>, input: Value, resume: Option<Checkpoint>) {
+    finish(&runner, &machine, input, resume).await;
+    if let Some(store) = runner.record.store() {
+        if let Err(e) = store.barrier().await {
+            tracing::error!(execution = %runner.record.arn, error = %e, "could not record the end of an execution");
+            return;
+        }
+        Engine {
+            shared: runner.shared.clone(),
+        }
+        .forget(&runner.record);
+    }
+}
+
+async fn finish(runner: &Runner, machine: &StateMachine, input: Value, resume: Option<Checkpoint>) {
     let clock = runner.shared.clock.clone();
     let outcome = {
-        let execution = runner.run_machine(&machine, input, 0);
+        let execution = runner.run_machine_resumed(machine, input, resume);
         match machine.timeout_seconds {
             None => Some(execution.await),
             Some(seconds) => {

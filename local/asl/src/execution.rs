@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
+use crate::durable::{Store, Write};
 use crate::history::{EventDetails, EventType, HistoryEvent};
 
 /// The status of an execution.
@@ -143,6 +144,13 @@ pub(crate) struct ExecutionRecord {
     pub state_machine_arn: String,
     pub input: String,
     pub start_date: OffsetDateTime,
+    /// The execution's sequence number (order of starts; the store's key).
+    pub seq: u64,
+    /// Events recorded by an earlier process (a resumed execution); memory holds the rest.
+    pub base: u64,
+    /// The state a resumed execution was in when it was recorded last.
+    resumed_in: Option<String>,
+    store: Option<Store>,
     state: Mutex<Mutable>,
     changed: watch::Sender<usize>,
     task: Mutex<Option<tokio::task::AbortHandle>>,
@@ -168,6 +176,7 @@ pub(crate) enum Ending {
 }
 
 impl ExecutionRecord {
+    #[cfg(test)]
     pub fn new(
         arn: String,
         name: String,
@@ -175,12 +184,38 @@ impl ExecutionRecord {
         input: String,
         start_date: OffsetDateTime,
     ) -> Self {
+        ExecutionRecord::durable(
+            arn,
+            name,
+            state_machine_arn,
+            input,
+            start_date,
+            (0, 0, None),
+            None,
+        )
+    }
+
+    /// A record whose events also go to `store`; `base` events were recorded before.
+    #[allow(clippy::too_many_arguments)]
+    pub fn durable(
+        arn: String,
+        name: String,
+        state_machine_arn: String,
+        input: String,
+        start_date: OffsetDateTime,
+        (seq, base, resumed_in): (u64, u64, Option<String>),
+        store: Option<Store>,
+    ) -> Self {
         ExecutionRecord {
             arn,
             name,
             state_machine_arn,
             input,
             start_date,
+            seq,
+            base,
+            resumed_in,
+            store,
             state: Mutex::new(Mutable {
                 status: ExecutionStatus::Running,
                 stop_date: None,
@@ -211,20 +246,52 @@ impl ExecutionRecord {
     ) -> u64 {
         let mut s = self.lock();
         if s.status != ExecutionStatus::Running {
-            return s.events.len() as u64;
+            return self.base + s.events.len() as u64;
         }
-        let id = s.events.len() as u64 + 1;
-        s.events.push(HistoryEvent {
+        let id = self.base + s.events.len() as u64 + 1;
+        let event = HistoryEvent {
             id,
             previous_event_id,
             timestamp,
             event_type,
             details,
-        });
+        };
+        if let Some(store) = &self.store {
+            store.send(Write::Event {
+                seq: self.seq,
+                event: event.clone(),
+            });
+        }
+        s.events.push(event);
         let len = s.events.len();
         drop(s);
         self.changed.send_replace(len);
         id
+    }
+
+    /// The last state entered, once the execution ended.
+    pub fn ended_in(&self) -> Option<String> {
+        let s = self.lock();
+        (s.status != ExecutionStatus::Running)
+            .then(|| self.last_state(&s.events))
+            .flatten()
+    }
+
+    /// The store this record writes to, if durable.
+    pub fn store(&self) -> Option<&Store> {
+        self.store.as_ref()
+    }
+
+    /// The name of the last state entered (copyflow: the outcome of a finished execution).
+    fn last_state(&self, events: &[HistoryEvent]) -> Option<String> {
+        events
+            .iter()
+            .rev()
+            .find_map(|e| match &e.details {
+                EventDetails::StateEntered { name, .. } => Some(name.clone()),
+                _ => None,
+            })
+            .or_else(|| self.resumed_in.clone())
     }
 
     /// Record the end of the execution with its final event; a no-op if it already ended.
@@ -238,7 +305,7 @@ impl ExecutionRecord {
         if s.status != ExecutionStatus::Running {
             return false;
         }
-        let previous_event_id = previous_event_id.unwrap_or(s.events.len() as u64);
+        let previous_event_id = previous_event_id.unwrap_or(self.base + s.events.len() as u64);
         let (status, event_type, details) = match ending {
             Ending::Succeeded { output } => {
                 s.output = Some(output.clone());
@@ -276,14 +343,30 @@ impl ExecutionRecord {
                 )
             }
         };
-        let id = s.events.len() as u64 + 1;
-        s.events.push(HistoryEvent {
+        let id = self.base + s.events.len() as u64 + 1;
+        let event = HistoryEvent {
             id,
             previous_event_id,
             timestamp: at,
             event_type,
             details,
-        });
+        };
+        if let Some(store) = &self.store {
+            store.send(Write::Event {
+                seq: self.seq,
+                event: event.clone(),
+            });
+            store.send(Write::Finish {
+                seq: self.seq,
+                status: status.as_str(),
+                stop_ns: i64::try_from(at.unix_timestamp_nanos()).unwrap_or(i64::MAX),
+                output: s.output.clone(),
+                error: s.error.clone(),
+                cause: s.cause.clone(),
+                last_state: self.last_state(&s.events),
+            });
+        }
+        s.events.push(event);
         s.status = status;
         s.stop_date = Some(at);
         let len = s.events.len();

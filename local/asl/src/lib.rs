@@ -55,6 +55,7 @@ pub mod choice;
 pub mod clock;
 pub(crate) mod context;
 pub(crate) mod dataflow;
+pub mod durable;
 pub mod engine;
 pub mod error;
 pub(crate) mod exec;
@@ -70,8 +71,9 @@ pub mod retry;
 pub mod template;
 pub mod timestamp;
 
+pub use durable::{ExecutionFilter, Store, StoreError, StoredExecution};
 pub use engine::{
-    Engine, EngineBuilder, EngineConfig, StartError, StartedExecution, StateMachineInfo,
+    Engine, EngineBuilder, EngineConfig, Labeler, StartError, StartedExecution, StateMachineInfo,
 };
 pub use error::{Failure, LoadError};
 pub use execution::{EventStream, ExecutionDescription, ExecutionStatus};

@@ -116,6 +116,20 @@ impl RetryState {
         }
     }
 
+    /// Counters restored from a checkpoint (one per retrier; missing ones start at 0).
+    pub fn restored(n: usize, attempts: &[u32]) -> Self {
+        let mut state = RetryState::new(n);
+        for (slot, a) in state.attempts.iter_mut().zip(attempts) {
+            *slot = *a;
+        }
+        state
+    }
+
+    /// The attempts made per retrier, in `Retry` order (what a checkpoint keeps).
+    pub fn attempts(&self) -> &[u32] {
+        &self.attempts
+    }
+
     /// The total number of retries made so far in this visit (`$$.State.RetryCount`).
     pub fn total(&self) -> u32 {
         self.attempts.iter().sum()

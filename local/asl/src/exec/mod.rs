@@ -22,6 +22,7 @@ use serde_json::Value;
 use crate::clock::format_timestamp;
 use crate::context::{ContextObject, ExecutionContext, Scope};
 use crate::dataflow;
+use crate::durable::{Checkpoint, PendingRetry, Write};
 use crate::engine::Shared;
 use crate::error::{Failure, PAYLOAD_LIMIT_BYTES, names};
 use crate::execution::ExecutionRecord;
@@ -56,6 +57,10 @@ pub(crate) struct Entered<'a> {
     state: &'a State,
     id: u64,
     time: String,
+    at: time::OffsetDateTime,
+    /// A state of the execution's own machine (not of a Parallel branch or Map iteration):
+    /// the level at which executions are checkpointed and resumed.
+    top: bool,
 }
 
 /// Runs one execution.
@@ -95,15 +100,56 @@ impl Runner {
         }
     }
 
-    /// Run `machine` on `input`; `prev` is the event the first state follows from.
+    /// Run a branch or iteration `machine` on `input`; `prev` is the event the first state
+    /// follows from.
     pub(crate) fn run_machine<'a>(
         &'a self,
         machine: &'a StateMachine,
         input: Value,
         prev: u64,
     ) -> BoxFuture<'a, Result<Flow, Halt>> {
+        self.walk(machine, &machine.start_at, input, prev, false, None)
+    }
+
+    /// Run the execution's own machine, from the start or from a recorded checkpoint.
+    pub(crate) fn run_machine_resumed<'a>(
+        &'a self,
+        machine: &'a StateMachine,
+        input: Value,
+        resume: Option<Checkpoint>,
+    ) -> BoxFuture<'a, Result<Flow, Halt>> {
+        match resume {
+            None => self.walk(machine, &machine.start_at, input, 0, true, None),
+            Some(c) => {
+                let input = serde_json::from_str(&c.input).unwrap_or(input);
+                let prev = self.record.base;
+                let Some((name, _)) = machine.states.get_key_value(c.state.as_str()) else {
+                    let missing = c.state.clone();
+                    return Box::pin(async move {
+                        Err(Halt {
+                            failure: Failure::runtime(format!(
+                                "The state '{missing}' does not exist"
+                            )),
+                            last: prev,
+                        })
+                    });
+                };
+                self.walk(machine, name, input, prev, true, Some(c))
+            }
+        }
+    }
+
+    fn walk<'a>(
+        &'a self,
+        machine: &'a StateMachine,
+        start: &'a str,
+        input: Value,
+        prev: u64,
+        top: bool,
+        mut resume: Option<Checkpoint>,
+    ) -> BoxFuture<'a, Result<Flow, Halt>> {
         Box::pin(async move {
-            let mut name: &str = &machine.start_at;
+            let mut name: &str = start;
             let mut input = input;
             let mut prev = prev;
             loop {
@@ -113,7 +159,30 @@ impl Runner {
                         last: prev,
                     });
                 };
-                let step = self.run_state(state, input, prev).await?;
+                let step = match resume.take() {
+                    Some(c) if c.entered_id > 0 => {
+                        let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(
+                            c.entered_ns,
+                        ))
+                        .unwrap_or_else(|_| self.shared.clock.now());
+                        let entered = Entered {
+                            state,
+                            id: c.entered_id,
+                            time: format_timestamp(at),
+                            at,
+                            top,
+                        };
+                        self.run_entered(entered, input, c.retry).await?
+                    }
+                    _ => {
+                        let text = to_text(&input);
+                        if top {
+                            self.checkpoint_before(state, &text).await;
+                        }
+                        let entered = self.enter(state, text, prev, top);
+                        self.run_entered(entered, input, None).await?
+                    }
+                };
                 prev = step.last;
                 match step.next {
                     Some(next) => {
@@ -131,13 +200,63 @@ impl Runner {
         })
     }
 
-    async fn run_state<'a>(
+    /// Records where the execution is about to go, then waits until its history so far is
+    /// on disk: a state never starts before what led to it is recorded.
+    async fn checkpoint_before(&self, state: &State, input: &str) {
+        let Some(store) = self.record.store() else {
+            return;
+        };
+        store.send(Write::Checkpoint {
+            seq: self.record.seq,
+            checkpoint: Checkpoint {
+                state: state.name.clone(),
+                input: input.to_owned(),
+                entered_id: 0,
+                entered_ns: 0,
+                retry: None,
+            }
+            .to_text(),
+        });
+        if let Err(e) = store.barrier().await {
+            tracing::error!(execution = %self.record.arn, error = %e, "could not record the execution's progress");
+        }
+    }
+
+    /// Records a Task's retry counters and when its next attempt is due, so a restart
+    /// neither forgets the attempts made nor starts the back-off over.
+    fn checkpoint_retry(
+        &self,
+        entered: &Entered<'_>,
+        input: &Value,
+        retries: &RetryState,
+        due: time::OffsetDateTime,
+    ) {
+        let Some(store) = self.record.store().filter(|_| entered.top) else {
+            return;
+        };
+        store.send(Write::Checkpoint {
+            seq: self.record.seq,
+            checkpoint: Checkpoint {
+                state: entered.state.name.clone(),
+                input: to_text(input),
+                entered_id: entered.id,
+                entered_ns: nanos(entered.at),
+                retry: Some(PendingRetry {
+                    attempts: retries.attempts().to_vec(),
+                    due_ns: nanos(due),
+                }),
+            }
+            .to_text(),
+        });
+    }
+
+    async fn run_entered<'a>(
         &'a self,
-        state: &'a State,
+        entered: Entered<'a>,
         input: Value,
-        prev: u64,
+        retry: Option<PendingRetry>,
     ) -> Result<Step<'a>, Halt> {
-        let entered = self.enter(state, &input, prev);
+        let state = entered.state;
         match &state.kind {
             StateKind::Pass {
                 result,
@@ -197,6 +316,10 @@ impl Runner {
                     Ok((delay, effective))
                 })()
                 .map_err(|f| locate(&entered, f))?;
+                // A resumed Wait waits only for what is left of it.
+                let waited = Duration::try_from(self.shared.clock.now() - entered.at)
+                    .unwrap_or(Duration::ZERO);
+                let delay = delay.saturating_sub(waited);
                 if !delay.is_zero() {
                     self.shared.clock.sleep(delay).await;
                 }
@@ -230,27 +353,36 @@ impl Runner {
                     last: entered.id,
                 })
             }
-            StateKind::Task(task) => self.run_task(entered, task, input).await,
+            StateKind::Task(task) => self.run_task(entered, task, input, retry).await,
             StateKind::Parallel(parallel) => self.run_parallel(entered, parallel, input).await,
             StateKind::Map(map) => self.run_map(entered, map, input).await,
         }
     }
 
-    fn enter<'a>(&self, state: &'a State, input: &Value, prev: u64) -> Entered<'a> {
+    fn enter<'a>(&self, state: &'a State, input: String, prev: u64, top: bool) -> Entered<'a> {
         let now = self.shared.clock.now();
         let id = self.record.push(
             EventType::StateEntered(state_type(&state.kind)),
             EventDetails::StateEntered {
                 name: state.name.clone(),
-                input: to_text(input),
+                input,
             },
             prev,
             now,
         );
+        if top && let Some(store) = self.record.store() {
+            store.send(Write::Entered {
+                seq: self.record.seq,
+                entered_id: id,
+                entered_ns: nanos(now),
+            });
+        }
         Entered {
             state,
             id,
             time: format_timestamp(now),
+            at: now,
+            top,
         }
     }
 
@@ -329,6 +461,7 @@ impl Runner {
     ) -> Result<Option<Step<'a>>, Halt> {
         if let Some((retrier, attempt)) = retries.next_retry(retriers, &failure) {
             let delay = retrier.delay(attempt, self.shared.random.next_f64());
+            self.checkpoint_retry(entered, input, retries, self.shared.clock.now() + delay);
             if !delay.is_zero() {
                 self.shared.clock.sleep(delay).await;
             }
@@ -456,6 +589,10 @@ fn locate(entered: &Entered<'_>, failure: Failure) -> Halt {
         failure,
         last: entered.id,
     }
+}
+
+fn nanos(t: time::OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos()).unwrap_or(i64::MAX)
 }
 
 fn next_of(transition: &Transition) -> Option<&str> {

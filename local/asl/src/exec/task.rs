@@ -21,6 +21,7 @@ use serde_json::Value;
 use super::{Entered, Halt, Runner, Step, locate, next_of};
 use crate::clock::{format_timestamp, uuid_v4};
 use crate::dataflow;
+use crate::durable::PendingRetry;
 use crate::error::{Failure, PAYLOAD_LIMIT_BYTES, names};
 use crate::history::{EventDetails, EventType};
 use crate::json::to_text;
@@ -39,6 +40,7 @@ impl Runner {
         entered: Entered<'a>,
         task: &'a TaskState,
         input: Value,
+        resumed: Option<PendingRetry>,
     ) -> Result<Step<'a>, Halt> {
         let state = entered.state;
         let effective = {
@@ -46,7 +48,19 @@ impl Runner {
             dataflow::select(&state.input_path, &input, &ctx)
         }
         .map_err(|f| locate(&entered, f))?;
-        let mut retries = RetryState::new(task.retry.len());
+        let mut retries = match &resumed {
+            Some(r) => RetryState::restored(task.retry.len(), &r.attempts),
+            None => RetryState::new(task.retry.len()),
+        };
+        if let Some(r) = &resumed {
+            // A back-off that was running when the engine stopped: wait for what is left.
+            let due = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(r.due_ns))
+                .unwrap_or_else(|_| self.shared.clock.now());
+            let left = Duration::try_from(due - self.shared.clock.now()).unwrap_or(Duration::ZERO);
+            if !left.is_zero() {
+                self.shared.clock.sleep(left).await;
+            }
+        }
         let mut last = entered.id;
         loop {
             let retry_count = retries.total();

@@ -1,0 +1,52 @@
+//! The database layout and connection settings.
+//!
+//! `executions` holds one row per execution (the `DescribeExecution` fields plus the host's
+//! label, the state it ended in, and the resume point while it runs); `events` holds the
+//! history, one row per event, keyed by execution and event id. Indexes serve the reads the
+//! API makes: newest first per state machine, by status, by label prefix.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS executions (
+    seq         INTEGER PRIMARY KEY,
+    arn         TEXT NOT NULL UNIQUE,
+    name        TEXT NOT NULL,
+    machine_arn TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    start_ns    INTEGER NOT NULL,
+    stop_ns     INTEGER,
+    input       TEXT NOT NULL,
+    output      TEXT,
+    error       TEXT,
+    cause       TEXT,
+    label       TEXT,
+    last_state  TEXT,
+    checkpoint  TEXT
+);
+CREATE INDEX IF NOT EXISTS executions_by_machine ON executions(machine_arn, seq);
+CREATE INDEX IF NOT EXISTS executions_by_status ON executions(machine_arn, status, seq);
+CREATE INDEX IF NOT EXISTS executions_by_label ON executions(machine_arn, label, seq);
+CREATE TABLE IF NOT EXISTS events (
+    seq   INTEGER NOT NULL,
+    id    INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    PRIMARY KEY (seq, id)
+) WITHOUT ROWID;
+";
+
+/// Opens a connection with the store's settings and makes sure the tables exist.
+pub(super) fn open(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // WAL: readers never block the writer; NORMAL: no fsync per commit, still atomic and
+    // durable against a killed process.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // A bounded page cache (about 8 MiB): memory does not grow with the number of executions.
+    conn.pragma_update(None, "cache_size", -8192)?;
+    conn.execute_batch(SCHEMA)?;
+    Ok(conn)
+}

@@ -1,0 +1,190 @@
+//! The writer thread: applies queued writes in order, committing everything queued at once in
+//! one transaction (group commit), then releases the barriers that were waiting for it.
+
+use std::sync::mpsc;
+
+use rusqlite::{Connection, params};
+use tokio::sync::oneshot;
+
+use super::StoreError;
+use crate::history::HistoryEvent;
+
+/// One change to the store, in the order the engine made it.
+pub(crate) enum Write {
+    /// A new execution, with its first resume point.
+    Start {
+        seq: u64,
+        arn: String,
+        name: String,
+        machine_arn: String,
+        start_ns: i64,
+        input: String,
+        label: Option<String>,
+        checkpoint: String,
+    },
+    /// A history event.
+    Event { seq: u64, event: HistoryEvent },
+    /// The execution's resume point moved.
+    Checkpoint { seq: u64, checkpoint: String },
+    /// The state of the current checkpoint was entered.
+    Entered {
+        seq: u64,
+        entered_id: u64,
+        entered_ns: i64,
+    },
+    /// The execution ended.
+    Finish {
+        seq: u64,
+        status: &'static str,
+        stop_ns: i64,
+        output: Option<String>,
+        error: Option<String>,
+        cause: Option<String>,
+        last_state: Option<String>,
+    },
+    /// Released once everything before it is committed.
+    Barrier(oneshot::Sender<Result<(), String>>),
+}
+
+pub(super) struct Writer {
+    tx: mpsc::Sender<Write>,
+}
+
+/// Writes applied per transaction at most, so one commit never holds the lock for long.
+const MAX_BATCH: usize = 4096;
+
+impl Writer {
+    pub fn spawn(conn: Connection, path: String) -> Writer {
+        let (tx, rx) = mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("asl-store-writer".into())
+            .spawn(move || run(conn, rx, &path));
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "could not start the execution store's writer thread");
+        }
+        Writer { tx }
+    }
+
+    pub fn send(&self, write: Write) {
+        if self.tx.send(write).is_err() {
+            tracing::error!("the execution store's writer has stopped; a write was lost");
+        }
+    }
+
+    pub async fn barrier(&self) -> Result<(), StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Write::Barrier(tx))
+            .map_err(|_| StoreError::WriterStopped)?;
+        match rx.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(message)) => Err(StoreError::Sqlite {
+                path: String::new(),
+                source: rusqlite::Error::ToSqlConversionFailure(message.into()),
+            }),
+            Err(_) => Err(StoreError::WriterStopped),
+        }
+    }
+}
+
+fn run(mut conn: Connection, rx: mpsc::Receiver<Write>, path: &str) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(w) => batch.push(w),
+                Err(_) => break,
+            }
+        }
+        let mut barriers = Vec::new();
+        let result = apply(&mut conn, batch, &mut barriers);
+        if let Err(e) = &result {
+            tracing::error!(path, error = %e, "could not record executions");
+        }
+        for barrier in barriers {
+            let _ = barrier.send(result.as_ref().map(|_| ()).map_err(ToString::to_string));
+        }
+    }
+}
+
+fn apply(
+    conn: &mut Connection,
+    batch: Vec<Write>,
+    barriers: &mut Vec<oneshot::Sender<Result<(), String>>>,
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    {
+        let mut start = tx.prepare_cached(
+            "INSERT OR IGNORE INTO executions
+               (seq, arn, name, machine_arn, status, start_ns, input, label, checkpoint)
+             VALUES (?1, ?2, ?3, ?4, 'RUNNING', ?5, ?6, ?7, ?8)",
+        )?;
+        let mut event = tx
+            .prepare_cached("INSERT OR REPLACE INTO events (seq, id, event) VALUES (?1, ?2, ?3)")?;
+        let mut checkpoint =
+            tx.prepare_cached("UPDATE executions SET checkpoint = ?2 WHERE seq = ?1")?;
+        let mut entered = tx.prepare_cached(
+            "UPDATE executions
+               SET checkpoint = json_set(checkpoint, '$.entered_id', ?2, '$.entered_ns', ?3)
+             WHERE seq = ?1 AND checkpoint IS NOT NULL",
+        )?;
+        let mut finish = tx.prepare_cached(
+            "UPDATE executions SET status = ?2, stop_ns = ?3, output = ?4, error = ?5,
+               cause = ?6, last_state = ?7, checkpoint = NULL
+             WHERE seq = ?1",
+        )?;
+        for write in batch {
+            match write {
+                Write::Start {
+                    seq,
+                    arn,
+                    name,
+                    machine_arn,
+                    start_ns,
+                    input,
+                    label,
+                    checkpoint: c,
+                } => {
+                    start.execute(params![
+                        seq as i64,
+                        arn,
+                        name,
+                        machine_arn,
+                        start_ns,
+                        input,
+                        label,
+                        c
+                    ])?;
+                }
+                Write::Event { seq, event: e } => {
+                    event.execute(params![seq as i64, e.id as i64, e.to_json().to_string()])?;
+                }
+                Write::Checkpoint { seq, checkpoint: c } => {
+                    checkpoint.execute(params![seq as i64, c])?;
+                }
+                Write::Entered {
+                    seq,
+                    entered_id,
+                    entered_ns,
+                } => {
+                    entered.execute(params![seq as i64, entered_id as i64, entered_ns])?;
+                }
+                Write::Finish {
+                    seq,
+                    status,
+                    stop_ns,
+                    output,
+                    error,
+                    cause,
+                    last_state,
+                } => {
+                    finish.execute(params![
+                        seq as i64, status, stop_ns, output, error, cause, last_state
+                    ])?;
+                }
+                Write::Barrier(b) => barriers.push(b),
+            }
+        }
+    }
+    tx.commit()
+}
