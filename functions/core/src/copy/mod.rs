@@ -10,8 +10,10 @@
 //! 3. Up to the threshold: one CopyObject (`x-amz-copy-source-if-match` pins the source,
 //!    metadata and tags copied by S3, the checksum recomputed by S3 in the source's
 //!    algorithm so verify can compare stored values). Above it: a multipart copy
-//!    ([`multipart`]).
+//!    ([`multipart`]), which never leaves its upload behind, even when its future is
+//!    dropped ([`abort`]).
 
+mod abort;
 mod document;
 mod multipart;
 mod single;
