@@ -226,6 +226,29 @@ impl Env {
         }
     }
 
+    /// What a copy invocation killed mid-copy leaves behind: an open upload of `key` on the
+    /// destination with one part in it (and no checkpoint anywhere).
+    async fn leave_upload(&self, key: &str) {
+        let up = self
+            .client
+            .create_multipart_upload()
+            .bucket(DST)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        self.client
+            .upload_part()
+            .bucket(DST)
+            .key(key)
+            .upload_id(up.upload_id().unwrap())
+            .part_number(1)
+            .body(ByteStream::from(body(1024 * 1024, 99)))
+            .send()
+            .await
+            .unwrap();
+    }
+
     async fn open_uploads(&self) -> usize {
         self.client
             .list_multipart_uploads()
@@ -250,7 +273,21 @@ async fn small_object_is_copied_under_the_same_key_and_verified_with_zero_bytes_
     let mut e = env(|_| {}).await;
     let key = "AjayMuralidhar/2020-04-06/12/my-task.txt";
     let event = e.put(key, b"write the report".to_vec()).await;
+    // A plan without rules only counts the requests the server sees.
+    e.server.faults().set_plan(Some(FaultPlan::new(0)));
     let done = e.run(&event).await.unwrap();
+    let seen: u64 = Operation::ALL
+        .iter()
+        .map(|&op| e.server.faults().requests_seen(op))
+        .sum();
+    assert_eq!(seen, 4, "requests the server saw");
+    assert_eq!(
+        e.server
+            .faults()
+            .requests_seen(Operation::ListMultipartUploads),
+        0,
+        "no upload listing on the CopyObject path"
+    );
     let copy = done.copy.clone();
     assert_eq!(copy.status, CopyStatus::Copied);
     assert_eq!(copy.method, CopyMethod::CopyObject);
@@ -780,6 +817,80 @@ async fn a_computed_verification_cut_short_by_the_deadline_resumes_from_its_chec
         done.source_checksum,
         copyflow_checksum::Digest::compute(copyflow_checksum::Algorithm::Crc64Nvme, &data)
             .to_base64()
+    );
+}
+
+#[tokio::test]
+async fn a_fresh_multipart_copy_first_aborts_the_upload_a_killed_invocation_left_on_its_key() {
+    let mut e = env(|s| {
+        s.copy.multipart_threshold_bytes = 8 * 1024 * 1024;
+        s.copy.part_size_bytes = 5 * 1024 * 1024;
+    })
+    .await;
+    let key = "AjayMuralidhar/2020-04-06/19/killed.bin";
+    // Another key that merely starts with this one: its upload is not this copy's.
+    let other = "AjayMuralidhar/2020-04-06/19/killed.bin.other";
+    let data = body(12 * 1024 * 1024, 9);
+    let event = e.put(key, data.clone()).await;
+    e.leave_upload(key).await;
+    e.leave_upload(other).await;
+    let done = e.run(&event).await.unwrap();
+    assert_eq!(done.copy.status, CopyStatus::Copied);
+    assert_eq!(done.copy.method, CopyMethod::Multipart);
+    assert_eq!(done.copy.aborted_stale_uploads, Some(1));
+    assert_eq!(
+        serde_json::to_value(&done.copy).unwrap()["abortedStaleUploads"],
+        1,
+        "reported in the step output"
+    );
+    assert_eq!(
+        done.verify.as_ref().unwrap().method,
+        VerifyMethod::StoredChecksum
+    );
+    assert_eq!(e.bytes(DST, key).await, data);
+    assert_eq!(
+        e.open_upload_keys().await,
+        [other],
+        "only the other key's upload is left"
+    );
+
+    // Nothing left over: nothing aborted, and the output does not mention it.
+    let event = e.put("AjayMuralidhar/2020-04-06/19/clean.bin", data).await;
+    let done = e.run(&event).await.unwrap();
+    assert_eq!(done.copy.aborted_stale_uploads, None);
+    let output = serde_json::to_value(&done.copy).unwrap();
+    assert!(output.get("abortedStaleUploads").is_none(), "{output}");
+}
+
+#[tokio::test]
+async fn a_failing_listing_of_leftover_uploads_fails_the_step_before_it_opens_an_upload() {
+    let mut e = env(|s| {
+        s.copy.multipart_threshold_bytes = 8 * 1024 * 1024;
+        s.copy.part_size_bytes = 5 * 1024 * 1024;
+    })
+    .await;
+    let event = e
+        .put(
+            "AjayMuralidhar/2020-04-06/19/unlisted.bin",
+            body(12 * 1024 * 1024, 10),
+        )
+        .await;
+    e.server.faults().set_plan(Some(FaultPlan::new(8).fail(
+        Operation::ListMultipartUploads,
+        Fault::InternalError,
+        1.0,
+    )));
+    let err = e
+        .copy(e.job_doc(&event), Deadline::none())
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "S3Transient", "{err}");
+    assert!(err.to_string().contains("ListMultipartUploads"), "{err}");
+    assert_eq!(
+        e.server
+            .faults()
+            .requests_seen(Operation::CreateMultipartUpload),
+        0
     );
 }
 

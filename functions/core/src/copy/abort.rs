@@ -4,7 +4,8 @@
 //! Dropping happens when the runner stops waiting for the step: `StopExecution`, a state
 //! machine or task timeout of the local engine. No code of the step runs after that except
 //! `Drop`, which cannot await, so the guard hands the abort to the runtime as a task of its
-//! own. A process that is killed runs no `Drop` at all.
+//! own. A process that is killed runs no `Drop` at all; the next invocation of the same copy
+//! cleans up instead ([`super::leftovers`]).
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::ProvideErrorMetadata;

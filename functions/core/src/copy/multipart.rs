@@ -8,7 +8,8 @@
 //! Near the invocation deadline no new part starts; the step returns `in-progress` with a
 //! [`Checkpoint`] and the next invocation recovers finished parts with ListParts, so no part
 //! is copied twice. Every failure aborts the upload, and so does dropping the copy future
-//! (an [`UploadGuard`] is armed while the upload is open). None is left behind.
+//! (an [`UploadGuard`] is armed while the upload is open); a fresh start first aborts the
+//! uploads earlier invocations left on the key ([`super::leftovers`]). None is left behind.
 
 use std::collections::BTreeMap;
 
@@ -21,6 +22,7 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
 use super::abort::{Aborted, UploadGuard, abort_upload};
+use super::leftovers::abort_leftover_uploads;
 use super::{
     Checkpoint, CopiedObject, CopyContext, CopyMethod, CopyOutcome, CopyStatus, target_algorithm,
 };
@@ -40,6 +42,9 @@ pub(super) async fn start(
     mut requests: u32,
 ) -> Result<CopyOutcome, StepError> {
     let algorithm = target_algorithm(&source, true);
+    let cleanup =
+        abort_leftover_uploads(cx.client, &job.destination.bucket, &destination_key).await?;
+    requests += cleanup.requests;
     requests += 1;
     let tags = tags_of(
         cx.client,
@@ -122,6 +127,7 @@ pub(super) async fn start(
         parts_total: u32::try_from(part_count).unwrap_or(u32::MAX),
         parts_done: 0,
         requests,
+        aborted_stale_uploads: (cleanup.aborted > 0).then_some(cleanup.aborted),
     };
     run(cx, job, outcome, BTreeMap::new(), guard).await
 }
