@@ -85,7 +85,9 @@ export function validateKeyStatements(): iam.PolicyStatement[] {
 /**
  * copy-object: HEAD + tags of the pinned source version, the server-side copy (single or
  * multipart) into the destination prefix, and a HEAD of the destination key to skip a copy
- * that is already there (idempotency).
+ * that is already there (idempotency). A fresh multipart copy first lists the destination's
+ * open uploads of its key (ListMultipartUploads, a bucket-level action) and aborts those an
+ * earlier, killed invocation left behind.
  */
 export function copyObjectStatements(p: PolicyInputs): iam.PolicyStatement[] {
   const statements = [
@@ -100,6 +102,11 @@ export function copyObjectStatements(p: PolicyInputs): iam.PolicyStatement[] {
       resources: [objectsArn(p.destinationBucket, p.destinationPrefix)],
     }),
     listBuckets([p.sourceBucket, p.destinationBucket], 'HeadMissingKeysAs404'),
+    new iam.PolicyStatement({
+      sid: 'FindLeftoverUploads',
+      actions: ['s3:ListBucketMultipartUploads'],
+      resources: [bucketArn(p.destinationBucket)],
+    }),
   ];
   if (p.sourceKmsKeyArn) {
     statements.push(kmsViaS3(['kms:Decrypt'], p.sourceKmsKeyArn, 'DecryptSource'));

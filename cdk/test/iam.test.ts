@@ -38,7 +38,7 @@ describe('with the default settings (whole source bucket, keys unchanged)', () =
     expect(statementsOf(s, 'ValidateKeyRole')).toEqual([logs(s, 'ValidateKey'), xray]);
   });
 
-  test('copy-object reads the source (with tags and versions) and writes the destination (multipart and tags)', () => {
+  test('copy-object reads the source (with tags and versions), writes the destination (multipart and tags) and may list its open uploads', () => {
     expect(statementsOf(s, 'CopyObjectRole')).toEqual([
       logs(s, 'CopyObject'),
       {
@@ -54,6 +54,7 @@ describe('with the default settings (whole source bucket, keys unchanged)', () =
         Resource: s3Arn('copyflow-destination/*'),
       },
       { Sid: 'HeadMissingKeysAs404', Effect: 'Allow', Action: 's3:ListBucket', Resource: [s3Arn('copyflow-destination'), s3Arn('copyflow-source')] },
+      { Sid: 'FindLeftoverUploads', Effect: 'Allow', Action: 's3:ListBucketMultipartUploads', Resource: s3Arn('copyflow-destination') },
       xray,
     ]);
   });
@@ -134,6 +135,7 @@ describe('with prefixes and KMS keys', () => {
         Resource: s3Arn('copyflow-destination/archive/*'),
       },
       { Sid: 'HeadMissingKeysAs404', Effect: 'Allow', Action: 's3:ListBucket', Resource: [s3Arn('copyflow-destination'), s3Arn('copyflow-source')] },
+      { Sid: 'FindLeftoverUploads', Effect: 'Allow', Action: 's3:ListBucketMultipartUploads', Resource: s3Arn('copyflow-destination') },
       { Sid: 'DecryptSource', Effect: 'Allow', Action: 'kms:Decrypt', Resource: SOURCE_KEY_ARN, Condition: viaS3 },
       { Sid: 'EncryptDestination', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: key, Condition: viaS3 },
       xray,

@@ -13,7 +13,7 @@ use copyflow_core::copy::{CopyContext, CopyDocument, CopyMethod, CopyStatus, cop
 use copyflow_core::deadline::Deadline;
 use copyflow_core::keys::KeyRules;
 use copyflow_core::verify::{VerifyContext, VerifyDocument, VerifyMethod, verify};
-use copyflow_core::{Settings, StepError, ValidateOutput, validate};
+use copyflow_core::{Settings, StepError, Steps, ValidateOutput, validate};
 use copyflow_s3::faults::{Fault, FaultPlan, Operation};
 use copyflow_s3::{ObjectCreatedEvent, S3Server, ServerConfig};
 use serde_json::Value;
@@ -198,6 +198,57 @@ impl Env {
             .to_vec()
     }
 
+    /// Keys of the destination's open multipart uploads.
+    async fn open_upload_keys(&self) -> Vec<String> {
+        let out = self
+            .client
+            .list_multipart_uploads()
+            .bucket(DST)
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(out.is_truncated(), Some(true), "one page is enough here");
+        out.uploads()
+            .iter()
+            .map(|u| u.key().unwrap().to_owned())
+            .collect()
+    }
+
+    /// Waits up to 5 s for the destination to have no open multipart upload.
+    async fn until_no_open_uploads(&self) -> Vec<String> {
+        let until = Instant::now() + Duration::from_secs(5);
+        loop {
+            let open = self.open_upload_keys().await;
+            if open.is_empty() || Instant::now() > until {
+                return open;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// What a copy invocation killed mid-copy leaves behind: an open upload of `key` on the
+    /// destination with one part in it (and no checkpoint anywhere).
+    async fn leave_upload(&self, key: &str) {
+        let up = self
+            .client
+            .create_multipart_upload()
+            .bucket(DST)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        self.client
+            .upload_part()
+            .bucket(DST)
+            .key(key)
+            .upload_id(up.upload_id().unwrap())
+            .part_number(1)
+            .body(ByteStream::from(body(1024 * 1024, 99)))
+            .send()
+            .await
+            .unwrap();
+    }
+
     async fn open_uploads(&self) -> usize {
         self.client
             .list_multipart_uploads()
@@ -222,7 +273,21 @@ async fn small_object_is_copied_under_the_same_key_and_verified_with_zero_bytes_
     let mut e = env(|_| {}).await;
     let key = "AjayMuralidhar/2020-04-06/12/my-task.txt";
     let event = e.put(key, b"write the report".to_vec()).await;
+    // A plan without rules only counts the requests the server sees.
+    e.server.faults().set_plan(Some(FaultPlan::new(0)));
     let done = e.run(&event).await.unwrap();
+    let seen: u64 = Operation::ALL
+        .iter()
+        .map(|&op| e.server.faults().requests_seen(op))
+        .sum();
+    assert_eq!(seen, 4, "requests the server saw");
+    assert_eq!(
+        e.server
+            .faults()
+            .requests_seen(Operation::ListMultipartUploads),
+        0,
+        "no upload listing on the CopyObject path"
+    );
     let copy = done.copy.clone();
     assert_eq!(copy.status, CopyStatus::Copied);
     assert_eq!(copy.method, CopyMethod::CopyObject);
@@ -753,4 +818,166 @@ async fn a_computed_verification_cut_short_by_the_deadline_resumes_from_its_chec
         copyflow_checksum::Digest::compute(copyflow_checksum::Algorithm::Crc64Nvme, &data)
             .to_base64()
     );
+}
+
+#[tokio::test]
+async fn a_fresh_multipart_copy_first_aborts_the_upload_a_killed_invocation_left_on_its_key() {
+    let mut e = env(|s| {
+        s.copy.multipart_threshold_bytes = 8 * 1024 * 1024;
+        s.copy.part_size_bytes = 5 * 1024 * 1024;
+    })
+    .await;
+    let key = "AjayMuralidhar/2020-04-06/19/killed.bin";
+    // Another key that merely starts with this one: its upload is not this copy's.
+    let other = "AjayMuralidhar/2020-04-06/19/killed.bin.other";
+    let data = body(12 * 1024 * 1024, 9);
+    let event = e.put(key, data.clone()).await;
+    e.leave_upload(key).await;
+    e.leave_upload(other).await;
+    let done = e.run(&event).await.unwrap();
+    assert_eq!(done.copy.status, CopyStatus::Copied);
+    assert_eq!(done.copy.method, CopyMethod::Multipart);
+    assert_eq!(done.copy.aborted_stale_uploads, Some(1));
+    assert_eq!(
+        serde_json::to_value(&done.copy).unwrap()["abortedStaleUploads"],
+        1,
+        "reported in the step output"
+    );
+    assert_eq!(
+        done.verify.as_ref().unwrap().method,
+        VerifyMethod::StoredChecksum
+    );
+    assert_eq!(e.bytes(DST, key).await, data);
+    assert_eq!(
+        e.open_upload_keys().await,
+        [other],
+        "only the other key's upload is left"
+    );
+
+    // Nothing left over: nothing aborted, and the output does not mention it.
+    let event = e.put("AjayMuralidhar/2020-04-06/19/clean.bin", data).await;
+    let done = e.run(&event).await.unwrap();
+    assert_eq!(done.copy.aborted_stale_uploads, None);
+    let output = serde_json::to_value(&done.copy).unwrap();
+    assert!(output.get("abortedStaleUploads").is_none(), "{output}");
+}
+
+#[tokio::test]
+async fn a_failing_listing_of_leftover_uploads_fails_the_step_before_it_opens_an_upload() {
+    let mut e = env(|s| {
+        s.copy.multipart_threshold_bytes = 8 * 1024 * 1024;
+        s.copy.part_size_bytes = 5 * 1024 * 1024;
+    })
+    .await;
+    let event = e
+        .put(
+            "AjayMuralidhar/2020-04-06/19/unlisted.bin",
+            body(12 * 1024 * 1024, 10),
+        )
+        .await;
+    e.server.faults().set_plan(Some(FaultPlan::new(8).fail(
+        Operation::ListMultipartUploads,
+        Fault::InternalError,
+        1.0,
+    )));
+    let err = e
+        .copy(e.job_doc(&event), Deadline::none())
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "S3Transient", "{err}");
+    assert!(err.to_string().contains("ListMultipartUploads"), "{err}");
+    assert_eq!(
+        e.server
+            .faults()
+            .requests_seen(Operation::CreateMultipartUpload),
+        0
+    );
+}
+
+#[tokio::test]
+async fn dropping_a_multipart_copy_mid_copy_aborts_its_upload() {
+    let mut e = env(|s| {
+        s.copy.multipart_threshold_bytes = 8 * 1024 * 1024;
+        s.copy.part_size_bytes = 5 * 1024 * 1024;
+        s.copy.max_concurrency = 2;
+    })
+    .await;
+    let event = e
+        .put(
+            "AjayMuralidhar/2020-04-06/20/stopped.bin",
+            body(20 * 1024 * 1024, 11),
+        )
+        .await;
+    e.server.faults().set_plan(Some(FaultPlan::new(9).fail(
+        Operation::UploadPartCopy,
+        Fault::Latency(Duration::from_secs(2)),
+        1.0,
+    )));
+    // As StopExecution or a timeout does in the local engine: the step's future is dropped.
+    let steps = Steps::new(e.client.clone(), e.settings.clone()).unwrap();
+    let payload = serde_json::to_value(e.job_doc(&event)).unwrap();
+    let cut = tokio::time::timeout(
+        Duration::from_millis(500),
+        steps.copy_object(payload, Deadline::none()),
+    )
+    .await;
+    assert!(cut.is_err(), "the copy was still running: {cut:?}");
+    let faults = e.server.faults();
+    assert_eq!(faults.requests_seen(Operation::CreateMultipartUpload), 1);
+    assert!(
+        faults.requests_seen(Operation::UploadPartCopy) > 0,
+        "dropped while parts were being copied"
+    );
+    assert_eq!(
+        e.until_no_open_uploads().await,
+        Vec::<String>::new(),
+        "the dropped copy's upload was aborted"
+    );
+    assert!(faults.requests_seen(Operation::AbortMultipartUpload) > 0);
+}
+
+#[tokio::test]
+async fn dropping_a_resumed_copy_aborts_its_upload_and_the_next_invocation_starts_over() {
+    let mut e = env(|s| {
+        s.copy.multipart_threshold_bytes = 8 * 1024 * 1024;
+        s.copy.part_size_bytes = 5 * 1024 * 1024;
+        s.copy.max_concurrency = 2;
+    })
+    .await;
+    let key = "AjayMuralidhar/2020-04-06/20/resumed-then-stopped.bin";
+    let data = body(30 * 1024 * 1024, 12); // 6 parts
+    let event = e.put(key, data.clone()).await;
+    e.server.faults().set_plan(Some(FaultPlan::new(10).fail(
+        Operation::UploadPartCopy,
+        Fault::Latency(Duration::from_millis(500)),
+        1.0,
+    )));
+    let checkpointed = e
+        .copy(
+            e.job_doc(&event),
+            Deadline::at(Instant::now() + Duration::from_millis(700), Duration::ZERO),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        checkpointed.copy.as_ref().unwrap().status,
+        CopyStatus::InProgress
+    );
+    let cut = tokio::time::timeout(
+        Duration::from_millis(300),
+        e.copy(checkpointed.clone(), Deadline::none()),
+    )
+    .await;
+    assert!(cut.is_err(), "the resumed copy was still running");
+    assert_eq!(e.until_no_open_uploads().await, Vec::<String>::new());
+    // Invoked again with the same input (a retry): its upload is gone, so it starts over.
+    e.server.faults().set_plan(None);
+    let mut doc = e.copy(checkpointed, Deadline::none()).await.unwrap();
+    while doc.copy.as_ref().unwrap().status == CopyStatus::InProgress {
+        doc = e.copy(doc, Deadline::none()).await.unwrap();
+    }
+    assert_eq!(doc.copy.as_ref().unwrap().status, CopyStatus::Copied);
+    e.verify(doc).await.unwrap();
+    assert_eq!(e.bytes(DST, key).await, data);
+    assert_eq!(e.open_uploads().await, 0);
 }

@@ -115,6 +115,11 @@ pub struct CopyOutcome {
     pub parts_done: u32,
     /// S3 requests this step made, over all its invocations.
     pub requests: u32,
+    /// Multipart uploads of the destination key that earlier invocations of this copy left
+    /// open (killed, timed out or cancelled mid-copy) and this copy aborted before starting
+    /// its own; absent when there were none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aborted_stale_uploads: Option<u32>,
 }
 
 impl CopyOutcome {
@@ -141,6 +146,7 @@ impl CopyOutcome {
             parts_total: 0,
             parts_done: 0,
             requests,
+            aborted_stale_uploads: None,
         }
     }
 }

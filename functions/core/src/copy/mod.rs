@@ -10,9 +10,13 @@
 //! 3. Up to the threshold: one CopyObject (`x-amz-copy-source-if-match` pins the source,
 //!    metadata and tags copied by S3, the checksum recomputed by S3 in the source's
 //!    algorithm so verify can compare stored values). Above it: a multipart copy
-//!    ([`multipart`]).
+//!    ([`multipart`]), which first aborts uploads earlier invocations left on the key
+//!    ([`leftovers`]) and never leaves its own behind, even when its future is dropped
+//!    ([`abort`]).
 
+mod abort;
 mod document;
+mod leftovers;
 mod multipart;
 mod single;
 

@@ -7,7 +7,9 @@
 //!
 //! Near the invocation deadline no new part starts; the step returns `in-progress` with a
 //! [`Checkpoint`] and the next invocation recovers finished parts with ListParts, so no part
-//! is copied twice. Every failure aborts the upload: none is left behind.
+//! is copied twice. Every failure aborts the upload, and so does dropping the copy future
+//! (an [`UploadGuard`] is armed while the upload is open); a fresh start first aborts the
+//! uploads earlier invocations left on the key ([`super::leftovers`]). None is left behind.
 
 use std::collections::BTreeMap;
 
@@ -19,6 +21,8 @@ use aws_sdk_s3::types::{
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
+use super::abort::{Aborted, UploadGuard, abort_upload};
+use super::leftovers::abort_leftover_uploads;
 use super::{
     Checkpoint, CopiedObject, CopyContext, CopyMethod, CopyOutcome, CopyStatus, target_algorithm,
 };
@@ -38,6 +42,9 @@ pub(super) async fn start(
     mut requests: u32,
 ) -> Result<CopyOutcome, StepError> {
     let algorithm = target_algorithm(&source, true);
+    let cleanup =
+        abort_leftover_uploads(cx.client, &job.destination.bucket, &destination_key).await?;
+    requests += cleanup.requests;
     requests += 1;
     let tags = tags_of(
         cx.client,
@@ -96,6 +103,12 @@ pub(super) async fn start(
         .upload_id()
         .ok_or_else(|| StepError::Internal("CreateMultipartUpload returned no upload id".into()))?
         .to_owned();
+    let guard = UploadGuard::new(
+        cx.client,
+        &job.destination.bucket,
+        &destination_key,
+        &upload_id,
+    );
     tracing::info!(key = %destination_key, upload_id = %upload_id, part_size, part_count, "multipart copy started");
     let outcome = CopyOutcome {
         status: CopyStatus::InProgress,
@@ -114,8 +127,9 @@ pub(super) async fn start(
         parts_total: u32::try_from(part_count).unwrap_or(u32::MAX),
         parts_done: 0,
         requests,
+        aborted_stale_uploads: (cleanup.aborted > 0).then_some(cleanup.aborted),
     };
-    run(cx, job, outcome, BTreeMap::new()).await
+    run(cx, job, outcome, BTreeMap::new(), guard).await
 }
 
 /// Continues an in-progress copy from its checkpoint; `None` when the upload no longer
@@ -135,17 +149,26 @@ pub(super) async fn resume(
         ..checkpoint.clone()
     });
     let algorithm = algorithm_of(&checkpoint)?;
+    // This invocation owns the checkpoint's upload now: if it is dropped, nobody continues it.
+    let guard = UploadGuard::new(
+        cx.client,
+        &job.destination.bucket,
+        &outcome.destination_key,
+        &checkpoint.upload_id,
+    );
     match finished_parts(cx, job, &outcome, &checkpoint, algorithm).await {
         Ok(Some(done)) => {
             tracing::info!(key = %outcome.destination_key, done = done.len(), total = checkpoint.part_count, "multipart copy resumed");
-            run(cx, job, outcome, done).await.map(Some)
+            run(cx, job, outcome, done, guard).await.map(Some)
         }
         Ok(None) => {
+            guard.disarm();
             tracing::info!(upload_id = %checkpoint.upload_id, "the upload is gone; starting over");
             Ok(None)
         }
         Err(e) => {
             abort(cx, job, &outcome).await;
+            guard.disarm();
             Err(e)
         }
     }
@@ -161,11 +184,13 @@ fn algorithm_of(checkpoint: &Checkpoint) -> Result<Algorithm, StepError> {
 }
 
 /// Copies the missing parts while time allows, then completes; aborts on any failure.
+/// `guard` aborts the upload if this future is dropped before it returns.
 async fn run(
     cx: &CopyContext<'_>,
     job: &CopyJob,
     mut outcome: CopyOutcome,
     mut done: BTreeMap<i32, CompletedPart>,
+    guard: UploadGuard,
 ) -> Result<CopyOutcome, StepError> {
     let result = async {
         copy_parts(cx, job, &mut outcome, &mut done).await?;
@@ -180,13 +205,12 @@ async fn run(
         complete(cx, job, &mut outcome, done).await
     }
     .await;
-    match result {
-        Ok(()) => Ok(outcome),
-        Err(e) => {
-            abort(cx, job, &outcome).await;
-            Err(e)
-        }
+    if result.is_err() {
+        abort(cx, job, &outcome).await;
     }
+    // Completed, aborted, or handed to the next invocation in the checkpoint.
+    guard.disarm();
+    result.map(|()| outcome)
 }
 
 /// A long copy must not land over a newer object: if the source key has another current
@@ -463,30 +487,27 @@ async fn complete(
     Ok(())
 }
 
-/// Best effort: AbortMultipartUpload, tried a few times (an abort racing an in-flight part
-/// copy may need a second call before the upload is gone).
+/// Best effort: aborts the outcome's upload, if it has one (a failure is logged; the next
+/// invocation or the lifecycle rule removes the upload).
 async fn abort(cx: &CopyContext<'_>, job: &CopyJob, outcome: &CopyOutcome) {
     let Some(checkpoint) = &outcome.checkpoint else {
         return;
     };
-    for attempt in 1..=3 {
-        let result = cx
-            .client
-            .abort_multipart_upload()
-            .bucket(&job.destination.bucket)
-            .key(&outcome.destination_key)
-            .upload_id(&checkpoint.upload_id)
-            .send()
-            .await;
-        match result {
-            Ok(_) => {
-                tracing::warn!(key = %outcome.destination_key, upload_id = %checkpoint.upload_id, "multipart upload aborted");
-                return;
-            }
-            Err(e) if crate::s3::is_not_found(&e) => return,
-            Err(e) => {
-                tracing::warn!(attempt, error = %aws_smithy_types::error::display::DisplayErrorContext(&e), "abort failed")
-            }
+    let (key, upload_id) = (&outcome.destination_key, &checkpoint.upload_id);
+    let mut requests = 0;
+    match abort_upload(
+        cx.client,
+        &job.destination.bucket,
+        key,
+        upload_id,
+        &mut requests,
+    )
+    .await
+    {
+        Ok(Aborted::Now) => tracing::warn!(%key, %upload_id, "multipart upload aborted"),
+        Ok(Aborted::AlreadyGone) => {}
+        Err(e) => {
+            tracing::warn!(%key, %upload_id, error = %e, "could not abort the multipart upload")
         }
     }
 }

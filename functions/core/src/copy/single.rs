@@ -89,5 +89,6 @@ pub(super) async fn copy_object(
         parts_total: 1,
         parts_done: 1,
         requests: requests + 1,
+        aborted_stale_uploads: None,
     })
 }
