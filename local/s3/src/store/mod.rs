@@ -5,7 +5,9 @@
 //! - `buckets/<name>/bucket.json`: bucket settings;
 //! - `buckets/<name>/keys/<sha256(key)>.json`: every version of one key ([`model::KeyRecord`]);
 //! - `uploads/<upload-id>.json`: in-progress multipart uploads.
-
+//!
+//! Files a killed server left behind (unreferenced segments, temp files) are deleted when
+//! the store opens ([`reclaim`]).
 //!
 //! Metadata lives in memory (a sorted map per bucket, so listing is a range scan) and is
 //! written through to disk on every change, so a restart finds everything again. Bytes are
@@ -15,6 +17,7 @@
 pub mod blobs;
 pub mod listing;
 pub mod model;
+pub mod reclaim;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
@@ -392,6 +395,15 @@ impl Store {
             buckets: RwLock::new(buckets),
             uploads: Mutex::new(uploads),
         };
+        let reclaimed = store.reclaim()?;
+        if reclaimed != reclaim::Reclaimed::default() {
+            tracing::warn!(
+                orphan_blobs = reclaimed.orphan_blobs,
+                orphan_bytes = reclaimed.orphan_bytes,
+                temp_files = reclaimed.temp_files,
+                "reclaimed files left by an interrupted server"
+            );
+        }
         Ok(store)
     }
 
