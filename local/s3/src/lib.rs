@@ -17,11 +17,13 @@
 
 pub mod event;
 pub mod faults;
+pub mod outbox;
 mod server;
 mod service;
 mod store;
 
 pub use event::{KeyEncoding, ObjectCreatedEvent};
+pub use outbox::{Outbox, OutboxEntry};
 pub use server::{
     DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, LOCAL_ACCOUNT_ID, S3Server, ServerConfig,
 };

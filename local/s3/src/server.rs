@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::event::{EventBus, EventFactory, KeyEncoding, ObjectCreatedEvent};
 use crate::faults::{Fault, FaultInjector, Operation, classify, error_response};
+use crate::outbox::Outbox;
 use crate::service::{RequestInfo, Service};
 use crate::store::Store;
 
@@ -32,6 +33,9 @@ pub struct ServerConfig {
     pub account_id: String,
     /// How `detail.object.key` is written in events (see [`KeyEncoding`]).
     pub key_encoding: KeyEncoding,
+    /// Record every `Object Created` event in the durable outbox (`events.sqlite3` in the
+    /// data dir) as part of the commit; see [`crate::outbox`]. Off: live bus only.
+    pub durable_events: bool,
 }
 
 pub const DEFAULT_ACCESS_KEY: &str = "copyflow";
@@ -49,6 +53,7 @@ impl ServerConfig {
             region: "us-east-1".to_owned(),
             account_id: LOCAL_ACCOUNT_ID.to_owned(),
             key_encoding: KeyEncoding::default(),
+            durable_events: true,
         }
     }
 }
@@ -61,6 +66,7 @@ pub struct S3Server {
     events: Arc<EventBus>,
     faults: Arc<FaultInjector>,
     store: Arc<Store>,
+    outbox: Option<Arc<Outbox>>,
     stop: watch::Sender<bool>,
     accept_loop: tokio::task::JoinHandle<()>,
 }
@@ -74,6 +80,10 @@ impl S3Server {
                 .await
                 .map_err(io::Error::other)??,
         );
+        let outbox = match config.durable_events {
+            true => Some(Arc::new(open_outbox(&config, &store).await?)),
+            false => None,
+        };
         let events = Arc::new(EventBus::new());
         let factory = Arc::new(EventFactory::new(
             &config.account_id,
@@ -82,8 +92,12 @@ impl S3Server {
             config.key_encoding,
         ));
         let faults = Arc::new(FaultInjector::new());
-        let mut builder =
-            S3ServiceBuilder::new(Service::new(store.clone(), events.clone(), factory));
+        let mut builder = S3ServiceBuilder::new(Service::new(
+            store.clone(),
+            events.clone(),
+            factory,
+            outbox.clone(),
+        ));
         builder.set_auth(SimpleAuth::from_single(
             config.access_key.clone(),
             config.secret_key.clone(),
@@ -101,6 +115,7 @@ impl S3Server {
             events,
             faults,
             store,
+            outbox,
             stop,
             accept_loop,
         })
@@ -122,6 +137,11 @@ impl S3Server {
     /// Every `Object Created` event from now on.
     pub fn subscribe(&self) -> mpsc::UnboundedReceiver<Arc<ObjectCreatedEvent>> {
         self.events.subscribe()
+    }
+
+    /// The durable event outbox; `None` when `durable_events` is off.
+    pub fn outbox(&self) -> Option<Arc<Outbox>> {
+        self.outbox.clone()
     }
 
     /// Switch faults on or off for the requests that follow.
@@ -148,6 +168,31 @@ impl S3Server {
         let _ = self.stop.send(true);
         let _ = self.accept_loop.await;
     }
+}
+
+/// Opens the outbox and drops the events of objects that were never committed (a crash
+/// between the outbox insert and the key record), logging how many.
+async fn open_outbox(config: &ServerConfig, store: &Arc<Store>) -> io::Result<Outbox> {
+    let dir = config.data_dir.clone();
+    let encoding = config.key_encoding;
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || {
+        let outbox = Outbox::open(&dir)?;
+        let dropped = outbox.recover(encoding, |a| {
+            store.holds(&a.bucket, &a.key, a.version_id.as_deref(), &a.etag, a.size)
+        })?;
+        let pending = outbox.pending()?;
+        if dropped > 0 {
+            tracing::warn!(
+                dropped,
+                "dropped outbox events of objects that were never committed"
+            );
+        }
+        tracing::info!(pending, dropped, "event outbox open");
+        Ok(outbox)
+    })
+    .await
+    .map_err(io::Error::other)?
 }
 
 async fn accept(

@@ -2,7 +2,8 @@
 //!
 //! s3s parses and signs-checks requests and serializes responses; this module holds the S3
 //! semantics (conditions, checksums, versioning, multipart rules), one file per area. Every
-//! successful write that creates an object publishes an `Object Created` event.
+//! successful write that creates an object records its `Object Created` event in the durable
+//! outbox (when enabled) as part of the commit, and publishes it on the live bus after it.
 
 pub mod convert;
 
@@ -18,9 +19,10 @@ use std::sync::Arc;
 use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result};
 
-use crate::event::{EventBus, EventFactory, ObjectCreated, Reason};
-use crate::store::Store;
-use crate::store::model::ObjectVersion;
+use crate::event::{EventBus, EventFactory, ObjectCreated, ObjectCreatedEvent, Reason};
+use crate::outbox::Outbox;
+use crate::store::model::{ObjectVersion, Versioning};
+use crate::store::{Bucket, Store, internal};
 
 /// Per-request facts the HTTP layer knows and S3 events need.
 #[derive(Debug, Clone)]
@@ -45,38 +47,52 @@ pub struct Service {
     store: Arc<Store>,
     events: Arc<EventBus>,
     factory: Arc<EventFactory>,
+    outbox: Option<Arc<Outbox>>,
 }
 
 impl Service {
-    pub fn new(store: Arc<Store>, events: Arc<EventBus>, factory: Arc<EventFactory>) -> Self {
+    pub fn new(
+        store: Arc<Store>,
+        events: Arc<EventBus>,
+        factory: Arc<EventFactory>,
+        outbox: Option<Arc<Outbox>>,
+    ) -> Self {
         Service {
             store,
             events,
             factory,
+            outbox,
         }
     }
 
-    /// Publishes `Object Created` for a committed version.
-    fn notify(
-        &self,
-        info: &RequestInfo,
-        bucket: &str,
-        key: &str,
-        v: &ObjectVersion,
+    /// The `announce` step of [`Bucket::commit`]: builds the `Object Created` event of the
+    /// version being committed and, with the durable outbox on, records it there (under the
+    /// bucket lock, before the key record is written). Returns the event, to be published
+    /// on the live bus once the commit succeeded, and whether the bucket is versioned.
+    fn announcement<'a>(
+        &'a self,
+        info: &'a RequestInfo,
+        bucket: &'a str,
+        key: &'a str,
         reason: Reason,
-        versioned: bool,
-    ) {
-        let created = ObjectCreated {
-            bucket: bucket.to_owned(),
-            key: key.to_owned(),
-            size: v.size,
-            etag: v.etag.clone(),
-            version_id: versioned.then(|| v.version_id.clone()),
-            reason,
-            request_id: info.request_id.clone(),
-            source_ip: info.source_ip.clone(),
-        };
-        self.events.publish(self.factory.build(created));
+    ) -> impl FnOnce(&ObjectVersion, Versioning) -> S3Result<(ObjectCreatedEvent, bool)> + 'a {
+        move |v, versioning| {
+            let versioned = versioning != Versioning::Unversioned;
+            let event = self.factory.build(ObjectCreated {
+                bucket: bucket.to_owned(),
+                key: key.to_owned(),
+                size: v.size,
+                etag: v.etag.clone(),
+                version_id: versioned.then(|| v.version_id.clone()),
+                reason,
+                request_id: info.request_id.clone(),
+                source_ip: info.source_ip.clone(),
+            });
+            if let Some(outbox) = &self.outbox {
+                outbox.append(&event, key).map_err(internal)?;
+            }
+            Ok((event, versioned))
+        }
     }
 }
 
@@ -88,7 +104,7 @@ impl Service {
     async fn commit_object(
         &self,
         info: &RequestInfo,
-        bucket: &crate::store::Bucket,
+        bucket: &Bucket,
         key: &str,
         version: ObjectVersion,
         conditions: (
@@ -98,10 +114,13 @@ impl Service {
         reason: Reason,
     ) -> S3Result<(ObjectVersion, bool)> {
         let own = version.segments.clone();
-        let committed = bucket.commit(key, version, |cur| {
-            object::check_write_conditions(conditions.0, conditions.1, cur)
-        });
-        let (v, freed) = match committed {
+        let committed = bucket.commit(
+            key,
+            version,
+            |cur| object::check_write_conditions(conditions.0, conditions.1, cur),
+            self.announcement(info, &bucket.name, key, reason),
+        );
+        let (v, freed, (event, versioned)) = match committed {
             Ok(ok) => ok,
             Err(e) => {
                 self.store.blobs.remove(&own).await;
@@ -109,8 +128,7 @@ impl Service {
             }
         };
         self.store.blobs.remove(&freed).await;
-        let versioned = bucket.versioning() != crate::store::model::Versioning::Unversioned;
-        self.notify(info, &bucket.name, key, &v, reason, versioned);
+        self.events.publish(event);
         Ok((v, versioned))
     }
 }

@@ -15,7 +15,7 @@ use super::object::check_write_conditions;
 use super::{RequestInfo, Service, check_key};
 use crate::event::Reason;
 use crate::store::model::{
-    ObjectVersion, PartRecord, Segment, StoredChecksum, Upload, UploadedPart, Versioning,
+    ObjectVersion, PartRecord, Segment, StoredChecksum, Upload, UploadedPart,
 };
 use crate::store::now_ms;
 
@@ -376,10 +376,20 @@ impl Service {
                     .collect(),
             ),
         };
-        let committed = bucket.commit(&input.key, version, |cur| {
-            check_write_conditions(input.if_match.as_ref(), input.if_none_match.as_ref(), cur)
-        });
-        let (v, freed) = match committed {
+        let committed = bucket.commit(
+            &input.key,
+            version,
+            |cur| {
+                check_write_conditions(input.if_match.as_ref(), input.if_none_match.as_ref(), cur)
+            },
+            self.announcement(
+                &info,
+                &bucket.name,
+                &input.key,
+                Reason::CompleteMultipartUpload,
+            ),
+        );
+        let (v, freed, (event, versioned)) = match committed {
             Ok(ok) => ok,
             Err(e) => {
                 // S3 keeps the upload when completion is refused, so the client can retry or abort.
@@ -395,15 +405,7 @@ impl Service {
             .collect();
         self.store.blobs.remove(&unused).await;
         self.store.blobs.remove(&freed).await;
-        let versioned = bucket.versioning() != Versioning::Unversioned;
-        self.notify(
-            &info,
-            &bucket.name,
-            &input.key,
-            &v,
-            Reason::CompleteMultipartUpload,
-            versioned,
-        );
+        self.events.publish(event);
         let mut out = CompleteMultipartUploadOutput {
             bucket: Some(input.bucket.clone()),
             key: Some(input.key.clone()),

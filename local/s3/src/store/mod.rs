@@ -6,6 +6,9 @@
 //! - `buckets/<name>/keys/<sha256(key)>.json`: every version of one key ([`model::KeyRecord`]);
 //! - `uploads/<upload-id>.json`: in-progress multipart uploads.
 //!
+//! Files a killed server left behind (unreferenced segments, temp files) are deleted when
+//! the store opens ([`reclaim`]).
+//!
 //! Metadata lives in memory (a sorted map per bucket, so listing is a range scan) and is
 //! written through to disk on every change, so a restart finds everything again. Bytes are
 //! written before the metadata that names them is committed under the bucket lock; a
@@ -14,6 +17,7 @@
 pub mod blobs;
 pub mod listing;
 pub mod model;
+pub mod reclaim;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
@@ -144,13 +148,18 @@ impl Bucket {
 
     /// Makes `version` the current version of `key`, after `check` accepted the current
     /// live version (conditional writes). Assigns the version id from the bucket's versioning
-    /// state and returns the committed version plus the segments no longer referenced.
-    pub fn commit(
+    /// state, then calls `announce` with the final version, still under the bucket lock and
+    /// before anything is persisted (the durable outbox records the event there, so a crash
+    /// can never leave a committed object without its event). An error from `announce`
+    /// aborts the commit. Returns the committed version, the segments no longer referenced
+    /// and what `announce` returned.
+    pub fn commit<T>(
         &self,
         key: &str,
         mut version: ObjectVersion,
         check: impl FnOnce(Option<&ObjectVersion>) -> S3Result<()>,
-    ) -> S3Result<(ObjectVersion, Vec<Segment>)> {
+        announce: impl FnOnce(&ObjectVersion, Versioning) -> S3Result<T>,
+    ) -> S3Result<(ObjectVersion, Vec<Segment>, T)> {
         let mut st = write_lock(&self.state);
         if st.deleted {
             return Err(s3_error!(NoSuchBucket));
@@ -161,6 +170,7 @@ impl Bucket {
             Versioning::Enabled => new_version_id(),
             Versioning::Unversioned | Versioning::Suspended => "null".to_owned(),
         };
+        let announced = announce(&version, versioning)?;
         let rec = st.keys.entry(key.to_owned()).or_insert_with(|| KeyRecord {
             key: key.to_owned(),
             versions: Vec::new(),
@@ -178,7 +188,7 @@ impl Bucket {
         rec.versions.push(version.clone());
         let rec = rec.clone();
         self.persist_key(Some(&rec), key)?;
-        Ok((version, freed))
+        Ok((version, freed, announced))
     }
 
     /// Applies `edit` to one existing version (tagging) and persists it.
@@ -379,12 +389,22 @@ impl Store {
             let upload: Upload = read_json(&file)?;
             uploads.insert(upload.upload_id.clone(), upload);
         }
-        Ok(Store {
+        let store = Store {
             root: root.to_owned(),
             blobs: Blobs::new(root.join("blobs")),
             buckets: RwLock::new(buckets),
             uploads: Mutex::new(uploads),
-        })
+        };
+        let reclaimed = store.reclaim()?;
+        if reclaimed != reclaim::Reclaimed::default() {
+            tracing::warn!(
+                orphan_blobs = reclaimed.orphan_blobs,
+                orphan_bytes = reclaimed.orphan_bytes,
+                temp_files = reclaimed.temp_files,
+                "reclaimed files left by an interrupted server"
+            );
+        }
+        Ok(store)
     }
 
     pub fn bucket(&self, name: &str) -> S3Result<Arc<Bucket>> {
@@ -392,6 +412,31 @@ impl Store {
             .get(name)
             .cloned()
             .ok_or_else(|| s3_error!(NoSuchBucket))
+    }
+
+    /// Whether `bucket`/`key` holds the version an event announced: by version id, or for
+    /// the null version (unversioned or suspended buckets) by ETag and size.
+    pub fn holds(
+        &self,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        etag: &str,
+        size: u64,
+    ) -> bool {
+        let Ok(bucket) = self.bucket(bucket) else {
+            return false;
+        };
+        let st = bucket.read();
+        let Some(rec) = st.keys.get(key) else {
+            return false;
+        };
+        match version_id {
+            Some(id) if id != "null" => rec.version(id).is_some_and(|v| !v.delete_marker),
+            _ => rec.versions.iter().any(|v| {
+                v.is_null_version() && !v.delete_marker && v.etag == etag && v.size == size
+            }),
+        }
     }
 
     pub fn bucket_names(&self) -> Vec<(String, i64)> {
@@ -583,7 +628,7 @@ impl Store {
             parts: None,
         };
         bucket
-            .commit(key, version, |_| Ok(()))
+            .commit(key, version, |_| Ok(()), |_, _| Ok(()))
             .map(|_| ())
             .map_err(|e| io::Error::other(e.to_string()))
     }

@@ -1,0 +1,114 @@
+//! Startup reclaim of files a killed server left behind.
+//!
+//! Bytes are written before the metadata that names them is committed, and JSON records are
+//! written to a temp file then renamed, so a `kill -9` can leave segment files no key record
+//! or upload names (the write got its bytes down but never committed) and `*.tmp-*` files
+//! (the rename never happened). Neither is ever visible through S3; both only waste disk.
+//! At startup, before the server accepts requests, every segment under `blobs/` that no
+//! version and no uploaded part references is deleted, and so is every leftover temp file.
+
+use std::collections::HashSet;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::{Store, lock, read_lock};
+
+/// What a reclaim pass removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Reclaimed {
+    pub orphan_blobs: u64,
+    pub orphan_bytes: u64,
+    pub temp_files: u64,
+}
+
+/// Whether `name` is a temp file of `write_json` (`<stem>.tmp-<uuid>`), pure.
+pub fn is_temp_file(name: &str) -> bool {
+    name.rsplit_once('.')
+        .is_some_and(|(stem, ext)| !stem.is_empty() && ext.starts_with("tmp-"))
+}
+
+fn entries(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    match std::fs::read_dir(dir) {
+        Ok(rd) => rd.map(|e| e.map(|e| e.path())).collect(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+fn file_name(path: &Path) -> &str {
+    path.file_name().and_then(|n| n.to_str()).unwrap_or("")
+}
+
+fn remove(path: &Path) -> io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+impl Store {
+    /// Every blob id a version or an uploaded part references.
+    fn referenced_blobs(&self) -> HashSet<String> {
+        let mut referenced = HashSet::new();
+        for bucket in read_lock(&self.buckets).values() {
+            for rec in bucket.read().keys.values() {
+                for v in &rec.versions {
+                    referenced.extend(v.segments.iter().map(|s| s.blob.clone()));
+                }
+            }
+        }
+        for upload in lock(&self.uploads).values() {
+            referenced.extend(upload.parts.values().map(|p| p.segment.blob.clone()));
+        }
+        referenced
+    }
+
+    /// Deletes unreferenced segments and leftover temp files; call before serving.
+    pub fn reclaim(&self) -> io::Result<Reclaimed> {
+        let mut out = Reclaimed::default();
+        let referenced = self.referenced_blobs();
+        for fan in entries(&self.root.join("blobs"))? {
+            if !fan.is_dir() {
+                continue;
+            }
+            for blob in entries(&fan)? {
+                if referenced.contains(file_name(&blob)) {
+                    continue;
+                }
+                let size = std::fs::metadata(&blob).map(|m| m.len()).unwrap_or(0);
+                remove(&blob)?;
+                out.orphan_blobs += 1;
+                out.orphan_bytes += size;
+            }
+        }
+        let mut dirs = vec![self.root.join("uploads")];
+        for bucket in entries(&self.root.join("buckets"))? {
+            dirs.push(bucket.join("keys"));
+            dirs.push(bucket);
+        }
+        for dir in dirs {
+            for file in entries(&dir)? {
+                if file.is_file() && is_temp_file(file_name(&file)) {
+                    remove(&file)?;
+                    out.temp_files += 1;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_temp_file;
+
+    #[test]
+    fn temp_files_are_recognised_by_their_tmp_extension() {
+        assert!(is_temp_file("0a1b.tmp-5f0e3c1d2b3a4f5e6d7c8b9a0f1e2d3c"));
+        assert!(is_temp_file("bucket.tmp-abc"));
+        assert!(!is_temp_file("0a1b.json"));
+        assert!(!is_temp_file("bucket.json"));
+        assert!(!is_temp_file(".tmp-abc"));
+        assert!(!is_temp_file("tmp-abc"));
+    }
+}
