@@ -25,14 +25,19 @@ struct Env {
 }
 
 async fn env() -> Env {
+    env_with(Settings::new(SRC, "copyflow-destination")).await
+}
+
+async fn env_with(settings: Settings) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let options = PipelineOptions {
-        settings: Settings::new(SRC, "copyflow-destination"),
+        settings,
         s3: S3Target::Embedded {
             address: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: dir.path().join("s3"),
         },
         executions_dir: None,
+        max_running: copyflow::pipeline::DEFAULT_MAX_RUNNING,
     };
     let (pipeline, started) = Pipeline::start(options).await.unwrap();
     Env {
@@ -182,4 +187,69 @@ async fn s3_throttling_that_outlasts_the_sdk_retries_is_retried_by_the_state_mac
         "{:?}",
         path.visits
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_execution_cancels_a_running_multipart_copy_and_aborts_its_upload() {
+    let mut settings = Settings::new(SRC, "copyflow-destination");
+    settings.copy.multipart_threshold_bytes = 8 << 20;
+    settings.copy.part_size_bytes = 5 << 20;
+    settings.copy.max_concurrency = 1;
+    let mut e = env_with(settings).await;
+    // Every part copy takes a while, so the copy is surely running when it is stopped.
+    e.pipeline.with_faults(Some(FaultPlan::new(11).fail(
+        Operation::UploadPartCopy,
+        Fault::Latency(Duration::from_millis(400)),
+        1.0,
+    )));
+    let big = vec![7u8; 30 << 20];
+    e.pipeline
+        .s3()
+        .put_object()
+        .bucket(SRC)
+        .key("ChenWei/2020-04-09/18/site-survey.mp4")
+        .body(ByteStream::from(big))
+        .send()
+        .await
+        .unwrap();
+    let started = tokio::time::timeout(Duration::from_secs(10), e.started.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let uploads = || async {
+        e.pipeline
+            .s3()
+            .list_multipart_uploads()
+            .bucket("copyflow-destination")
+            .send()
+            .await
+            .unwrap()
+            .uploads()
+            .len()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while uploads().await == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the multipart copy never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let engine = e.pipeline.executions().engine();
+    assert!(engine.stop_execution(&started.execution_arn, Some("Stopped"), Some("by the test")));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while uploads().await > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the stopped copy left its upload behind"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let d = e
+        .pipeline
+        .executions()
+        .describe(&started.execution_arn)
+        .unwrap();
+    assert_eq!(d["status"], "ABORTED");
+    e.pipeline.with_faults(None);
 }

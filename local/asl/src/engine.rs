@@ -658,7 +658,10 @@ impl Engine {
 
     /// Wait until the execution ends and describe it.
     pub async fn wait_for(&self, execution_arn: &str) -> Option<ExecutionDescription> {
-        let record = self.record(execution_arn)?;
+        let Some(record) = self.record(execution_arn) else {
+            // Finished and already out of memory: the store has its end.
+            return self.describe_execution(execution_arn);
+        };
         let mut changed = record.subscribe();
         loop {
             changed.borrow_and_update();

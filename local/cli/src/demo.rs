@@ -132,6 +132,7 @@ pub async fn run(mut settings: Settings) -> CliResult<bool> {
             data_dir: dir.path().join("s3"),
         },
         executions_dir: Some(dir.path().join("executions")),
+        max_running: copyflow::pipeline::DEFAULT_MAX_RUNNING,
     };
     let (pipeline, mut started) = Pipeline::start(options).await?;
     println!("copyflow demo");

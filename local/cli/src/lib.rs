@@ -4,6 +4,7 @@
 //! cross-crate tests in `tests/` drive it directly.
 
 pub mod executions;
+pub mod lock;
 pub mod pipeline;
 pub mod render;
 pub mod rule;

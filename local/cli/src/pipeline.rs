@@ -13,8 +13,10 @@ use std::time::{Duration, Instant};
 use copyflow_asl::{Engine, EngineConfig, LambdaError, StartError, StartedExecution};
 use copyflow_core::deadline::Deadline;
 use copyflow_core::{Settings, StepError, Steps};
+use copyflow_s3::Outbox;
 use copyflow_s3::{S3Server, ServerConfig};
 use serde_json::Value;
+use tokio::sync::Semaphore;
 use tokio::sync::mpsc;
 
 use crate::executions::Executions;
@@ -47,24 +49,28 @@ pub enum S3Target {
 pub struct PipelineOptions {
     pub settings: Settings,
     pub s3: S3Target,
-    /// Where finished executions are recorded (None: memory only).
+    /// Where executions are recorded (None: memory only).
     pub executions_dir: Option<PathBuf>,
+    /// Executions started from S3 events that run at once (the rest wait in the outbox).
+    pub max_running: usize,
 }
 
 pub struct Pipeline {
     server: std::sync::Mutex<Option<S3Server>>,
-    events: Option<
-        tokio::sync::Mutex<
-            Option<tokio::sync::mpsc::UnboundedReceiver<Arc<copyflow_s3::ObjectCreatedEvent>>>,
-        >,
-    >,
     endpoint: String,
     executions: Arc<Executions>,
     machine_arn: String,
     settings: Settings,
     s3: aws_sdk_s3::Client,
     started: mpsc::UnboundedSender<StartedExecution>,
+    /// One permit per execution the router has running.
+    running: Arc<Semaphore>,
 }
+
+/// Events the router takes from the outbox at a time.
+const ROUTER_BATCH: usize = 256;
+/// Executions the router runs at once unless told otherwise.
+pub const DEFAULT_MAX_RUNNING: usize = 256;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -84,6 +90,8 @@ pub enum PipelineError {
     },
     #[error("the state machine definition does not load: {0}")]
     Definition(String),
+    #[error("{0}")]
+    Store(String),
     #[error("creating bucket {bucket}: {message}")]
     Bucket { bucket: String, message: String },
 }
@@ -144,14 +152,19 @@ impl Pipeline {
             }
         };
         let steps = Arc::new(Steps::new(client.clone(), options.settings.clone())?);
-        let engine = Engine::builder()
-            .config(EngineConfig {
-                region: region.clone(),
-                account_id: LOCAL_ACCOUNT.to_owned(),
-                role_arn: format!("arn:aws:iam::{LOCAL_ACCOUNT}:role/copyflow-local"),
-            })
-            .build();
-        register_steps(&engine, &steps);
+        let executions = Arc::new(
+            Executions::open(
+                EngineConfig {
+                    region: region.clone(),
+                    account_id: LOCAL_ACCOUNT.to_owned(),
+                    role_arn: format!("arn:aws:iam::{LOCAL_ACCOUNT}:role/copyflow-local"),
+                },
+                options.executions_dir.as_deref(),
+            )
+            .map_err(|e| PipelineError::Store(e.to_string()))?,
+        );
+        let engine = executions.engine();
+        register_steps(engine, &steps);
         let substitutions: HashMap<String, String> = [
             ("ValidateKeyFunctionArn", "copyflow-validate-key"),
             ("CopyObjectFunctionArn", "copyflow-copy-object"),
@@ -163,32 +176,33 @@ impl Pipeline {
         let machine_arn = engine
             .create_state_machine(STATE_MACHINE, DEFINITION, &substitutions)
             .map_err(|e| PipelineError::Definition(e.to_string()))?;
-        let executions = Arc::new(
-            Executions::open(engine, options.executions_dir.as_deref()).map_err(|source| {
-                PipelineError::Data {
-                    dir: options.executions_dir.clone().unwrap_or_default(),
-                    source,
-                }
-            })?,
-        );
         let (started, started_rx) = mpsc::unbounded_channel();
-        let events = server
-            .as_ref()
-            .map(|s| tokio::sync::Mutex::new(Some(s.subscribe())));
         let embedded = server.is_some();
+        let outbox = server.as_ref().and_then(S3Server::outbox);
         let pipeline = Arc::new(Pipeline {
             server: std::sync::Mutex::new(server),
-            events,
             endpoint,
             executions,
             machine_arn,
             settings: options.settings,
             s3: client,
             started,
+            running: Arc::new(Semaphore::new(options.max_running.max(1))),
         });
+        // Executions that were running when the last process stopped continue first.
+        let resumed = pipeline
+            .executions
+            .engine()
+            .resume(&pipeline.machine_arn)
+            .map_err(|e| PipelineError::Store(e.to_string()))?;
+        for r in resumed {
+            let _ = pipeline.started.send(r);
+        }
         if embedded {
             pipeline.create_buckets().await?;
-            pipeline.clone().route_events().await;
+            if let Some(outbox) = outbox {
+                tokio::spawn(pipeline.clone().route_events(outbox));
+            }
         }
         Ok((pipeline, started_rx))
     }
@@ -214,34 +228,85 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Plays EventBridge: matching events start executions.
-    async fn route_events(self: Arc<Self>) {
-        let Some(slot) = &self.events else { return };
-        let Some(mut events) = slot.lock().await.take() else {
-            return;
-        };
-        let rule = Rule {
-            bucket: self.settings.source.bucket.clone(),
-            key_prefixes: Vec::new(),
-        };
-        tokio::spawn(async move {
-            while let Some(event) = events.recv().await {
-                let Ok(json) = serde_json::to_value(&*event) else {
+    /// Plays EventBridge from the server's durable outbox: each matching event starts an
+    /// execution named after the event id, and is acknowledged only once that execution is
+    /// durably started (a redelivered event finds its name taken and starts nothing). At most
+    /// `max_running` executions run at once; the rest of the events wait in the outbox.
+    async fn route_events(self: Arc<Self>, outbox: Arc<Outbox>) {
+        let rule = self.rule();
+        loop {
+            let batch = outbox.recv_batch(ROUTER_BATCH).await;
+            let mut delivered = Vec::with_capacity(batch.len());
+            for entry in batch {
+                let Ok(json) = serde_json::to_value(&*entry.event) else {
+                    delivered.push(entry.seq);
                     continue;
                 };
                 if !rule.matches(&json) {
+                    delivered.push(entry.seq);
                     continue;
                 }
-                if let Err(e) =
-                    self.start_execution(&self.machine_arn, Some(&event.id), &json.to_string())
-                {
-                    tracing::warn!(error = %e, "could not start an execution");
+                let permit = match self.running.clone().try_acquire_owned() {
+                    Ok(p) => p,
+                    Err(_) => {
+                        // Full: acknowledge what was started, then wait for a slot.
+                        self.acknowledge(&outbox, &mut delivered).await;
+                        match self.running.clone().acquire_owned().await {
+                            Ok(p) => p,
+                            Err(_) => return,
+                        }
+                    }
+                };
+                match self.start_execution(
+                    &self.machine_arn,
+                    Some(&entry.event.id),
+                    &json.to_string(),
+                ) {
+                    Ok(started) => {
+                        let engine = self.executions.engine().clone();
+                        tokio::spawn(async move {
+                            engine.wait_for(&started.execution_arn).await;
+                            drop(permit);
+                        });
+                        delivered.push(entry.seq);
+                    }
+                    Err(StartError::ExecutionAlreadyExists(_)) => delivered.push(entry.seq),
+                    Err(e) => {
+                        // Not acknowledged: delivered again after a restart.
+                        tracing::warn!(error = %e, "could not start an execution");
+                    }
                 }
             }
-        });
+            self.acknowledge(&outbox, &mut delivered).await;
+        }
     }
 
-    /// StartExecution; the execution is recorded when it finishes.
+    /// Acknowledges delivered events once the executions they started are on disk.
+    async fn acknowledge(&self, outbox: &Outbox, delivered: &mut Vec<u64>) {
+        if delivered.is_empty() {
+            return;
+        }
+        if let Err(e) = self.executions.engine().flush().await {
+            tracing::warn!(error = %e, "executions not recorded; their events stay in the outbox");
+            delivered.clear();
+            return;
+        }
+        if let Err(e) = outbox.ack(delivered) {
+            tracing::warn!(error = %e, "could not acknowledge delivered events");
+        }
+        delivered.clear();
+    }
+
+    /// The EventBridge rule the CDK app deploys: Object Created in the source bucket.
+    fn rule(&self) -> Rule {
+        Rule {
+            bucket: self.settings.source.bucket.clone(),
+            key_prefixes: Vec::new(),
+        }
+    }
+
+    /// StartExecution. Recorded in the store when there is one; call
+    /// `executions().engine().flush()` to wait until it is on disk.
     pub fn start_execution(
         &self,
         machine: &str,
@@ -252,7 +317,6 @@ impl Pipeline {
             .executions
             .engine()
             .start_execution(machine, name, input)?;
-        self.executions.track(started.execution_arn.clone());
         let _ = self.started.send(started.clone());
         Ok(started)
     }

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use copyflow_core::Settings;
 
-use crate::{CliResult, render};
-use copyflow::pipeline::{Pipeline, PipelineOptions, S3Target};
+use crate::{CliResult, render, views};
+use copyflow::lock::DataDirLock;
+use copyflow::pipeline::{DEFAULT_MAX_RUNNING, Pipeline, PipelineOptions, S3Target};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
@@ -30,6 +31,18 @@ pub async fn run(settings: Settings, config_path: &Path, args: &RunArgs) -> CliR
         .map_err(|e| format!("cannot read {}: {e}", args.event.display()))?;
     serde_json::from_str::<serde_json::Value>(&input)
         .map_err(|e| format!("{} is not JSON: {e}", args.event.display()))?;
+    let data = crate::config::data_dir(&settings, config_path);
+    // A running `up` owns the data directory: run the execution there, never behind its back.
+    if args.s3_endpoint.is_none()
+        && let Some(holder) = DataDirLock::holder(&data)
+        && let Some(sfn) = &holder.sfn_address
+    {
+        return run_on_up(sfn, holder.pid, &input).await;
+    }
+    let _lock = match &args.s3_endpoint {
+        None => Some(DataDirLock::acquire(&data, "run")?),
+        Some(_) => None,
+    };
     let s3 = match &args.s3_endpoint {
         Some(endpoint) => S3Target::External {
             endpoint: endpoint.clone(),
@@ -39,13 +52,14 @@ pub async fn run(settings: Settings, config_path: &Path, args: &RunArgs) -> CliR
         },
         None => S3Target::Embedded {
             address: SocketAddr::from(([127, 0, 0, 1], 0)),
-            data_dir: crate::config::data_dir(&settings, config_path).join("s3"),
+            data_dir: data.join("s3"),
         },
     };
     let (pipeline, _) = Pipeline::start(PipelineOptions {
         settings,
         s3,
         executions_dir: None,
+        max_running: DEFAULT_MAX_RUNNING,
     })
     .await?;
     let started = pipeline.start_execution(pipeline.machine_arn(), None, &input)?;
@@ -62,24 +76,76 @@ pub async fn run(settings: Settings, config_path: &Path, args: &RunArgs) -> CliR
         .iter()
         .map(render::Event::from_json)
         .collect();
-    let path = render::path(&events);
+    let succeeded = report(&events, done.status.as_str(), done.output.as_deref());
+    pipeline.shutdown().await;
+    Ok(succeeded)
+}
+
+/// Starts the execution on the running `up` through its Step Functions API and waits for it.
+async fn run_on_up(sfn: &str, pid: u32, input: &str) -> CliResult<bool> {
+    println!("using the running copyflow up (pid {pid}, Step Functions API on {sfn})");
+    let target = views::Target {
+        endpoint_url: Some(format!("http://{sfn}")),
+        aws: false,
+        region: None,
+        state_machine_arn: None,
+    };
+    let client = views::client(&target, sfn).await;
+    let machine = views::machine_arn(&client, &target).await?;
+    let started = client
+        .start_execution()
+        .state_machine_arn(&machine)
+        .input(input)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "StartExecution on the running up: {}",
+                aws_smithy_types::error::display::DisplayErrorContext(&e)
+            )
+        })?;
+    let arn = started.execution_arn().to_owned();
+    let done = loop {
+        let d = client
+            .describe_execution()
+            .execution_arn(&arn)
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "DescribeExecution: {}",
+                    aws_smithy_types::error::display::DisplayErrorContext(&e)
+                )
+            })?;
+        if d.status() != &aws_sdk_sfn::types::ExecutionStatus::Running {
+            break d;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let events: Vec<render::Event> = views::history(&client, &arn)
+        .await?
+        .iter()
+        .map(views::event)
+        .collect();
+    Ok(report(&events, done.status().as_str(), done.output()))
+}
+
+/// Prints the outcome, the path and the output; true if the execution succeeded.
+fn report(events: &[render::Event], status: &str, output_text: Option<&str>) -> bool {
+    let path = render::path(events);
     println!(
         "{} {}  [{}]",
         path.outcome(),
-        done.status.as_str(),
+        status,
         path.seconds.map_or_else(String::new, render::duration)
     );
     println!("  {}", path.one_line());
-    let output = done
-        .output
-        .as_deref()
-        .and_then(|o| serde_json::from_str(o).ok());
+    let output = output_text.and_then(|o| serde_json::from_str(o).ok());
     if let Some(line) = render::summary(output.as_ref(), &path) {
         println!("  {line}");
     }
-    if let Some(out) = &done.output {
+    if let Some(out) = output_text {
         println!("{out}");
     }
-    pipeline.shutdown().await;
-    Ok(path.status == "SUCCEEDED")
+    path.status == "SUCCEEDED"
 }

@@ -10,18 +10,36 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use std::time::Duration;
+
+use copyflow_asl::{ExecutionFilter, ExecutionStatus};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 use crate::pipeline::Pipeline;
 
+/// AWS's request size limit for the Step Functions API (the 256 KiB execution input plus the
+/// rest of the request fits well within it); larger bodies are refused unread.
+pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+/// How long a client may take to send its headers, and to send its body.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Serves the API until the returned task is aborted.
 pub async fn serve(
     address: SocketAddr,
     pipeline: Arc<Pipeline>,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    serve_with_timeout(address, pipeline, DEFAULT_IDLE_TIMEOUT).await
+}
+
+/// [`serve`] with another idle timeout (tests use a short one).
+pub async fn serve_with_timeout(
+    address: SocketAddr,
+    pipeline: Arc<Pipeline>,
+    idle: Duration,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = TcpListener::bind(address).await?;
     let local = listener.local_addr()?;
@@ -32,8 +50,15 @@ pub async fn serve(
             };
             let pipeline = pipeline.clone();
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| handle(req, pipeline.clone()));
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                let service =
+                    hyper::service::service_fn(move |req| handle(req, pipeline.clone(), idle));
+                let mut builder =
+                    hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                builder
+                    .http1()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(idle);
+                let _ = builder
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
             });
@@ -54,9 +79,28 @@ fn err(kind: &'static str, message: impl Into<String>) -> ApiError {
     }
 }
 
+fn too_large() -> http::Response<Full<Bytes>> {
+    let body = json!({"__type": "ValidationException", "message": format!("The request body is larger than the limit of {MAX_REQUEST_BYTES} bytes")});
+    http::Response::builder()
+        .status(413)
+        .header("content-type", "application/x-amz-json-1.0")
+        .header("connection", "close")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap_or_else(|_| http::Response::new(Full::new(Bytes::new())))
+}
+
+fn closing() -> http::Response<Full<Bytes>> {
+    http::Response::builder()
+        .status(408)
+        .header("connection", "close")
+        .body(Full::new(Bytes::new()))
+        .unwrap_or_else(|_| http::Response::new(Full::new(Bytes::new())))
+}
+
 async fn handle(
     req: http::Request<Incoming>,
     pipeline: Arc<Pipeline>,
+    idle: Duration,
 ) -> Result<http::Response<Full<Bytes>>, Infallible> {
     let target = req
         .headers()
@@ -64,12 +108,21 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let body = req
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let declared = req
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_REQUEST_BYTES) {
+        return Ok(too_large());
+    }
+    let body = Limited::new(req.into_body(), MAX_REQUEST_BYTES).collect();
+    let body = match tokio::time::timeout(idle, body).await {
+        Ok(Ok(b)) => b.to_bytes(),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => return Ok(too_large()),
+        // A client that stops sending mid-body, or a broken body: drop the connection.
+        _ => return Ok(closing()),
+    };
     let input: Value = if body.is_empty() {
         json!({})
     } else {
@@ -80,7 +133,7 @@ async fn handle(
             "SerializationException",
             "the request body is not JSON",
         )),
-        Some(op) => call(op, &input, &pipeline),
+        Some(op) => call(op, &input, &pipeline).await,
         None => Err(err(
             "UnknownOperationException",
             format!("unsupported target {target:?}"),
@@ -104,22 +157,26 @@ fn field<'a>(input: &'a Value, name: &str) -> Result<&'a str, ApiError> {
         .ok_or_else(|| err("InvalidParameterValue", format!("{name} is required")))
 }
 
-/// Pages a list with `maxResults` / `nextToken` (the token is the offset).
-fn page(items: Vec<Value>, input: &Value) -> (Vec<Value>, Option<String>) {
-    let start = input["nextToken"]
-        .as_str()
-        .and_then(|t| t.parse::<usize>().ok())
-        .unwrap_or(0);
-    let max = input["maxResults"]
+/// `maxResults`: 1..=1000, default 100 (the API's own bounds).
+fn max_results(input: &Value) -> u64 {
+    input["maxResults"]
         .as_u64()
         .filter(|m| *m > 0)
-        .map_or(100, |m| usize::try_from(m).unwrap_or(100));
-    let end = (start + max).min(items.len());
-    let next = (end < items.len()).then(|| end.to_string());
-    (items.into_iter().skip(start).take(max).collect(), next)
+        .map_or(100, |m| m.min(1000))
 }
 
-fn call(op: &str, input: &Value, pipeline: &Pipeline) -> Result<Value, ApiError> {
+/// The `nextToken` of a page: a number (the last sequence number or event id seen).
+fn token(input: &Value) -> Result<Option<u64>, ApiError> {
+    match input["nextToken"].as_str() {
+        None => Ok(None),
+        Some(t) => t
+            .parse::<u64>()
+            .map(Some)
+            .map_err(|_| err("InvalidToken", format!("Invalid Token: '{t}'"))),
+    }
+}
+
+async fn call(op: &str, input: &Value, pipeline: &Pipeline) -> Result<Value, ApiError> {
     let executions = pipeline.executions();
     let engine = executions.engine();
     match op {
@@ -170,6 +227,11 @@ fn call(op: &str, input: &Value, pipeline: &Pipeline) -> Result<Value, ApiError>
                     };
                     err(kind, text)
                 })?;
+            // StartExecution returns once the execution is recorded, as on AWS.
+            engine
+                .flush()
+                .await
+                .map_err(|e| err("InternalFailure", e.to_string()))?;
             Ok(
                 json!({"executionArn": started.execution_arn, "startDate": epoch(started.start_date)}),
             )
@@ -185,21 +247,63 @@ fn call(op: &str, input: &Value, pipeline: &Pipeline) -> Result<Value, ApiError>
         }
         "ListExecutions" => {
             let arn = field(input, "stateMachineArn")?;
-            let (items, next) = page(executions.list(arn, input["statusFilter"].as_str()), input);
+            let status = match input["statusFilter"].as_str() {
+                None => None,
+                Some(s) => Some(ExecutionStatus::parse(s).ok_or_else(|| {
+                    err("ValidationException", format!("Value '{s}' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [SUCCEEDED, TIMED_OUT, PENDING_REDRIVE, ABORTED, FAILED, RUNNING]"))
+                })?),
+            };
+            let limit = max_results(input);
+            let page = executions.page(&ExecutionFilter {
+                machine_arn: arn,
+                status,
+                before_seq: token(input)?,
+                limit: limit + 1,
+                ..Default::default()
+            });
+            let more = page.len() as u64 > limit;
+            let items: Vec<Value> = page
+                .iter()
+                .take(limit as usize)
+                .map(|e| e.description.list_item())
+                .collect();
+            let next = more
+                .then(|| page.get(limit as usize - 1).map(|e| e.seq.to_string()))
+                .flatten();
             Ok(json!({"executions": items, "nextToken": next}))
         }
         "GetExecutionHistory" => {
             let arn = field(input, "executionArn")?;
-            let mut events = executions.history(arn).ok_or_else(|| {
+            let missing = || {
                 err(
                     "ExecutionDoesNotExist",
                     format!("Execution Does Not Exist: '{arn}'"),
                 )
-            })?;
-            if input["reverseOrder"].as_bool() == Some(true) {
-                events.reverse();
-            }
-            let (items, next) = page(events, input);
+            };
+            let limit = max_results(input);
+            let after = token(input)?.unwrap_or(0);
+            let (items, next) = if input["reverseOrder"].as_bool() == Some(true) {
+                let mut all = executions.history(arn).ok_or_else(missing)?;
+                all.reverse();
+                let rest: Vec<Value> = all.into_iter().skip(after as usize).collect();
+                let more = rest.len() as u64 > limit;
+                let items: Vec<Value> = rest.into_iter().take(limit as usize).collect();
+                (items, more.then(|| (after + limit).to_string()))
+            } else {
+                let mut page = engine
+                    .history_page(arn, after, limit + 1)
+                    .ok_or_else(missing)?;
+                let more = page.len() as u64 > limit;
+                page.truncate(limit as usize);
+                let next = more
+                    .then(|| {
+                        page.last()
+                            .and_then(|e| e["id"].as_u64())
+                            .map(|id| id.to_string())
+                    })
+                    .flatten();
+                (page, next)
+            };
             Ok(json!({"events": items, "nextToken": next}))
         }
         "StopExecution" => {

@@ -7,10 +7,12 @@ use std::path::Path;
 use copyflow_core::Settings;
 
 use crate::{CliResult, render, sfn_api};
-use copyflow::pipeline::{Pipeline, PipelineOptions, S3Target};
+use copyflow::lock::DataDirLock;
+use copyflow::pipeline::{DEFAULT_MAX_RUNNING, Pipeline, PipelineOptions, S3Target};
 
 pub async fn run(settings: Settings, config_path: &Path) -> CliResult<()> {
     let data = crate::config::data_dir(&settings, config_path);
+    let mut lock = DataDirLock::acquire(&data, "up")?;
     let options = PipelineOptions {
         settings: settings.clone(),
         s3: S3Target::Embedded {
@@ -18,14 +20,16 @@ pub async fn run(settings: Settings, config_path: &Path) -> CliResult<()> {
             data_dir: data.join("s3"),
         },
         executions_dir: Some(data.join("executions")),
+        max_running: DEFAULT_MAX_RUNNING,
     };
     let (pipeline, mut started) = Pipeline::start(options).await?;
     let (sfn, _api) = sfn_api::serve(settings.local.sfn_address, pipeline.clone()).await.map_err(|e| {
         format!("cannot listen on {} for the Step Functions API: {e}. Stop whatever uses it, or set local.sfnAddress in copyflow.json", settings.local.sfn_address)
     })?;
     let s3 = pipeline.s3_endpoint().to_owned();
+    lock.advertise(&s3, &sfn.to_string());
     let machine = pipeline.machine_arn().to_owned();
-    let earlier = pipeline.executions().list(&machine, None).len();
+    let earlier = pipeline.executions().count(&machine);
     let (src, dst) = (&settings.source.bucket, &settings.destination.bucket);
     println!(
         "copyflow is up (data in {}; {earlier} executions from earlier runs)",
@@ -76,5 +80,6 @@ pub async fn run(settings: Settings, config_path: &Path) -> CliResult<()> {
     }
     println!("stopping");
     pipeline.shutdown().await;
+    drop(lock);
     Ok(())
 }

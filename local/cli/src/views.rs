@@ -105,7 +105,7 @@ pub fn event(e: &HistoryEvent) -> render::Event {
     }
 }
 
-async fn history(client: &Client, arn: &str) -> CliResult<Vec<HistoryEvent>> {
+pub async fn history(client: &Client, arn: &str) -> CliResult<Vec<HistoryEvent>> {
     let mut events = Vec::new();
     let mut next = None;
     loop {

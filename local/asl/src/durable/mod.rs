@@ -42,6 +42,14 @@ pub enum StoreError {
         /// What SQLite said.
         source: rusqlite::Error,
     },
+    /// The directory for the database could not be created.
+    #[error("execution store {path}: {source}")]
+    Io {
+        /// The database file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The writer thread is gone (the process is shutting down).
     #[error("the execution store's writer has stopped")]
     WriterStopped,
@@ -69,9 +77,15 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (or creates) the database at `path`.
+    /// Opens (or creates, with its directory) the database at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let name = path.display().to_string();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                path: name.clone(),
+                source,
+            })?;
+        }
         let err = |source| StoreError::Sqlite {
             path: name.clone(),
             source,
