@@ -9,25 +9,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::{Value, json};
 
-const MACHINE: &str = "arn:aws:states:us-east-1:000000000000:stateMachine:copyflow";
 const SOURCE: &str = "copyflow-source";
 const DESTINATION: &str = "copyflow-destination";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -36,63 +24,8 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-/// A running `copyflow up`, killed when dropped.
-struct Up(Child);
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-fn up(config: &Path) -> Up {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_copyflow"))
-        .arg("--config")
-        .arg(config)
-        .arg("up")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let child = Up(child);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.contains("waiting for objects") {
-                let _ = tx.send(());
-            }
-        }
-    });
-    rx.recv_timeout(Duration::from_secs(60))
-        .expect("copyflow up became ready");
-    child
-}
-
-fn s3(endpoint: &str) -> aws_sdk_s3::Client {
-    copyflow_core::s3::client_for_endpoint(endpoint, "copyflow", "copyflow-secret", "us-east-1")
-}
-
-fn sfn(endpoint: &str) -> aws_sdk_sfn::Client {
-    let config = aws_sdk_sfn::Config::builder()
-        .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
-        .http_client(copyflow_core::s3::https_client())
-        .credentials_provider(aws_sdk_sfn::config::Credentials::new(
-            "copyflow",
-            "copyflow-secret",
-            None,
-            None,
-            "test",
-        ))
-        .region(aws_sdk_sfn::config::Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .build();
-    aws_sdk_sfn::Client::from_conf(config)
-}
+mod support;
+use support::{MACHINE, s3, sfn, up};
 
 /// Deterministic content of one object.
 fn body(key: &str, size: usize) -> Vec<u8> {
@@ -180,20 +113,11 @@ fn killing_up_at_random_moments_loses_nothing_and_leaves_nothing_behind() {
     let rounds = env_u64("COPYFLOW_CRASH_ROUNDS", 10);
     let seed = env_u64("COPYFLOW_CRASH_SEED", 9);
     let dir = tempfile::tempdir().unwrap();
-    let (s3_port, sfn_port) = (free_port(), free_port());
-    let mut settings: Value = serde_json::from_str(
-        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../copyflow.json"))
-            .unwrap(),
-    )
-    .unwrap();
-    settings["local"] = json!({"s3Address": format!("127.0.0.1:{s3_port}"), "sfnAddress": format!("127.0.0.1:{sfn_port}"), "dataDir": "data"});
-    settings["copy"]["multipartThresholdBytes"] = json!(8 << 20);
-    settings["copy"]["partSizeBytes"] = json!(5 << 20);
-    settings["copy"]["maxConcurrency"] = json!(2);
-    let config: PathBuf = dir.path().join("copyflow.json");
-    std::fs::write(&config, settings.to_string()).unwrap();
-    let s3_endpoint = format!("http://127.0.0.1:{s3_port}");
-    let sfn_endpoint = format!("http://127.0.0.1:{sfn_port}");
+    let (config, s3_endpoint, sfn_endpoint) = support::config(dir.path(), |settings| {
+        settings["copy"]["multipartThresholdBytes"] = json!(8 << 20);
+        settings["copy"]["partSizeBytes"] = json!(5 << 20);
+        settings["copy"]["maxConcurrency"] = json!(2);
+    });
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut acknowledged: BTreeMap<String, usize> = BTreeMap::new();

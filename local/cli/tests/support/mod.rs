@@ -1,0 +1,98 @@
+//! What the tests that run the `copyflow` binary share: free ports, a config file with the
+//! local addresses, a `copyflow up` child process that is killed when dropped, and clients.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+pub const MACHINE: &str = "arn:aws:states:us-east-1:000000000000:stateMachine:copyflow";
+
+/// The repository's copyflow.json with fresh loopback ports and `data` as the data dir,
+/// edited by `edit`, written into `dir`. Returns (config path, S3 endpoint, SFN endpoint).
+pub fn config(dir: &Path, edit: impl FnOnce(&mut Value)) -> (PathBuf, String, String) {
+    let (s3_port, sfn_port) = (free_port(), free_port());
+    let mut settings: Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../copyflow.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    settings["local"] = json!({"s3Address": format!("127.0.0.1:{s3_port}"), "sfnAddress": format!("127.0.0.1:{sfn_port}"), "dataDir": "data"});
+    edit(&mut settings);
+    let path = dir.join("copyflow.json");
+    std::fs::write(&path, settings.to_string()).unwrap();
+    (
+        path,
+        format!("http://127.0.0.1:{s3_port}"),
+        format!("http://127.0.0.1:{sfn_port}"),
+    )
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running `copyflow up`, killed when dropped.
+pub struct Up(pub Child);
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+pub fn up(config: &Path) -> Up {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_copyflow"))
+        .arg("--config")
+        .arg(config)
+        .arg("up")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let child = Up(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains("waiting for objects") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("copyflow up became ready");
+    child
+}
+
+pub fn s3(endpoint: &str) -> aws_sdk_s3::Client {
+    copyflow_core::s3::client_for_endpoint(endpoint, "copyflow", "copyflow-secret", "us-east-1")
+}
+
+pub fn sfn(endpoint: &str) -> aws_sdk_sfn::Client {
+    let config = aws_sdk_sfn::Config::builder()
+        .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
+        .http_client(copyflow_core::s3::https_client())
+        .credentials_provider(aws_sdk_sfn::config::Credentials::new(
+            "copyflow",
+            "copyflow-secret",
+            None,
+            None,
+            "test",
+        ))
+        .region(aws_sdk_sfn::config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_sfn::Client::from_conf(config)
+}
