@@ -15,13 +15,16 @@
 //! # drop(events); server.shutdown().await; Ok(()) }
 //! ```
 
+mod clock;
 pub mod event;
 pub mod faults;
+mod lifecycle;
 pub mod outbox;
 mod server;
 mod service;
 mod store;
 
+pub use clock::Clock;
 pub use event::{KeyEncoding, ObjectCreatedEvent};
 pub use outbox::{Outbox, OutboxEntry};
 pub use server::{

@@ -6,6 +6,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -14,6 +15,7 @@ use s3s::service::{S3Service, S3ServiceBuilder};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
+use crate::clock::Clock;
 use crate::event::{EventBus, EventFactory, KeyEncoding, ObjectCreatedEvent};
 use crate::faults::{Fault, FaultInjector, Operation, classify, error_response};
 use crate::outbox::Outbox;
@@ -36,6 +38,11 @@ pub struct ServerConfig {
     /// Record every `Object Created` event in the durable outbox (`events.sqlite3` in the
     /// data dir) as part of the commit; see [`crate::outbox`]. Off: live bus only.
     pub durable_events: bool,
+    /// How often lifecycle rules (AbortIncompleteMultipartUpload) are applied; also once at
+    /// startup.
+    pub lifecycle_sweep_interval: Duration,
+    /// "Now" for lifecycle sweeps and upload initiation times.
+    pub clock: Clock,
 }
 
 pub const DEFAULT_ACCESS_KEY: &str = "copyflow";
@@ -54,6 +61,8 @@ impl ServerConfig {
             account_id: LOCAL_ACCOUNT_ID.to_owned(),
             key_encoding: KeyEncoding::default(),
             durable_events: true,
+            lifecycle_sweep_interval: Duration::from_secs(60),
+            clock: Clock::system(),
         }
     }
 }
@@ -97,6 +106,7 @@ impl S3Server {
             events.clone(),
             factory,
             outbox.clone(),
+            config.clock.clone(),
         ));
         builder.set_auth(SimpleAuth::from_single(
             config.access_key.clone(),
@@ -107,7 +117,13 @@ impl S3Server {
         let listener = TcpListener::bind(config.address).await?;
         let local_addr = listener.local_addr()?;
         let (stop, stopped) = watch::channel(false);
-        let accept_loop = tokio::spawn(accept(listener, s3, faults.clone(), stopped));
+        let accept_loop = tokio::spawn(accept(listener, s3, faults.clone(), stopped.clone()));
+        tokio::spawn(sweep_lifecycle(
+            store.clone(),
+            config.clock.clone(),
+            config.lifecycle_sweep_interval,
+            stopped,
+        ));
         tracing::info!(endpoint = %format!("http://{local_addr}"), "copyflow-s3 listening");
         Ok(S3Server {
             config,
@@ -142,6 +158,12 @@ impl S3Server {
     /// The durable event outbox; `None` when `durable_events` is off.
     pub fn outbox(&self) -> Option<Arc<Outbox>> {
         self.outbox.clone()
+    }
+
+    /// Applies the buckets' lifecycle rules now (as the periodic sweep does) and returns how
+    /// many incomplete multipart uploads it aborted.
+    pub async fn sweep_lifecycle_now(&self) -> usize {
+        crate::lifecycle::sweep(&self.store, self.config.clock.now()).await
     }
 
     /// Switch faults on or off for the requests that follow.
@@ -193,6 +215,28 @@ async fn open_outbox(config: &ServerConfig, store: &Arc<Store>) -> io::Result<Ou
     })
     .await
     .map_err(io::Error::other)?
+}
+
+/// Applies lifecycle rules at startup and then every `interval`, until the server stops.
+async fn sweep_lifecycle(
+    store: Arc<Store>,
+    clock: Clock,
+    interval: Duration,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut ticks = tokio::time::interval(interval.max(Duration::from_millis(10)));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {
+                let aborted = crate::lifecycle::sweep(&store, clock.now()).await;
+                if aborted > 0 {
+                    tracing::info!(aborted, "lifecycle sweep aborted incomplete multipart uploads");
+                }
+            }
+            _ = stopped.changed() => return,
+        }
+    }
 }
 
 async fn accept(
