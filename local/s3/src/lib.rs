@@ -18,6 +18,7 @@
 mod clock;
 pub mod event;
 pub mod faults;
+mod idle;
 mod lifecycle;
 pub mod outbox;
 mod server;

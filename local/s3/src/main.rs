@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use copyflow_s3::{KeyEncoding, S3Server, ServerConfig};
@@ -29,6 +30,10 @@ struct Args {
     /// Print every Object Created event as JSON on stdout.
     #[arg(long)]
     print_events: bool,
+    /// Disconnect a client that sends nothing for this many seconds (before its first
+    /// byte, in its headers, between requests, or in the middle of a body).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout_secs: u64,
 }
 
 #[tokio::main]
@@ -46,6 +51,7 @@ async fn main() -> ExitCode {
         secret_key: args.secret_key,
         region: args.region,
         key_encoding: args.event_key_encoding,
+        idle_timeout: Duration::from_secs(args.idle_timeout_secs),
         ..ServerConfig::new(PathBuf::new())
     };
     let server = match S3Server::start(config.clone()).await {

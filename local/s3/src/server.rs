@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use s3s::auth::SimpleAuth;
 use s3s::service::{S3Service, S3ServiceBuilder};
 use tokio::net::TcpListener;
@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, watch};
 use crate::clock::Clock;
 use crate::event::{EventBus, EventFactory, KeyEncoding, ObjectCreatedEvent};
 use crate::faults::{Fault, FaultInjector, Operation, classify, error_response};
+use crate::idle::{self, IdleBody};
 use crate::outbox::Outbox;
 use crate::service::{RequestInfo, Service};
 use crate::store::Store;
@@ -43,6 +44,9 @@ pub struct ServerConfig {
     pub lifecycle_sweep_interval: Duration,
     /// "Now" for lifecycle sweeps and upload initiation times.
     pub clock: Clock,
+    /// A client that sends nothing for this long (no first byte, stalled headers, an idle
+    /// keep-alive connection, or a request body that stops mid-way) is disconnected.
+    pub idle_timeout: Duration,
 }
 
 pub const DEFAULT_ACCESS_KEY: &str = "copyflow";
@@ -63,6 +67,7 @@ impl ServerConfig {
             durable_events: true,
             lifecycle_sweep_interval: Duration::from_secs(60),
             clock: Clock::system(),
+            idle_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -117,7 +122,13 @@ impl S3Server {
         let listener = TcpListener::bind(config.address).await?;
         let local_addr = listener.local_addr()?;
         let (stop, stopped) = watch::channel(false);
-        let accept_loop = tokio::spawn(accept(listener, s3, faults.clone(), stopped.clone()));
+        let accept_loop = tokio::spawn(accept(
+            listener,
+            s3,
+            faults.clone(),
+            config.idle_timeout,
+            stopped.clone(),
+        ));
         tokio::spawn(sweep_lifecycle(
             store.clone(),
             config.clock.clone(),
@@ -243,6 +254,7 @@ async fn accept(
     listener: TcpListener,
     s3: Arc<S3Service>,
     faults: Arc<FaultInjector>,
+    idle: Duration,
     mut stopped: watch::Receiver<bool>,
 ) {
     loop {
@@ -261,10 +273,17 @@ async fn accept(
         let faults = faults.clone();
         let mut stop = stopped.clone();
         tokio::spawn(async move {
+            if !idle::first_byte(&stream, idle).await {
+                return; // sent nothing within the idle timeout (or closed)
+            }
             let service = hyper::service::service_fn(move |req| {
-                handle(req, peer, s3.clone(), faults.clone())
+                handle(req, peer, s3.clone(), faults.clone(), idle)
             });
-            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(idle);
             let conn = builder.serve_connection(TokioIo::new(stream), service);
             tokio::select! {
                 _ = conn => {}
@@ -283,6 +302,7 @@ async fn handle(
     peer: SocketAddr,
     s3: Arc<S3Service>,
     faults: Arc<FaultInjector>,
+    idle: Duration,
 ) -> Result<http::Response<s3s::Body>, Box<dyn std::error::Error + Send + Sync>> {
     let request_id = request_id();
     let op = classify(req.method(), req.uri(), req.headers());
@@ -300,7 +320,8 @@ async fn handle(
         request_id: request_id.clone(),
         source_ip: peer.ip().to_string(),
     });
-    let mut resp = s3.call(req.map(s3s::Body::from)).await?;
+    let req = req.map(|body| s3s::Body::http_body(IdleBody::new(body, idle)));
+    let mut resp = s3.call(req).await?;
     if let Ok(v) = http::HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert("x-amz-request-id", v);
     }
