@@ -329,6 +329,13 @@ mod tests {
     }
 
     #[test]
+    fn the_outbox_can_be_shared_between_tasks() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Outbox>();
+        send_sync::<OutboxEntry>();
+    }
+
+    #[test]
     fn decoding_rejects_broken_escapes() {
         assert_eq!(decode_key("a%2", KeyEncoding::Form), None);
         assert_eq!(decode_key("a%zz", KeyEncoding::Percent), None);
