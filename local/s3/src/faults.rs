@@ -27,6 +27,10 @@
 //! run can be replayed from its seed; [`FaultPlan::decision`] computes the
 //! decision without any state.
 
+mod spec;
+
+pub use spec::{FAULT_SPEC_FORM, FaultSpecError};
+
 use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -548,12 +552,49 @@ impl FaultInjector {
             .sum()
     }
 
+    /// One line for humans: "injected 12 SlowDown, 7 InternalError, 5 dropped connections,
+    /// 3 delays over 1,234 requests" (requests counted by the installed plan).
+    #[must_use]
+    pub fn summary(&self) -> String {
+        let count = |kind: FaultKind| -> u64 {
+            self.injected
+                .iter()
+                .map(|per_kind| per_kind[kind.index()].load(Ordering::Relaxed))
+                .sum()
+        };
+        let requests: u64 = Operation::ALL
+            .iter()
+            .map(|op| self.requests_seen(*op))
+            .sum();
+        format!(
+            "injected {} SlowDown, {} InternalError, {} dropped connections, {} delays over {} requests",
+            count(FaultKind::SlowDown),
+            count(FaultKind::InternalError),
+            count(FaultKind::DropConnection),
+            count(FaultKind::Latency),
+            thousands(requests)
+        )
+    }
+
     /// Zeroes the injection statistics (not the replay counters).
     pub fn reset_stats(&self) {
         for counter in self.injected.iter().flatten() {
             counter.store(0, Ordering::Relaxed);
         }
     }
+}
+
+/// `1234567` as "1,234,567".
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// S3's XML error response for an error fault: 503 `SlowDown` or 500
@@ -1028,6 +1069,39 @@ mod tests {
     fn connection_faults_have_no_error_response() {
         assert!(error_response(&Fault::DropConnection, "r").is_none());
         assert!(error_response(&Fault::Latency(Duration::from_secs(1)), "r").is_none());
+    }
+
+    #[test]
+    fn thousands_are_separated_by_commas() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_234), "1,234");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn the_summary_counts_each_kind_over_the_requests_seen() {
+        let injector = FaultInjector::new();
+        assert_eq!(
+            injector.summary(),
+            "injected 0 SlowDown, 0 InternalError, 0 dropped connections, 0 delays over 0 requests"
+        );
+        injector.set_plan(Some(
+            FaultPlan::new(7)
+                .fail(Operation::PutObject, Fault::SlowDown, 1.0)
+                .fail(Operation::GetObject, Fault::Latency(Duration::ZERO), 1.0),
+        ));
+        for _ in 0..3 {
+            injector.decide(Operation::PutObject);
+        }
+        injector.decide(Operation::GetObject);
+        for _ in 0..1_000 {
+            injector.decide(Operation::HeadObject);
+        }
+        assert_eq!(
+            injector.summary(),
+            "injected 3 SlowDown, 0 InternalError, 0 dropped connections, 1 delays over 1,004 requests"
+        );
     }
 
     #[test]

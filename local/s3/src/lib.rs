@@ -4,7 +4,8 @@
 //! `copyflow-s3` binary), stores objects in a directory, answers the S3 REST API through the
 //! `s3s` protocol crate with AWS semantics for everything copyflow relies on (checksums,
 //! conditional and versioned copies, multipart copy), emits the EventBridge
-//! `Object Created` events S3 would, and can inject faults on purpose.
+//! `Object Created` events S3 would (live on a bus, and durably in an outbox that survives
+//! a killed server: [`Outbox`]), and can inject faults on purpose.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -15,13 +16,17 @@
 //! # drop(events); server.shutdown().await; Ok(()) }
 //! ```
 
+mod clock;
 pub mod event;
 pub mod faults;
+mod idle;
+mod lifecycle;
 pub mod outbox;
 mod server;
 mod service;
 mod store;
 
+pub use clock::Clock;
 pub use event::{KeyEncoding, ObjectCreatedEvent};
 pub use outbox::{Outbox, OutboxEntry};
 pub use server::{

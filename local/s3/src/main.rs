@@ -3,8 +3,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
+use copyflow_s3::faults::FaultPlan;
 use copyflow_s3::{KeyEncoding, S3Server, ServerConfig};
 
 /// A local S3-compatible server (path-style addressing, SigV4).
@@ -29,6 +31,17 @@ struct Args {
     /// Print every Object Created event as JSON on stdout.
     #[arg(long)]
     print_events: bool,
+    /// Disconnect a client that sends nothing for this many seconds (before its first
+    /// byte, in its headers, between requests, or in the middle of a body).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout_secs: u64,
+    /// Inject faults into every operation, e.g.
+    /// slowdown=5%,internal=3%,drop=2%,latency=10%:50ms (kinds optional, any order).
+    #[arg(long, value_name = "SPEC")]
+    faults: Option<String>,
+    /// Seed of the fault decisions (the same seed replays the same faults).
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "faults")]
+    fault_seed: u64,
 }
 
 #[tokio::main]
@@ -39,6 +52,18 @@ async fn main() -> ExitCode {
         )
         .init();
     let args = Args::parse();
+    let plan = match args
+        .faults
+        .as_deref()
+        .map(|spec| FaultPlan::parse_spec(spec, args.fault_seed))
+        .transpose()
+    {
+        Ok(plan) => plan,
+        Err(e) => {
+            eprintln!("error: --faults: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let config = ServerConfig {
         address: args.address,
         data_dir: args.data,
@@ -46,6 +71,7 @@ async fn main() -> ExitCode {
         secret_key: args.secret_key,
         region: args.region,
         key_encoding: args.event_key_encoding,
+        idle_timeout: Duration::from_secs(args.idle_timeout_secs),
         ..ServerConfig::new(PathBuf::new())
     };
     let server = match S3Server::start(config.clone()).await {
@@ -76,6 +102,14 @@ async fn main() -> ExitCode {
         config.access_key, config.secret_key, config.region
     );
     println!("  aws --endpoint-url {} s3 ls", server.endpoint());
+    if let Some(plan) = plan {
+        println!(
+            "  injecting faults: {} (seed {})",
+            args.faults.as_deref().unwrap_or(""),
+            plan.seed
+        );
+        server.faults().set_plan(Some(plan));
+    }
     if args.print_events {
         let mut events = server.subscribe();
         tokio::spawn(async move {
@@ -87,6 +121,9 @@ async fn main() -> ExitCode {
         });
     }
     let _ = tokio::signal::ctrl_c().await;
+    if server.faults().plan().is_some() {
+        println!("{}", server.faults().summary());
+    }
     println!("stopping");
     server.shutdown().await;
     ExitCode::SUCCESS

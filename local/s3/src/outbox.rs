@@ -55,7 +55,7 @@ struct Db {
 
 /// What recovery needs to know about the object an event announces.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Announced {
+pub(crate) struct Announced {
     pub bucket: String,
     /// The key as stored (decoded).
     pub key: String,
@@ -79,7 +79,7 @@ fn sql_seq(v: u64) -> i64 {
 
 impl Outbox {
     /// Opens (or creates) `dir/events.sqlite3`.
-    pub fn open(dir: &Path) -> io::Result<Outbox> {
+    pub(crate) fn open(dir: &Path) -> io::Result<Outbox> {
         let conn = Connection::open(dir.join(OUTBOX_FILE)).map_err(to_io)?;
         // journal_mode answers with a row, so it is read rather than executed.
         let mode: String = conn
@@ -220,7 +220,7 @@ impl Outbox {
     /// Startup recovery: drops every pending event whose object `committed` says is not
     /// stored (a crash between the outbox insert and the key record). `encoding` decodes
     /// the event's key for rows written without the raw key. Returns how many it dropped.
-    pub fn recover(
+    pub(crate) fn recover(
         &self,
         encoding: KeyEncoding,
         committed: impl Fn(&Announced) -> bool,
@@ -280,7 +280,7 @@ fn announced(
 }
 
 /// Inverse of [`KeyEncoding::encode`] (pure); `None` for malformed escapes or non-UTF-8.
-pub fn decode_key(encoded: &str, encoding: KeyEncoding) -> Option<String> {
+pub(crate) fn decode_key(encoded: &str, encoding: KeyEncoding) -> Option<String> {
     let plus_is_space = match encoding {
         KeyEncoding::Raw => return Some(encoded.to_owned()),
         KeyEncoding::Form => true,
@@ -326,6 +326,13 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_outbox_can_be_shared_between_tasks() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Outbox>();
+        send_sync::<OutboxEntry>();
     }
 
     #[test]

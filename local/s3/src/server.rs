@@ -6,16 +6,19 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use s3s::auth::SimpleAuth;
 use s3s::service::{S3Service, S3ServiceBuilder};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
+use crate::clock::Clock;
 use crate::event::{EventBus, EventFactory, KeyEncoding, ObjectCreatedEvent};
 use crate::faults::{Fault, FaultInjector, Operation, classify, error_response};
+use crate::idle::{self, IdleBody};
 use crate::outbox::Outbox;
 use crate::service::{RequestInfo, Service};
 use crate::store::Store;
@@ -36,6 +39,14 @@ pub struct ServerConfig {
     /// Record every `Object Created` event in the durable outbox (`events.sqlite3` in the
     /// data dir) as part of the commit; see [`crate::outbox`]. Off: live bus only.
     pub durable_events: bool,
+    /// How often lifecycle rules (AbortIncompleteMultipartUpload) are applied; also once at
+    /// startup.
+    pub lifecycle_sweep_interval: Duration,
+    /// "Now" for lifecycle sweeps and upload initiation times.
+    pub clock: Clock,
+    /// A client that sends nothing for this long (no first byte, stalled headers, an idle
+    /// keep-alive connection, or a request body that stops mid-way) is disconnected.
+    pub idle_timeout: Duration,
 }
 
 pub const DEFAULT_ACCESS_KEY: &str = "copyflow";
@@ -54,6 +65,9 @@ impl ServerConfig {
             account_id: LOCAL_ACCOUNT_ID.to_owned(),
             key_encoding: KeyEncoding::default(),
             durable_events: true,
+            lifecycle_sweep_interval: Duration::from_secs(60),
+            clock: Clock::system(),
+            idle_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -97,6 +111,7 @@ impl S3Server {
             events.clone(),
             factory,
             outbox.clone(),
+            config.clock.clone(),
         ));
         builder.set_auth(SimpleAuth::from_single(
             config.access_key.clone(),
@@ -107,7 +122,19 @@ impl S3Server {
         let listener = TcpListener::bind(config.address).await?;
         let local_addr = listener.local_addr()?;
         let (stop, stopped) = watch::channel(false);
-        let accept_loop = tokio::spawn(accept(listener, s3, faults.clone(), stopped));
+        let accept_loop = tokio::spawn(accept(
+            listener,
+            s3,
+            faults.clone(),
+            config.idle_timeout,
+            stopped.clone(),
+        ));
+        tokio::spawn(sweep_lifecycle(
+            store.clone(),
+            config.clock.clone(),
+            config.lifecycle_sweep_interval,
+            stopped,
+        ));
         tracing::info!(endpoint = %format!("http://{local_addr}"), "copyflow-s3 listening");
         Ok(S3Server {
             config,
@@ -142,6 +169,12 @@ impl S3Server {
     /// The durable event outbox; `None` when `durable_events` is off.
     pub fn outbox(&self) -> Option<Arc<Outbox>> {
         self.outbox.clone()
+    }
+
+    /// Applies the buckets' lifecycle rules now (as the periodic sweep does) and returns how
+    /// many incomplete multipart uploads it aborted.
+    pub async fn sweep_lifecycle_now(&self) -> usize {
+        crate::lifecycle::sweep(&self.store, self.config.clock.now()).await
     }
 
     /// Switch faults on or off for the requests that follow.
@@ -195,10 +228,33 @@ async fn open_outbox(config: &ServerConfig, store: &Arc<Store>) -> io::Result<Ou
     .map_err(io::Error::other)?
 }
 
+/// Applies lifecycle rules at startup and then every `interval`, until the server stops.
+async fn sweep_lifecycle(
+    store: Arc<Store>,
+    clock: Clock,
+    interval: Duration,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut ticks = tokio::time::interval(interval.max(Duration::from_millis(10)));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {
+                let aborted = crate::lifecycle::sweep(&store, clock.now()).await;
+                if aborted > 0 {
+                    tracing::info!(aborted, "lifecycle sweep aborted incomplete multipart uploads");
+                }
+            }
+            _ = stopped.changed() => return,
+        }
+    }
+}
+
 async fn accept(
     listener: TcpListener,
     s3: Arc<S3Service>,
     faults: Arc<FaultInjector>,
+    idle: Duration,
     mut stopped: watch::Receiver<bool>,
 ) {
     loop {
@@ -217,10 +273,17 @@ async fn accept(
         let faults = faults.clone();
         let mut stop = stopped.clone();
         tokio::spawn(async move {
+            if !idle::first_byte(&stream, idle).await {
+                return; // sent nothing within the idle timeout (or closed)
+            }
             let service = hyper::service::service_fn(move |req| {
-                handle(req, peer, s3.clone(), faults.clone())
+                handle(req, peer, s3.clone(), faults.clone(), idle)
             });
-            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(idle);
             let conn = builder.serve_connection(TokioIo::new(stream), service);
             tokio::select! {
                 _ = conn => {}
@@ -239,6 +302,7 @@ async fn handle(
     peer: SocketAddr,
     s3: Arc<S3Service>,
     faults: Arc<FaultInjector>,
+    idle: Duration,
 ) -> Result<http::Response<s3s::Body>, Box<dyn std::error::Error + Send + Sync>> {
     let request_id = request_id();
     let op = classify(req.method(), req.uri(), req.headers());
@@ -256,7 +320,8 @@ async fn handle(
         request_id: request_id.clone(),
         source_ip: peer.ip().to_string(),
     });
-    let mut resp = s3.call(req.map(s3s::Body::from)).await?;
+    let req = req.map(|body| s3s::Body::http_body(IdleBody::new(body, idle)));
+    let mut resp = s3.call(req).await?;
     if let Ok(v) = http::HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert("x-amz-request-id", v);
     }

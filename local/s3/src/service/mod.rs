@@ -10,6 +10,7 @@ pub mod convert;
 mod body;
 mod bucket;
 mod copy;
+mod lifecycle;
 mod multipart;
 mod object;
 mod tagging;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result};
 
+use crate::clock::Clock;
 use crate::event::{EventBus, EventFactory, ObjectCreated, ObjectCreatedEvent, Reason};
 use crate::outbox::Outbox;
 use crate::store::model::{ObjectVersion, Versioning};
@@ -48,6 +50,7 @@ pub struct Service {
     events: Arc<EventBus>,
     factory: Arc<EventFactory>,
     outbox: Option<Arc<Outbox>>,
+    clock: Clock,
 }
 
 impl Service {
@@ -56,12 +59,14 @@ impl Service {
         events: Arc<EventBus>,
         factory: Arc<EventFactory>,
         outbox: Option<Arc<Outbox>>,
+        clock: Clock,
     ) -> Self {
         Service {
             store,
             events,
             factory,
             outbox,
+            clock,
         }
     }
 
@@ -184,6 +189,24 @@ impl S3 for Service {
         req: S3Request<PutBucketVersioningInput>,
     ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
         self.put_bucket_versioning_impl(req)
+    }
+    async fn put_bucket_lifecycle_configuration(
+        &self,
+        req: S3Request<PutBucketLifecycleConfigurationInput>,
+    ) -> S3Result<S3Response<PutBucketLifecycleConfigurationOutput>> {
+        self.put_bucket_lifecycle_configuration_impl(req)
+    }
+    async fn get_bucket_lifecycle_configuration(
+        &self,
+        req: S3Request<GetBucketLifecycleConfigurationInput>,
+    ) -> S3Result<S3Response<GetBucketLifecycleConfigurationOutput>> {
+        self.get_bucket_lifecycle_configuration_impl(req)
+    }
+    async fn delete_bucket_lifecycle(
+        &self,
+        req: S3Request<DeleteBucketLifecycleInput>,
+    ) -> S3Result<S3Response<DeleteBucketLifecycleOutput>> {
+        self.delete_bucket_lifecycle_impl(req)
     }
     async fn put_object(
         &self,

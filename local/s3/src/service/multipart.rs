@@ -145,7 +145,7 @@ impl Service {
             ),
             bucket: input.bucket.clone(),
             key: input.key.clone(),
-            initiated_ms: now_ms(),
+            initiated_ms: self.clock.now_ms(),
             headers: headers_in(
                 input.content_type,
                 input.cache_control,

@@ -31,7 +31,7 @@ use sha2::Digest as _;
 
 use self::blobs::Blobs;
 use self::model::{
-    BucketMeta, KeyRecord, ObjectVersion, Segment, Upload, UploadedPart, Versioning,
+    BucketMeta, KeyRecord, LifecycleRule, ObjectVersion, Segment, Upload, UploadedPart, Versioning,
 };
 
 pub fn now_ms() -> i64 {
@@ -122,6 +122,17 @@ impl Bucket {
     pub fn set_versioning(&self, v: Versioning) -> S3Result<()> {
         let mut st = write_lock(&self.state);
         st.meta.versioning = v;
+        write_json(&self.dir.join("bucket.json"), &st.meta).map_err(internal)
+    }
+
+    pub fn lifecycle(&self) -> Option<Vec<LifecycleRule>> {
+        self.read().meta.lifecycle.clone()
+    }
+
+    /// Sets (or with `None` removes) the lifecycle configuration and persists it.
+    pub fn set_lifecycle(&self, rules: Option<Vec<LifecycleRule>>) -> S3Result<()> {
+        let mut st = write_lock(&self.state);
+        st.meta.lifecycle = rules;
         write_json(&self.dir.join("bucket.json"), &st.meta).map_err(internal)
     }
 
@@ -439,6 +450,10 @@ impl Store {
         }
     }
 
+    pub fn buckets(&self) -> Vec<Arc<Bucket>> {
+        read_lock(&self.buckets).values().cloned().collect()
+    }
+
     pub fn bucket_names(&self) -> Vec<(String, i64)> {
         read_lock(&self.buckets)
             .values()
@@ -456,6 +471,7 @@ impl Store {
         let meta = BucketMeta {
             created_ms: now_ms(),
             versioning: Versioning::Unversioned,
+            lifecycle: None,
         };
         write_json(&dir.join("bucket.json"), &meta).map_err(internal)?;
         let state = RwLock::new(BucketState {

@@ -24,6 +24,9 @@ pub struct BucketMeta {
     pub created_ms: i64,
     #[serde(default)]
     pub versioning: Versioning,
+    /// The bucket lifecycle configuration, if one is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<Vec<LifecycleRule>>,
 }
 
 /// One immutable file holding a contiguous run of an object's bytes.
@@ -147,4 +150,33 @@ pub struct Upload {
     /// FULL_OBJECT or COMPOSITE, when an algorithm was chosen.
     pub checksum_type: Option<String>,
     pub parts: BTreeMap<i32, UploadedPart>,
+}
+
+/// Which keys a lifecycle rule covers, kept in the form the client sent it so
+/// GetBucketLifecycleConfiguration returns the same shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RuleScope {
+    /// `<Filter><Prefix>p</Prefix></Filter>`, or `<Filter/>` (every key) when `None`.
+    Filter(Option<String>),
+    /// The legacy rule-level `<Prefix>p</Prefix>`.
+    Prefix(String),
+}
+
+impl RuleScope {
+    pub fn prefix(&self) -> &str {
+        match self {
+            RuleScope::Filter(p) => p.as_deref().unwrap_or(""),
+            RuleScope::Prefix(p) => p,
+        }
+    }
+}
+
+/// A lifecycle rule; the only action supported is AbortIncompleteMultipartUpload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LifecycleRule {
+    pub id: String,
+    pub enabled: bool,
+    pub scope: RuleScope,
+    /// `AbortIncompleteMultipartUpload.DaysAfterInitiation`, at least 1.
+    pub abort_after_days: u32,
 }

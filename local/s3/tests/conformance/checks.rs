@@ -51,6 +51,8 @@ pub fn all() -> Vec<Check> {
         buckets::suspended_versioning_keeps_old_versions_and_overwrites_the_null_version,
         buckets::delete_in_a_versioned_bucket_adds_a_delete_marker,
         buckets::unsupported_put_bucket_website_is_501_not_implemented,
+        buckets::lifecycle_abort_incomplete_multipart_upload_rule_round_trips_and_delete_makes_get_404,
+        buckets::lifecycle_rule_with_days_after_initiation_0_is_400_invalid_argument,
         // Objects.
         objects::put_then_get_round_trips_bytes_with_md5_etag,
         objects::zero_byte_object_round_trips,

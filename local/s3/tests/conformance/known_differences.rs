@@ -37,4 +37,12 @@ pub const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
          metadata/checksum on new bytes, so the GET fails checksum validation; S3 leaves the \
          destination untouched. Matches AWS: embedded.",
     ),
+    (
+        "localstack",
+        "lifecycle_rule_with_days_after_initiation_0_is_400_invalid_argument",
+        "LocalStack stores an AbortIncompleteMultipartUpload rule with DaysAfterInitiation 0 \
+         (it does not validate the value); AWS answers 400 InvalidArgument \"'DaysAfterInitiation' \
+         for AbortIncompleteMultipartUpload action must be a positive integer\". \
+         Matches AWS: embedded.",
+    ),
 ];

@@ -427,3 +427,122 @@ pub async fn unsupported_put_bucket_website_is_501_not_implemented(ctx: Ctx) -> 
         Some("NotImplemented"),
     )
 }
+
+pub async fn lifecycle_abort_incomplete_multipart_upload_rule_round_trips_and_delete_makes_get_404(
+    ctx: Ctx,
+) -> Outcome {
+    use aws_sdk_s3::types::{
+        AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, ExpirationStatus,
+        LifecycleRule, LifecycleRuleFilter,
+    };
+    let bucket = ctx.bucket().await?;
+    expect_error(
+        "GetBucketLifecycleConfiguration before any is set",
+        ctx.s3
+            .get_bucket_lifecycle_configuration()
+            .bucket(&bucket)
+            .send()
+            .await,
+        404,
+        Some("NoSuchLifecycleConfiguration"),
+    )?;
+    let rule = LifecycleRule::builder()
+        .id("abort-tmp")
+        .status(ExpirationStatus::Enabled)
+        .filter(LifecycleRuleFilter::builder().prefix("tmp/").build())
+        .abort_incomplete_multipart_upload(
+            AbortIncompleteMultipartUpload::builder()
+                .days_after_initiation(7)
+                .build(),
+        )
+        .build()
+        .map_err(|e| e.to_string())?;
+    let config = BucketLifecycleConfiguration::builder()
+        .rules(rule)
+        .build()
+        .map_err(|e| e.to_string())?;
+    ctx.s3
+        .put_bucket_lifecycle_configuration()
+        .bucket(&bucket)
+        .lifecycle_configuration(config)
+        .send()
+        .await
+        .or_fail("PutBucketLifecycleConfiguration")?;
+    let got = ctx
+        .s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(&bucket)
+        .send()
+        .await
+        .or_fail("GetBucketLifecycleConfiguration")?;
+    let [only] = got.rules() else {
+        return Err(format!("expected one rule, got {:?}", got.rules()));
+    };
+    ensure_eq!(only.id(), Some("abort-tmp"), "rule ID");
+    ensure_eq!(only.status(), &ExpirationStatus::Enabled, "rule Status");
+    ensure_eq!(
+        only.filter().and_then(|f| f.prefix()),
+        Some("tmp/"),
+        "rule Filter.Prefix"
+    );
+    ensure_eq!(
+        only.abort_incomplete_multipart_upload()
+            .and_then(|a| a.days_after_initiation()),
+        Some(7),
+        "AbortIncompleteMultipartUpload.DaysAfterInitiation"
+    );
+    ctx.s3
+        .delete_bucket_lifecycle()
+        .bucket(&bucket)
+        .send()
+        .await
+        .or_fail("DeleteBucketLifecycle")?;
+    expect_error(
+        "GetBucketLifecycleConfiguration after DeleteBucketLifecycle",
+        ctx.s3
+            .get_bucket_lifecycle_configuration()
+            .bucket(&bucket)
+            .send()
+            .await,
+        404,
+        Some("NoSuchLifecycleConfiguration"),
+    )
+}
+
+pub async fn lifecycle_rule_with_days_after_initiation_0_is_400_invalid_argument(
+    ctx: Ctx,
+) -> Outcome {
+    use aws_sdk_s3::types::{
+        AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, ExpirationStatus,
+        LifecycleRule, LifecycleRuleFilter,
+    };
+    let bucket = ctx.bucket().await?;
+    expect_error(
+        "PutBucketLifecycleConfiguration with DaysAfterInitiation 0",
+        ctx.s3
+            .put_bucket_lifecycle_configuration()
+            .bucket(&bucket)
+            .lifecycle_configuration(
+                BucketLifecycleConfiguration::builder()
+                    .rules(
+                        LifecycleRule::builder()
+                            .id("zero")
+                            .status(ExpirationStatus::Enabled)
+                            .filter(LifecycleRuleFilter::builder().prefix("z/").build())
+                            .abort_incomplete_multipart_upload(
+                                AbortIncompleteMultipartUpload::builder()
+                                    .days_after_initiation(0)
+                                    .build(),
+                            )
+                            .build()
+                            .map_err(|e| e.to_string())?,
+                    )
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            )
+            .send()
+            .await,
+        400,
+        Some("InvalidArgument"),
+    )
+}
