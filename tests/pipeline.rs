@@ -253,3 +253,86 @@ async fn stop_execution_cancels_a_running_multipart_copy_and_aborts_its_upload()
     assert_eq!(d["status"], "ABORTED");
     e.pipeline.with_faults(None);
 }
+
+/// 10% of S3 requests fail (SlowDown, InternalError, dropped connections, seeded) while 1,000
+/// objects, some over the lowered multipart threshold, go through the pipeline: every object
+/// still ends Copied and verified, and no upload is left. Prints what absorbed the faults.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_objects_are_copied_through_ten_percent_s3_faults() {
+    let mut settings = Settings::new(SRC, "copyflow-destination");
+    settings.copy.multipart_threshold_bytes = 6 << 20;
+    settings.copy.part_size_bytes = 5 << 20;
+    let mut e = env_with(settings).await;
+    let plan = FaultPlan::parse_spec("slowdown=4%,internal=4%,drop=2%", 2026).unwrap();
+    e.pipeline.with_faults(Some(plan));
+    let total = 1000;
+    let s3 = e.pipeline.s3().clone();
+    let uploader = tokio::spawn(async move {
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..total {
+            if tasks.len() >= 16 {
+                tasks.join_next().await;
+            }
+            let s3 = s3.clone();
+            tasks.spawn(async move {
+                let key = format!("Faults{}/2020-04-06/{:02}/object-{i}.bin", i % 7, i % 24);
+                let size = if i % 100 == 0 { 11 << 20 } else { 1 + i * 7 };
+                let body = vec![(i % 251) as u8; size];
+                // The uploader meets the same faults; it retries like any client would.
+                for _ in 0..20 {
+                    let put = s3
+                        .put_object()
+                        .bucket(SRC)
+                        .key(&key)
+                        .body(ByteStream::from(body.clone()))
+                        .send()
+                        .await;
+                    if put.is_ok() {
+                        return;
+                    }
+                }
+                panic!("could not upload {key}");
+            });
+        }
+        while tasks.join_next().await.is_some() {}
+    });
+    let mut arns = Vec::new();
+    while arns.len() < total {
+        let s = tokio::time::timeout(Duration::from_secs(60), e.started.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        arns.push(s.execution_arn);
+    }
+    uploader.await.unwrap();
+    let engine = e.pipeline.executions().engine().clone();
+    let mut state_machine_retries = 0;
+    let mut wrong = Vec::new();
+    for arn in &arns {
+        tokio::time::timeout(Duration::from_secs(300), engine.wait_for(arn))
+            .await
+            .unwrap();
+        let (path, _) = e.finished(arn).await;
+        if path.outcome() != "Copied" {
+            wrong.push(format!("{arn}: {}", path.outcome()));
+        }
+        let history = e.pipeline.executions().history(arn).unwrap();
+        let count = |t: &str| history.iter().filter(|h| h["type"] == t).count();
+        state_machine_retries += count("TaskScheduled") - count("TaskStateEntered");
+    }
+    assert!(wrong.is_empty(), "not Copied: {wrong:?}");
+    let summary = e.pipeline.fault_summary().unwrap();
+    e.pipeline.with_faults(None);
+    let uploads = e
+        .pipeline
+        .s3()
+        .list_multipart_uploads()
+        .bucket("copyflow-destination")
+        .send()
+        .await
+        .unwrap();
+    assert!(uploads.uploads().is_empty(), "{:?}", uploads.uploads());
+    println!(
+        "faults: {summary}; {state_machine_retries} absorbed by the state machine's retries, the rest by the SDK's (and the uploader's)"
+    );
+}

@@ -29,7 +29,14 @@ enum Command {
     /// Run the whole pipeline on a sample tree of files, on loopback, and show every execution.
     Demo,
     /// Run the local stack (S3 + Step Functions API) until Ctrl-C; data under local.dataDir.
-    Up,
+    Up {
+        /// Inject S3 faults into the embedded server, e.g. 'slowdown=5%,internal=3%,drop=2%,latency=10%:50ms'.
+        #[arg(long)]
+        faults: Option<String>,
+        /// The seed of the fault injection (the same seed replays the same faults).
+        #[arg(long, default_value_t = 0, requires = "faults")]
+        fault_seed: u64,
+    },
     /// List executions (status, outcome, duration, object), newest first.
     Executions {
         #[command(flatten)]
@@ -81,7 +88,13 @@ async fn execute(cli: Cli) -> CliResult<bool> {
     let sfn_local = settings.local.sfn_address.to_string();
     match cli.command {
         Command::Demo => demo::run(settings).await,
-        Command::Up => up::run(settings, &cli.config).await.map(|()| true),
+        Command::Up { faults, fault_seed } => {
+            let faults = faults
+                .map(|spec| copyflow_s3::faults::FaultPlan::parse_spec(&spec, fault_seed))
+                .transpose()
+                .map_err(|e| format!("--faults: {e}"))?;
+            up::run(settings, &cli.config, faults).await.map(|()| true)
+        }
         Command::Executions { target, limit } => views::executions(&target, &sfn_local, limit)
             .await
             .map(|()| true),

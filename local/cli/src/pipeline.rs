@@ -67,6 +67,8 @@ pub struct Pipeline {
     running: Arc<Semaphore>,
 }
 
+/// The CDK app's default `deploy.abortIncompleteMultipartUploadDays`.
+const ABORT_INCOMPLETE_UPLOAD_DAYS: i32 = 7;
 /// Events the router takes from the outbox at a time.
 const ROUTER_BATCH: usize = 256;
 /// Executions the router runs at once unless told otherwise.
@@ -212,19 +214,59 @@ impl Pipeline {
             &self.settings.source.bucket,
             &self.settings.destination.bucket,
         ] {
-            if self.s3.head_bucket().bucket(bucket).send().await.is_ok() {
-                continue;
+            if self.s3.head_bucket().bucket(bucket).send().await.is_err() {
+                self.s3
+                    .create_bucket()
+                    .bucket(bucket)
+                    .send()
+                    .await
+                    .map_err(|e| PipelineError::Bucket {
+                        bucket: bucket.clone(),
+                        message: aws_smithy_types::error::display::DisplayErrorContext(&e)
+                            .to_string(),
+                    })?;
             }
-            self.s3
-                .create_bucket()
-                .bucket(bucket)
-                .send()
-                .await
-                .map_err(|e| PipelineError::Bucket {
-                    bucket: bucket.clone(),
-                    message: aws_smithy_types::error::display::DisplayErrorContext(&e).to_string(),
-                })?;
+            self.abort_incomplete_uploads(bucket).await?;
         }
+        Ok(())
+    }
+
+    /// The lifecycle backstop the CDK app gives its buckets: multipart uploads still open
+    /// this many days after they began are aborted (the CDK default,
+    /// `deploy.abortIncompleteMultipartUploadDays`).
+    async fn abort_incomplete_uploads(&self, bucket: &str) -> Result<(), PipelineError> {
+        use aws_sdk_s3::types::{
+            AbortIncompleteMultipartUpload, BucketLifecycleConfiguration, ExpirationStatus,
+            LifecycleRule, LifecycleRuleFilter,
+        };
+        let failed = |message: String| PipelineError::Bucket {
+            bucket: bucket.to_owned(),
+            message,
+        };
+        let rule = LifecycleRule::builder()
+            .id("abort-incomplete-multipart-uploads")
+            .status(ExpirationStatus::Enabled)
+            .filter(LifecycleRuleFilter::builder().prefix("").build())
+            .abort_incomplete_multipart_upload(
+                AbortIncompleteMultipartUpload::builder()
+                    .days_after_initiation(ABORT_INCOMPLETE_UPLOAD_DAYS)
+                    .build(),
+            )
+            .build()
+            .map_err(|e| failed(e.to_string()))?;
+        let config = BucketLifecycleConfiguration::builder()
+            .rules(rule)
+            .build()
+            .map_err(|e| failed(e.to_string()))?;
+        self.s3
+            .put_bucket_lifecycle_configuration()
+            .bucket(bucket)
+            .lifecycle_configuration(config)
+            .send()
+            .await
+            .map_err(|e| {
+                failed(aws_smithy_types::error::display::DisplayErrorContext(&e).to_string())
+            })?;
         Ok(())
     }
 
@@ -350,6 +392,15 @@ impl Pipeline {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         guard.as_ref().map(|s| s.faults().set_plan(plan)).is_some()
+    }
+
+    /// What the embedded server's fault injection did so far (None without one).
+    pub fn fault_summary(&self) -> Option<String> {
+        let guard = self
+            .server
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        guard.as_ref().map(|s| s.faults().summary())
     }
 
     /// Stops the embedded server (running executions fail their next S3 call).

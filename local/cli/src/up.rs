@@ -10,7 +10,11 @@ use crate::{CliResult, render, sfn_api};
 use copyflow::lock::DataDirLock;
 use copyflow::pipeline::{DEFAULT_MAX_RUNNING, Pipeline, PipelineOptions, S3Target};
 
-pub async fn run(settings: Settings, config_path: &Path) -> CliResult<()> {
+pub async fn run(
+    settings: Settings,
+    config_path: &Path,
+    faults: Option<copyflow_s3::faults::FaultPlan>,
+) -> CliResult<()> {
     let data = crate::config::data_dir(&settings, config_path);
     let mut lock = DataDirLock::acquire(&data, "up")?;
     let options = PipelineOptions {
@@ -27,6 +31,15 @@ pub async fn run(settings: Settings, config_path: &Path) -> CliResult<()> {
         format!("cannot listen on {} for the Step Functions API: {e}. Stop whatever uses it, or set local.sfnAddress in copyflow.json", settings.local.sfn_address)
     })?;
     let s3 = pipeline.s3_endpoint().to_owned();
+    let fault_injection = faults.is_some();
+    if let Some(plan) = faults {
+        println!(
+            "fault injection on: {} rule(s), seed {} (the state machine's retries and the SDK's absorb them)",
+            plan.rules.len(),
+            plan.seed
+        );
+        pipeline.with_faults(Some(plan));
+    }
     lock.advertise(&s3, &sfn.to_string());
     let machine = pipeline.machine_arn().to_owned();
     let earlier = pipeline.executions().count(&machine);
@@ -79,6 +92,9 @@ pub async fn run(settings: Settings, config_path: &Path) -> CliResult<()> {
         }
     }
     println!("stopping");
+    if let Some(summary) = pipeline.fault_summary().filter(|_| fault_injection) {
+        println!("fault injection: {summary}");
+    }
     pipeline.shutdown().await;
     drop(lock);
     Ok(())
