@@ -17,10 +17,12 @@
 //! ```
 
 mod clock;
+mod errors;
 pub mod event;
 pub mod faults;
 mod idle;
 mod lifecycle;
+mod limits;
 pub mod outbox;
 mod server;
 mod service;

@@ -316,12 +316,19 @@ async fn handle(
         }
         None => {}
     }
+    if let Err(e) = crate::limits::check_presigned_expires(req.uri().query()) {
+        return Ok(early_error(&e, &request_id));
+    }
     req.extensions_mut().insert(RequestInfo {
         request_id: request_id.clone(),
         source_ip: peer.ip().to_string(),
     });
+    let head = req.method() == http::Method::HEAD;
     let req = req.map(|body| s3s::Body::http_body(IdleBody::new(body, idle)));
     let mut resp = s3.call(req).await?;
+    if !head && (resp.status().is_client_error() || resp.status().is_server_error()) {
+        resp = with_error_message(resp).await?;
+    }
     if let Ok(v) = http::HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert("x-amz-request-id", v);
     }
@@ -329,6 +336,43 @@ async fn handle(
         resp = unquote_attributes_etag(resp).await?;
     }
     Ok(resp)
+}
+
+/// An error answered before s3s sees the request, as S3 would answer it.
+fn early_error(e: &s3s::S3Error, request_id: &str) -> http::Response<s3s::Body> {
+    let body = crate::errors::body(e.code().as_str(), e.message().unwrap_or(""), request_id);
+    let mut resp = http::Response::new(s3s::Body::from(body));
+    *resp.status_mut() = e.status_code().unwrap_or(http::StatusCode::BAD_REQUEST);
+    let headers = resp.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/xml"),
+    );
+    if let Ok(v) = http::HeaderValue::from_str(request_id) {
+        headers.insert("x-amz-request-id", v);
+    }
+    resp
+}
+
+/// Error bodies s3s wrote without a `<Message>` get AWS's message for their code (see
+/// [`crate::errors`]). Error bodies are small, so the body is read whole.
+async fn with_error_message(
+    resp: http::Response<s3s::Body>,
+) -> Result<http::Response<s3s::Body>, Box<dyn std::error::Error + Send + Sync>> {
+    use http_body_util::BodyExt;
+    let (mut parts, body) = resp.into_parts();
+    let bytes = body.collect().await?.to_bytes();
+    let filled = std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(crate::errors::fill_message);
+    let body = match filled {
+        Some(xml) => {
+            parts.headers.remove(http::header::CONTENT_LENGTH);
+            s3s::Body::from(xml)
+        }
+        None => s3s::Body::from(bytes),
+    };
+    Ok(http::Response::from_parts(parts, body))
 }
 
 /// GetObjectAttributes returns the ETag unquoted in its XML (unlike every other S3 XML

@@ -1,14 +1,17 @@
 //! Bucket operations: create, head, delete, list, location, versioning.
 
 use s3s::dto::*;
-use s3s::{S3Request, S3Response, S3Result, s3_error};
+use s3s::{S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
 use super::Service;
 use super::convert::timestamp;
+use crate::errors::aws;
 use crate::store::model::Versioning;
 
 /// S3 bucket naming rules (general purpose buckets): 3-63 chars of lowercase letters,
-/// digits, dots and hyphens, starting and ending with a letter or digit, not an IP address.
+/// digits, dots and hyphens, starting and ending with a letter or digit, not an IP address,
+/// and none of the prefixes and suffixes AWS reserves (`xn--`, `sthree-`, `-s3alias`,
+/// `--ol-s3`).
 fn valid_bucket_name(name: &str) -> bool {
     let bytes = name.as_bytes();
     (3..=63).contains(&bytes.len())
@@ -19,6 +22,8 @@ fn valid_bucket_name(name: &str) -> bool {
         && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
         && !name.contains("..")
         && name.parse::<std::net::Ipv4Addr>().is_err()
+        && !["xn--", "sthree-"].iter().any(|p| name.starts_with(p))
+        && !["-s3alias", "--ol-s3"].iter().any(|s| name.ends_with(s))
 }
 
 impl Service {
@@ -48,10 +53,7 @@ impl Service {
     ) -> S3Result<S3Response<CreateBucketOutput>> {
         let name = &req.input.bucket;
         if !valid_bucket_name(name) {
-            return Err(s3_error!(
-                InvalidBucketName,
-                "The specified bucket is not valid."
-            ));
+            return Err(aws(S3ErrorCode::InvalidBucketName));
         }
         let constraint = req
             .input
@@ -167,6 +169,10 @@ mod tests {
             "a..b",
             "192.168.1.1",
             "under_score",
+            "xn--bucket",
+            "sthree-bucket",
+            "bucket-s3alias",
+            "bucket--ol-s3",
         ] {
             assert!(!valid_bucket_name(bad), "{bad}");
         }

@@ -8,7 +8,10 @@
 
 use copyflow_checksum::{Algorithm, Hasher};
 use s3s::dto::*;
-use s3s::{S3Request, S3Response, S3Result, s3_error};
+use s3s::{S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
+
+use crate::errors::aws;
+use crate::limits::check_metadata;
 
 use super::convert::*;
 use super::{RequestInfo, Service, check_key};
@@ -132,7 +135,7 @@ impl Service {
             .map(|a| algorithm(a.as_str()))
             .transpose()?;
         let CopySource::Bucket { key: src_key, .. } = &input.copy_source else {
-            return Err(s3_error!(NotImplemented));
+            return Err(aws(S3ErrorCode::NotImplemented));
         };
         let same_object = src_bucket == input.bucket && **src_key == *input.key;
         if same_object
@@ -207,6 +210,7 @@ impl Service {
                 input.expires.as_ref(),
                 input.website_redirect_location,
             );
+            check_metadata(input.metadata.iter().flatten())?;
             (h, metadata_in(input.metadata))
         } else {
             // The redirect location is never copied by the directive.

@@ -14,6 +14,7 @@ mod lifecycle;
 mod multipart;
 mod object;
 mod tagging;
+mod versions;
 
 use std::sync::Arc;
 
@@ -141,7 +142,7 @@ impl Service {
 /// S3 keys are at most 1024 bytes of UTF-8.
 fn check_key(key: &str) -> S3Result<()> {
     if key.is_empty() || key.len() > 1024 {
-        return Err(s3s::s3_error!(KeyTooLongError, "Your key is too long"));
+        return Err(crate::errors::aws(s3s::S3ErrorCode::KeyTooLongError));
     }
     Ok(())
 }
@@ -243,6 +244,12 @@ impl S3 for Service {
         req: S3Request<ListObjectsV2Input>,
     ) -> S3Result<S3Response<ListObjectsV2Output>> {
         self.list_objects_v2_impl(req)
+    }
+    async fn list_object_versions(
+        &self,
+        req: S3Request<ListObjectVersionsInput>,
+    ) -> S3Result<S3Response<ListObjectVersionsOutput>> {
+        self.list_object_versions_impl(req)
     }
     async fn list_objects(
         &self,

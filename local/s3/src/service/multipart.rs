@@ -14,6 +14,7 @@ use super::copy::CopySourceConditions;
 use super::object::check_write_conditions;
 use super::{RequestInfo, Service, check_key};
 use crate::event::Reason;
+use crate::limits::check_metadata;
 use crate::store::model::{
     ObjectVersion, PartRecord, Segment, StoredChecksum, Upload, UploadedPart,
 };
@@ -133,6 +134,7 @@ impl Service {
         let input = req.input;
         check_key(&input.key)?;
         self.store.bucket(&input.bucket)?;
+        check_metadata(input.metadata.iter().flatten())?;
         let (alg, ty) = upload_checksum(
             input.checksum_algorithm.as_ref(),
             input.checksum_type.as_ref(),

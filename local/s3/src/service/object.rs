@@ -6,7 +6,10 @@ use std::ops::Range;
 use copyflow_checksum::Algorithm;
 use futures::StreamExt;
 use s3s::dto::*;
-use s3s::{S3Request, S3Response, S3Result, s3_error};
+use s3s::{S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
+
+use crate::errors::aws;
+use crate::limits::check_metadata;
 
 use super::body::{Claims, trailer_algorithm};
 use super::convert::*;
@@ -32,7 +35,7 @@ pub(super) fn check_write_conditions(
     }
     if let Some(cond) = if_match {
         match current {
-            None => return Err(s3_error!(NoSuchKey)),
+            None => return Err(aws(S3ErrorCode::NoSuchKey)),
             Some(v) if !etag_matches(cond, &v.etag) => return Err(precondition_failed()),
             Some(_) => {}
         }
@@ -228,9 +231,9 @@ impl Service {
         let versioned = b.versioning() != Versioning::Unversioned;
         let Some(v) = b.version(key, version_id) else {
             return Err(if version_id.is_some() {
-                s3_error!(NoSuchVersion)
+                aws(S3ErrorCode::NoSuchVersion)
             } else {
-                s3_error!(NoSuchKey)
+                aws(S3ErrorCode::NoSuchKey)
             });
         };
         if v.delete_marker {
@@ -240,7 +243,7 @@ impl Service {
                     "The specified method is not allowed against this resource."
                 )
             } else {
-                s3_error!(NoSuchKey)
+                aws(S3ErrorCode::NoSuchKey)
             };
             let mut headers = http::HeaderMap::new();
             headers.insert(
@@ -262,6 +265,7 @@ impl Service {
     ) -> S3Result<S3Response<PutObjectOutput>> {
         let info = RequestInfo::of(&req);
         check_key(&req.input.key)?;
+        check_metadata(req.input.metadata.iter().flatten())?;
         if req.input.write_offset_bytes.is_some() || req.input.sse_customer_key.is_some() {
             return Err(s3_error!(
                 NotImplemented,
@@ -382,7 +386,7 @@ impl Service {
                 .version(&input.key, None)
                 .filter(|v| !v.delete_marker);
             match current {
-                None => return Err(s3_error!(NoSuchKey)),
+                None => return Err(aws(S3ErrorCode::NoSuchKey)),
                 Some(v) if !etag_matches(cond, &v.etag) => return Err(precondition_failed()),
                 Some(_) => {}
             }

@@ -68,12 +68,8 @@ impl Service {
         let input = req.input;
         let (v, versioned) =
             self.read_version(&input.bucket, &input.key, input.version_id.as_deref())?;
-        let wants = |name: &str| {
-            input
-                .object_attributes
-                .iter()
-                .any(|a| a.as_str().eq_ignore_ascii_case(name))
-        };
+        let requested = attribute_names(input.object_attributes.iter().map(|a| a.as_str()));
+        let wants = |name: &str| requested.iter().any(|a| a.eq_ignore_ascii_case(name));
         let mut out = GetObjectAttributesOutput {
             last_modified: Some(timestamp(v.last_modified_ms)),
             version_id: versioned.then(|| v.version_id.clone()),
@@ -145,5 +141,42 @@ impl Service {
             });
         }
         Ok(S3Response::new(out))
+    }
+}
+
+/// The attribute names of `x-amz-object-attributes` however the client sent the list: one
+/// header per name (aws-sdk-s3), one comma-joined header (boto3, the aws cli), with or
+/// without spaces after the commas. s3s hands over one value per header line.
+fn attribute_names<'a>(headers: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    headers
+        .flat_map(|h| h.split(','))
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::attribute_names;
+
+    #[test]
+    fn attribute_lists_are_read_from_separate_headers_and_comma_joined_ones_alike() {
+        let expected = ["ETag", "Checksum", "ObjectSize"];
+        assert_eq!(
+            attribute_names(["ETag", "Checksum", "ObjectSize"].into_iter()),
+            expected
+        );
+        assert_eq!(
+            attribute_names(["ETag,Checksum,ObjectSize"].into_iter()),
+            expected
+        );
+        assert_eq!(
+            attribute_names(["ETag, Checksum ,ObjectSize"].into_iter()),
+            expected
+        );
+        assert_eq!(
+            attribute_names(["ETag,Checksum", "ObjectSize,"].into_iter()),
+            expected
+        );
     }
 }

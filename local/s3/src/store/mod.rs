@@ -18,13 +18,16 @@ pub mod blobs;
 pub mod listing;
 pub mod model;
 pub mod reclaim;
+pub mod versions;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use s3s::{S3Error, S3Result, s3_error};
+use s3s::{S3Error, S3ErrorCode, S3Result, s3_error};
+
+use crate::errors::aws;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::Digest as _;
@@ -173,7 +176,7 @@ impl Bucket {
     ) -> S3Result<(ObjectVersion, Vec<Segment>, T)> {
         let mut st = write_lock(&self.state);
         if st.deleted {
-            return Err(s3_error!(NoSuchBucket));
+            return Err(aws(S3ErrorCode::NoSuchBucket));
         }
         check(st.keys.get(key).and_then(KeyRecord::live))?;
         let versioning = st.meta.versioning;
@@ -210,18 +213,21 @@ impl Bucket {
         edit: impl FnOnce(&mut ObjectVersion),
     ) -> S3Result<ObjectVersion> {
         let mut st = write_lock(&self.state);
-        let rec = st.keys.get_mut(key).ok_or_else(|| s3_error!(NoSuchKey))?;
+        let rec = st
+            .keys
+            .get_mut(key)
+            .ok_or_else(|| aws(S3ErrorCode::NoSuchKey))?;
         let v = match version_id {
             Some(id) => rec
                 .versions
                 .iter_mut()
                 .find(|v| v.version_id == id)
-                .ok_or_else(|| s3_error!(NoSuchVersion))?,
+                .ok_or_else(|| aws(S3ErrorCode::NoSuchVersion))?,
             None => rec
                 .versions
                 .last_mut()
                 .filter(|v| !v.delete_marker)
-                .ok_or_else(|| s3_error!(NoSuchKey))?,
+                .ok_or_else(|| aws(S3ErrorCode::NoSuchKey))?,
         };
         if v.delete_marker {
             return Err(s3_error!(
@@ -422,7 +428,7 @@ impl Store {
         read_lock(&self.buckets)
             .get(name)
             .cloned()
-            .ok_or_else(|| s3_error!(NoSuchBucket))
+            .ok_or_else(|| aws(S3ErrorCode::NoSuchBucket))
     }
 
     /// Whether `bucket`/`key` holds the version an event announced: by version id, or for
@@ -464,7 +470,7 @@ impl Store {
     pub fn create_bucket(&self, name: &str) -> S3Result<()> {
         let mut buckets = write_lock(&self.buckets);
         if buckets.contains_key(name) {
-            return Err(s3_error!(BucketAlreadyOwnedByYou));
+            return Err(aws(S3ErrorCode::BucketAlreadyOwnedByYou));
         }
         let dir = self.root.join("buckets").join(name);
         std::fs::create_dir_all(dir.join("keys")).map_err(internal)?;
@@ -496,11 +502,11 @@ impl Store {
             let bucket = buckets
                 .get(name)
                 .cloned()
-                .ok_or_else(|| s3_error!(NoSuchBucket))?;
+                .ok_or_else(|| aws(S3ErrorCode::NoSuchBucket))?;
             {
                 let mut st = write_lock(&bucket.state);
                 if !st.keys.is_empty() {
-                    return Err(s3_error!(BucketNotEmpty));
+                    return Err(aws(S3ErrorCode::BucketNotEmpty));
                 }
                 st.deleted = true;
             }
@@ -536,7 +542,7 @@ impl Store {
             .get(id)
             .filter(|u| u.bucket == bucket && u.key == key)
             .cloned()
-            .ok_or_else(|| s3_error!(NoSuchUpload))
+            .ok_or_else(|| aws(S3ErrorCode::NoSuchUpload))
     }
 
     pub fn uploads_in(&self, bucket: &str) -> Vec<Upload> {
@@ -571,7 +577,7 @@ impl Store {
                         .map_err(internal)
                         .map(|()| replaced)
                 }
-                None => Err(s3_error!(NoSuchUpload)),
+                None => Err(aws(S3ErrorCode::NoSuchUpload)),
             }
         };
         match recorded {
@@ -597,9 +603,11 @@ impl Store {
             .get(id)
             .is_some_and(|u| u.bucket == bucket && u.key == key)
         {
-            return Err(s3_error!(NoSuchUpload));
+            return Err(aws(S3ErrorCode::NoSuchUpload));
         }
-        let upload = uploads.remove(id).ok_or_else(|| s3_error!(NoSuchUpload))?;
+        let upload = uploads
+            .remove(id)
+            .ok_or_else(|| aws(S3ErrorCode::NoSuchUpload))?;
         let _ = std::fs::remove_file(self.upload_path(id));
         Ok(upload)
     }
@@ -609,7 +617,7 @@ impl Store {
             .get(id)
             .filter(|u| u.bucket == bucket)
             .map(|u| u.key.clone());
-        let key = key.ok_or_else(|| s3_error!(NoSuchUpload))?;
+        let key = key.ok_or_else(|| aws(S3ErrorCode::NoSuchUpload))?;
         let upload = self.take_upload(bucket, &key, id)?;
         let segments: Vec<Segment> = upload.parts.into_values().map(|p| p.segment).collect();
         self.blobs.remove(&segments).await;
