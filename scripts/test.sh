@@ -18,13 +18,19 @@ localstack_install
 localstack_start # exports COPYFLOW_LOCALSTACK_ENDPOINT for conformance_localstack.rs
 trap localstack_stop EXIT
 
-step "AWS CLI from PyPI (the real client of the end-to-end test)"
+step "AWS CLI and boto3 from PyPI (the end-to-end test's client; the conformance suite's second client)"
 if [[ ! -x .tools/awscli-venv/bin/aws ]]; then
   python3 -m venv .tools/awscli-venv
   .tools/awscli-venv/bin/pip install --quiet 'awscli==1.46.*'
 fi
+# boto3 on the aws cli's botocore: an existing venv gets it added, pinned to that botocore.
+if ! .tools/awscli-venv/bin/python -c 'import boto3' 2>/dev/null; then
+  .tools/awscli-venv/bin/pip install --quiet 'awscli==1.46.*' boto3
+fi
 export COPYFLOW_AWS_CLI="$root/.tools/awscli-venv/bin/aws"
+export COPYFLOW_BOTO3_PYTHON="$root/.tools/awscli-venv/bin/python"
 "$COPYFLOW_AWS_CLI" --version
+"$COPYFLOW_BOTO3_PYTHON" -c 'import boto3; print("boto3", boto3.__version__)'
 
 step "format and lints"
 cargo fmt --all -- --check

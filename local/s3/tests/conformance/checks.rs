@@ -21,6 +21,8 @@ mod buckets;
 mod checksums;
 #[path = "checks/copy.rs"]
 mod copy;
+#[path = "checks/errors.rs"]
+mod errors;
 #[path = "checks/listing.rs"]
 mod listing;
 #[path = "checks/multipart.rs"]
@@ -29,12 +31,30 @@ mod multipart;
 mod objects;
 #[path = "checks/tagging.rs"]
 mod tagging;
+#[path = "checks/versions.rs"]
+mod versions;
+#[path = "checks/wire.rs"]
+mod wire;
 
-/// `check!(module::function)` registers a check under the function's name.
+/// `checks![client: module::function, ...]` registers checks under the functions' names,
+/// made through `client` (aws-sdk-s3 unless the module is `wire`, see [`client_of`]).
 macro_rules! checks {
     ($($module:ident :: $name:ident),* $(,)?) => {
-        vec![$(Check { name: stringify!($name), run: |ctx| Box::pin($module::$name(ctx)) }),*]
+        vec![$(Check {
+            name: stringify!($name),
+            client: client_of(stringify!($module), stringify!($name)),
+            run: |ctx| Box::pin($module::$name(ctx)),
+        }),*]
     };
+}
+
+/// The client a check speaks through: the `wire` module's checks name it first.
+fn client_of(module: &str, name: &str) -> &'static str {
+    match module {
+        "wire" if name.starts_with("boto3_") => "boto3",
+        "wire" => "aws-cli",
+        _ => "aws-sdk-s3",
+    }
 }
 
 /// The whole suite, in the order its lines are printed.
@@ -140,6 +160,26 @@ pub fn all() -> Vec<Check> {
         tagging::put_get_delete_object_tagging_round_trip,
         tagging::get_object_attributes_reports_etag_checksum_size_and_storage_class,
         tagging::get_object_attributes_lists_composite_parts_with_part_checksums,
+        // Errors, limits and ListObjectVersions.
+        versions::list_object_versions_pages_with_key_and_version_id_markers,
+        versions::list_object_versions_reports_delete_markers_and_is_latest,
+        versions::list_object_versions_rolls_keys_up_into_common_prefixes,
+        errors::errors_carry_the_aws_message,
+        errors::user_metadata_over_2_kb_is_400_metadata_too_large,
+        errors::reserved_bucket_names_are_400_invalid_bucket_name,
+        // The same behaviours through a second client (another wire encoding).
+        wire::boto3_get_object_attributes_with_several_attributes_returns_all_of_them,
+        wire::boto3_put_with_sha256_checksum_header_stores_and_returns_it,
+        wire::boto3_put_with_a_wrong_checksum_header_is_400_bad_digest,
+        wire::boto3_presigned_get_url_returns_the_object,
+        wire::boto3_presigned_url_valid_for_8_days_is_400_authorization_query_parameters_error,
+        wire::boto3_errors_carry_aws_messages,
+        wire::boto3_a_wrong_secret_is_403_signature_does_not_match_with_its_message,
+        wire::boto3_metadata_over_2_kb_is_400_metadata_too_large,
+        wire::boto3_reserved_bucket_names_are_400_invalid_bucket_name,
+        wire::boto3_list_object_versions_pages_through_versions_and_delete_markers,
+        wire::aws_cli_get_object_attributes_with_several_attributes_returns_all_of_them,
+        wire::aws_cli_get_object_of_a_missing_key_prints_the_no_such_key_message,
     ]
 }
 

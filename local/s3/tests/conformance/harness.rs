@@ -1,5 +1,6 @@
 //! The conformance harness: a list of named checks, each an async function of a [`Ctx`], run
-//! against one S3 endpoint with bounded concurrency, one line per check and a closing
+//! against one S3 endpoint with bounded concurrency, one line per check, a count per client
+//! the checks speak through (`conformance(<target>, <client>): ...`) and a closing
 //! `conformance(<target>): N passed, M failed` line.
 //!
 //! Checks return `Err(reason)` on a deviation from AWS S3's documented behaviour. A failing
@@ -26,6 +27,8 @@ pub type CheckFuture = Pin<Box<dyn Future<Output = Outcome> + Send>>;
 #[derive(Clone, Copy)]
 pub struct Check {
     pub name: &'static str,
+    /// The client the check speaks through (`aws-sdk-s3`, `boto3`, `aws-cli`).
+    pub client: &'static str,
     pub run: fn(Ctx) -> CheckFuture,
 }
 
@@ -288,6 +291,8 @@ pub async fn run_suite(
     }
 
     let (mut passed, mut failed, mut known) = (0, 0, 0);
+    // Per client: (client, passed, failed, known), in the order clients first appear.
+    let mut per_client: Vec<(&str, u32, u32, u32)> = Vec::new();
     for (check, handle) in checks.iter().zip(running) {
         let (outcome, took) = match handle.await {
             Ok(done) => done,
@@ -304,6 +309,19 @@ pub async fn run_suite(
             (Ok(()), Some(why)) => Verdict::UnexpectedPass(why.to_owned()),
         };
         let ms = took.as_millis();
+        let counts = match per_client.iter().position(|c| c.0 == check.client) {
+            Some(i) => &mut per_client[i],
+            None => {
+                per_client.push((check.client, 0, 0, 0));
+                let last = per_client.len() - 1;
+                &mut per_client[last]
+            }
+        };
+        match &verdict {
+            Verdict::Pass => counts.1 += 1,
+            Verdict::Fail(_) | Verdict::UnexpectedPass(_) => counts.2 += 1,
+            Verdict::Known(_) => counts.3 += 1,
+        }
         match verdict {
             Verdict::Pass => {
                 passed += 1;
@@ -343,6 +361,12 @@ pub async fn run_suite(
         target.name,
         started.elapsed().as_secs_f64()
     );
+    for (client, p, f, k) in &per_client {
+        println!(
+            "conformance({}, {client}): {p} passed, {f} failed, {k} known differences",
+            target.name
+        );
+    }
     println!(
         "conformance({}): {passed} passed, {failed} failed",
         target.name
