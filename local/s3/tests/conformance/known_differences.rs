@@ -45,4 +45,46 @@ pub const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
          for AbortIncompleteMultipartUpload action must be a positive integer\". \
          Matches AWS: embedded.",
     ),
+    (
+        "localstack",
+        "user_metadata_over_2_kb_is_400_metadata_too_large",
+        "LocalStack stores user metadata of any size (no MetadataTooLarge anywhere in its S3 \
+         provider); AWS limits x-amz-meta-* keys and values to 2 KB and answers 400 \
+         MetadataTooLarge. Matches AWS: embedded.",
+    ),
+    (
+        "localstack",
+        "boto3_metadata_over_2_kb_is_400_metadata_too_large",
+        "As user_metadata_over_2_kb_is_400_metadata_too_large, through boto3: LocalStack does not \
+         enforce the 2 KB user metadata limit. Matches AWS: embedded.",
+    ),
+    (
+        "localstack",
+        "reserved_bucket_names_are_400_invalid_bucket_name",
+        "LocalStack validates bucket names with one regex (utils.py is_bucket_name_valid, \
+         BUCKET_NAME_REGEX) that does not reserve the xn--/sthree- prefixes nor the \
+         -s3alias/--ol-s3 suffixes; AWS refuses them with 400 InvalidBucketName. \
+         Matches AWS: embedded.",
+    ),
+    (
+        "localstack",
+        "boto3_reserved_bucket_names_are_400_invalid_bucket_name",
+        "As reserved_bucket_names_are_400_invalid_bucket_name, through boto3: LocalStack creates \
+         buckets with AWS's reserved prefixes and suffixes. Matches AWS: embedded.",
+    ),
+    (
+        "localstack",
+        "boto3_presigned_url_valid_for_8_days_is_400_authorization_query_parameters_error",
+        "LocalStack only checks that a presigned URL has not expired yet (presigned_url.py: \
+         X-Amz-Date + X-Amz-Expires against now) and, with its default \
+         S3_SKIP_SIGNATURE_VALIDATION=1, not even that; AWS refuses X-Amz-Expires over 604800 \
+         with 400 AuthorizationQueryParametersError. Matches AWS: embedded.",
+    ),
+    (
+        "localstack",
+        "boto3_a_wrong_secret_is_403_signature_does_not_match_with_its_message",
+        "LocalStack accepts any credentials: its default S3_SKIP_SIGNATURE_VALIDATION=1 skips \
+         signature checks (config.py), so a request signed with a wrong secret succeeds; AWS \
+         answers 403 SignatureDoesNotMatch. Matches AWS: embedded.",
+    ),
 ];
