@@ -769,6 +769,32 @@ async fn a_missing_destination_bucket_is_a_configuration_error() {
     assert_eq!(err.name(), "ConfigurationError", "{err}");
 }
 
+#[tokio::test]
+async fn an_https_client_sets_up_tls_on_its_first_request() {
+    // The native roots load on the first request, not when the client is built: that request
+    // must still open a TLS connection (a ClientHello: record type 0x16, version 3.x).
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("https://{}", listener.local_addr().unwrap());
+    let client = copyflow_core::s3::client_for_endpoint(&endpoint, "k", "s", "us-east-1");
+    let request = tokio::spawn(async move { client.head_bucket().bucket(SRC).send().await });
+    let (mut conn, _) = listener.accept().await.unwrap();
+    let mut hello = [0u8; 2];
+    conn.read_exact(&mut hello).await.unwrap();
+    assert_eq!(hello, [0x16, 0x03], "a TLS ClientHello");
+    drop(conn);
+    drop(listener);
+    let err = request.await.unwrap().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            aws_sdk_s3::error::SdkError::DispatchFailure(_)
+                | aws_sdk_s3::error::SdkError::ResponseError(_)
+        ),
+        "{err:?}"
+    );
+}
+
 /// A multipart source uploaded with a COMPOSITE CRC (the aws cli's and boto3's default) is
 /// copied with a full-object checksum in the same algorithm and verified from its part CRCs
 /// with no byte read; a copy differing in one byte is caught and deleted.
