@@ -255,6 +255,104 @@ pub fn compare(source: StoredChecksum, destination: StoredChecksum) -> Compariso
     }
 }
 
+/// One part of a multipart object as `GetObjectAttributes` (`ObjectParts`) reports it: its
+/// number, size and stored part checksum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PartCrc {
+    /// The part number (S3 allows gaps: 1, 3, 7 is a valid upload).
+    pub number: i32,
+    /// The part's size in bytes.
+    pub size: u64,
+    /// The part's CRC as S3 stored it.
+    pub checksum: Digest,
+}
+
+/// The full-object CRC of a multipart object from its parts' CRCs and sizes, with no byte
+/// read: `CRC(p1 || p2 || ...)` follows from `CRC(pi)` and `len(pi)` (CRCs combine).
+///
+/// The part list is checked against what S3 says about the whole object before it is
+/// trusted: the parts must be in ascending part-number order, all in `algorithm`, and add
+/// up to `object_size`; and the object's own stored checksum `claim`, if given, must agree:
+/// a `COMPOSITE` claim is the CRC over the concatenated part CRCs (with `N` parts when it
+/// has a `-N`), a `FULL_OBJECT` claim must equal the combined value. A part list that does
+/// not belong to the object fails (the error says why) and the caller reads the bytes
+/// instead.
+pub fn full_object_crc_from_parts(
+    algorithm: Algorithm,
+    parts: &[PartCrc],
+    object_size: u64,
+    claim: Option<&StoredChecksum>,
+) -> Result<Digest, String> {
+    if !algorithm.is_crc() {
+        return Err(format!("{algorithm} part checksums do not combine"));
+    }
+    if parts.is_empty() {
+        return Err("no parts listed".to_owned());
+    }
+    let mut total = 0u64;
+    let mut previous = 0;
+    for part in parts {
+        if part.number <= previous {
+            return Err(format!("part {} listed after part {previous}", part.number));
+        }
+        previous = part.number;
+        if part.checksum.algorithm() != algorithm {
+            return Err(format!(
+                "part {} has a {} checksum, the object {algorithm}",
+                part.number,
+                part.checksum.algorithm()
+            ));
+        }
+        total = total
+            .checked_add(part.size)
+            .ok_or_else(|| "part sizes overflow".to_owned())?;
+    }
+    if total != object_size {
+        return Err(format!(
+            "{} parts add up to {total} bytes, the object has {object_size}",
+            parts.len()
+        ));
+    }
+    let with_sizes: Vec<(Digest, u64)> = parts.iter().map(|p| (p.checksum, p.size)).collect();
+    let combined = copyflow_checksum::combine_full_object(algorithm, &with_sizes)
+        .map_err(|e| e.to_string())?;
+    match claim {
+        None => {}
+        Some(c) if c.algorithm() != algorithm => {
+            return Err(format!(
+                "the object's checksum is {}, its parts' {algorithm}",
+                c.algorithm()
+            ));
+        }
+        Some(StoredChecksum::Composite { digest, parts: n }) => {
+            if let Some(n) = n
+                && usize::try_from(*n).ok() != Some(parts.len())
+            {
+                return Err(format!(
+                    "the composite checksum counts {n} parts, {} are listed",
+                    parts.len()
+                ));
+            }
+            let digests: Vec<Digest> = parts.iter().map(|p| p.checksum).collect();
+            let over_parts = copyflow_checksum::composite_digest(algorithm, &digests)
+                .map_err(|e| e.to_string())?;
+            if over_parts != *digest {
+                return Err(format!(
+                    "the listed part checksums give the composite {over_parts}, the object \
+                     claims {digest}"
+                ));
+            }
+        }
+        Some(StoredChecksum::FullObject(digest)) if combined != *digest => {
+            return Err(format!(
+                "the listed parts combine to {combined}, the object claims {digest}"
+            ));
+        }
+        Some(StoredChecksum::FullObject(_)) => {}
+    }
+    Ok(combined)
+}
+
 /// The CRC of bytes `0..next_start` of an object: where a computed checksum stands between
 /// two invocations.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -545,7 +643,107 @@ mod tests {
         assert_eq!(combiner.finish(0).unwrap(), crc64nvme(b""));
     }
 
+    /// The parts of `data` cut at `cuts` (sorted, deduplicated offsets), numbered from 1 with
+    /// a gap after every third part.
+    fn parts_of(algorithm: Algorithm, data: &[u8], cuts: &[usize]) -> Vec<PartCrc> {
+        let mut bounds: Vec<usize> = cuts
+            .iter()
+            .copied()
+            .filter(|&c| c > 0 && c < data.len())
+            .collect();
+        bounds.sort_unstable();
+        bounds.dedup();
+        bounds.insert(0, 0);
+        bounds.push(data.len());
+        bounds
+            .windows(2)
+            .enumerate()
+            .map(|(i, w)| PartCrc {
+                number: i32::try_from(i + 1 + i / 3).unwrap(),
+                size: (w[1] - w[0]) as u64,
+                checksum: Digest::compute(algorithm, &data[w[0]..w[1]]),
+            })
+            .collect()
+    }
+
+    fn composite_claim(algorithm: Algorithm, parts: &[PartCrc]) -> StoredChecksum {
+        let digests: Vec<Digest> = parts.iter().map(|p| p.checksum).collect();
+        let value = copyflow_checksum::composite(algorithm, &digests).unwrap();
+        StoredChecksum::parse(algorithm, &value, Some("COMPOSITE")).unwrap()
+    }
+
+    #[test]
+    fn part_crcs_that_do_not_belong_to_the_object_are_refused() {
+        let alg = Algorithm::Crc32;
+        let data = b"the parts of a multipart object, in three pieces";
+        let parts = parts_of(alg, data, &[10, 30]);
+        let claim = composite_claim(alg, &parts);
+        let size = data.len() as u64;
+        assert_eq!(
+            full_object_crc_from_parts(alg, &parts, size, Some(&claim)).unwrap(),
+            Digest::compute(alg, data)
+        );
+        // Another object's composite, a wrong part count, a wrong size, a swapped order.
+        let other = composite_claim(alg, &parts_of(alg, b"other bytes entirely", &[5]));
+        let err = full_object_crc_from_parts(alg, &parts, size, Some(&other)).unwrap_err();
+        assert!(err.contains("composite"), "{err}");
+        let StoredChecksum::Composite { digest, .. } = claim else {
+            unreachable!()
+        };
+        let miscounted = StoredChecksum::Composite {
+            digest,
+            parts: Some(4),
+        };
+        assert!(
+            full_object_crc_from_parts(alg, &parts, size, Some(&miscounted))
+                .unwrap_err()
+                .contains("4 parts")
+        );
+        assert!(
+            full_object_crc_from_parts(alg, &parts, size + 1, Some(&claim))
+                .unwrap_err()
+                .contains("bytes")
+        );
+        let mut swapped = parts.clone();
+        swapped.swap(0, 1);
+        assert!(full_object_crc_from_parts(alg, &swapped, size, None).is_err());
+        // A composite claim without its -N still checks the digest.
+        let uncounted = StoredChecksum::Composite {
+            digest,
+            parts: None,
+        };
+        assert!(full_object_crc_from_parts(alg, &parts, size, Some(&uncounted)).is_ok());
+        // A full-object claim must equal the combined value.
+        let full = StoredChecksum::FullObject(Digest::compute(alg, data));
+        assert!(full_object_crc_from_parts(alg, &parts, size, Some(&full)).is_ok());
+        let wrong = StoredChecksum::FullObject(Digest::compute(alg, b"x"));
+        assert!(full_object_crc_from_parts(alg, &parts, size, Some(&wrong)).is_err());
+        // Algorithms: SHA does not combine; parts and claim must agree.
+        assert!(full_object_crc_from_parts(Algorithm::Sha256, &[], 0, None).is_err());
+        assert!(full_object_crc_from_parts(Algorithm::Crc32c, &parts, size, None).is_err());
+        let c = composite_claim(
+            Algorithm::Crc32c,
+            &parts_of(Algorithm::Crc32c, data, &[10, 30]),
+        );
+        assert!(full_object_crc_from_parts(alg, &parts, size, Some(&c)).is_err());
+        assert!(full_object_crc_from_parts(alg, &[], 0, None).is_err());
+    }
+
     proptest! {
+        #[test]
+        fn part_crcs_with_sizes_combine_to_the_crc_of_the_concatenated_bytes(
+            data in proptest::collection::vec(any::<u8>(), 0..4096),
+            cuts in proptest::collection::vec(0usize..4096, 0..12),
+            algorithm in prop_oneof![Just(Algorithm::Crc32), Just(Algorithm::Crc32c)],
+        ) {
+            let parts = parts_of(algorithm, &data, &cuts);
+            let claim = composite_claim(algorithm, &parts);
+            prop_assert_eq!(
+                full_object_crc_from_parts(algorithm, &parts, data.len() as u64, Some(&claim)).unwrap(),
+                Digest::compute(algorithm, &data)
+            );
+        }
+
         #[test]
         fn range_crcs_combined_in_any_order_equal_the_whole_object_crc(
             data in proptest::collection::vec(any::<u8>(), 0..4096),

@@ -16,21 +16,29 @@
 //! | [`error`] | [`StepError`], the error names the state machine matches. |
 //! | [`mod@validate`] | The validate-key step ([`validate()`]). |
 //!
-//! Nothing here does I/O except reading the settings file or variable.
+//! | [`s3`], [`copy`], [`verify`], [`Steps`] | The S3 side (default feature `s3`). |
+//!
+//! Without the default feature `s3` the crate is only the pure part and links no AWS SDK
+//! (validate-key builds it so). Nothing outside the `s3` feature does I/O except reading
+//! the settings file or variable.
 
 #![warn(missing_docs)]
 
 pub mod checksums;
+#[cfg(feature = "s3")]
 pub mod copy;
 pub mod deadline;
 pub mod error;
 pub mod event;
 pub mod keys;
 pub mod plan;
+#[cfg(feature = "s3")]
 pub mod s3;
 pub mod settings;
+#[cfg(feature = "s3")]
 pub mod steps;
 pub mod validate;
+#[cfg(feature = "s3")]
 pub mod verify;
 
 pub use copyflow_checksum::{
@@ -39,5 +47,6 @@ pub use copyflow_checksum::{
 };
 pub use error::StepError;
 pub use settings::{Settings, SettingsError};
+#[cfg(feature = "s3")]
 pub use steps::Steps;
-pub use validate::{CopyJob, ValidateOutput, validate};
+pub use validate::{CopyJob, ValidateOutput, validate, validate_json};

@@ -11,7 +11,7 @@ use crate::copy::{CopyContext, CopyDocument, copy};
 use crate::deadline::Deadline;
 use crate::keys::KeyRules;
 use crate::verify::{VerifyContext, VerifyDocument, verify};
-use crate::{Settings, SettingsError, StepError, validate};
+use crate::{Settings, SettingsError, StepError};
 
 /// The three steps with their shared configuration.
 pub struct Steps {
@@ -39,7 +39,7 @@ impl Steps {
 
     /// validate-key: the EventBridge event in, `{"action": ...}` out.
     pub fn validate_key(&self, event: &Value) -> Result<Value, StepError> {
-        to_json(&validate(event, &self.rules)?)
+        crate::validate::validate_json(event, &self.rules)
     }
 
     /// copy-object: the state document in, the document with `copy` set out.

@@ -138,6 +138,12 @@ pub fn validate(event: &Value, rules: &KeyRules) -> Result<ValidateOutput, StepE
     validate_event(&event::parse(event)?, rules)
 }
 
+/// [`validate`] as the Lambda function answers: the event JSON in, the output JSON out.
+pub fn validate_json(event: &Value, rules: &KeyRules) -> Result<Value, StepError> {
+    serde_json::to_value(validate(event, rules)?)
+        .map_err(|e| StepError::Internal(format!("serializing step output: {e}")))
+}
+
 /// [`validate`] for an already parsed event.
 pub fn validate_event(
     event: &ObjectCreatedEvent,

@@ -133,15 +133,22 @@ impl Env {
         self.verify(doc).await
     }
 
-    /// Uploads `data` as a multipart object with a COMPOSITE CRC32 checksum (parts of
-    /// `part_size`): a source with no full-object value to compare with.
-    async fn put_composite(&self, key: &str, data: &[u8], part_size: usize) {
+    /// Uploads `data` as a multipart object with a COMPOSITE checksum in `algorithm` (parts
+    /// of `part_size`), as the aws cli and boto3 do: a source with no full-object value to
+    /// compare with.
+    async fn put_composite(
+        &self,
+        key: &str,
+        data: &[u8],
+        part_size: usize,
+        algorithm: ChecksumAlgorithm,
+    ) {
         let up = self
             .client
             .create_multipart_upload()
             .bucket(SRC)
             .key(key)
-            .checksum_algorithm(ChecksumAlgorithm::Crc32)
+            .checksum_algorithm(algorithm.clone())
             .send()
             .await
             .unwrap();
@@ -156,7 +163,7 @@ impl Env {
                 .key(key)
                 .upload_id(id)
                 .part_number(n)
-                .checksum_algorithm(ChecksumAlgorithm::Crc32)
+                .checksum_algorithm(algorithm.clone())
                 .body(ByteStream::from(chunk.to_vec()))
                 .send()
                 .await
@@ -166,6 +173,8 @@ impl Env {
                     .part_number(n)
                     .e_tag(p.e_tag().unwrap())
                     .set_checksum_crc32(p.checksum_crc32().map(str::to_owned))
+                    .set_checksum_crc32_c(p.checksum_crc32_c().map(str::to_owned))
+                    .set_checksum_sha256(p.checksum_sha256().map(str::to_owned))
                     .build(),
             );
         }
@@ -492,9 +501,11 @@ async fn a_destination_that_differs_from_its_source_fails_verification_and_is_re
 async fn a_source_without_a_comparable_checksum_is_verified_by_computing_it() {
     let mut e = env(|s| s.verify.range_size_bytes = 5 * 1024 * 1024).await;
     let key = "AjayMuralidhar/2020-04-06/14/composite.bin";
-    // A COMPOSITE CRC32 source (multipart, 2 parts): no full-object value to compare with.
+    // A COMPOSITE SHA256 source (multipart, 2 parts): no full-object value to compare with,
+    // and SHA part checksums do not combine.
     let data = body(12 * 1024 * 1024, 2);
-    e.put_composite(key, &data, 6 * 1024 * 1024).await;
+    e.put_composite(key, &data, 6 * 1024 * 1024, ChecksumAlgorithm::Sha256)
+        .await;
     let event = e.next_event().await;
     let done = e.run(&event).await.unwrap();
     let v = done.verify.unwrap();
@@ -759,6 +770,188 @@ async fn a_missing_destination_bucket_is_a_configuration_error() {
 }
 
 #[tokio::test]
+async fn an_https_client_sets_up_tls_on_its_first_request() {
+    // The native roots load on the first request, not when the client is built: that request
+    // must still open a TLS connection (a ClientHello: record type 0x16, version 3.x).
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("https://{}", listener.local_addr().unwrap());
+    let client = copyflow_core::s3::client_for_endpoint(&endpoint, "k", "s", "us-east-1");
+    let request = tokio::spawn(async move { client.head_bucket().bucket(SRC).send().await });
+    let (mut conn, _) = listener.accept().await.unwrap();
+    let mut hello = [0u8; 2];
+    conn.read_exact(&mut hello).await.unwrap();
+    assert_eq!(hello, [0x16, 0x03], "a TLS ClientHello");
+    drop(conn);
+    drop(listener);
+    let err = request.await.unwrap().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            aws_sdk_s3::error::SdkError::DispatchFailure(_)
+                | aws_sdk_s3::error::SdkError::ResponseError(_)
+        ),
+        "{err:?}"
+    );
+}
+
+/// A multipart source uploaded with a COMPOSITE CRC (the aws cli's and boto3's default) is
+/// copied with a full-object checksum in the same algorithm and verified from its part CRCs
+/// with no byte read; a copy differing in one byte is caught and deleted.
+async fn composite_crc_source_is_verified_from_its_part_crcs(
+    algorithm: ChecksumAlgorithm,
+    multipart_copy: bool,
+) {
+    let mut e = env(|s| {
+        if multipart_copy {
+            s.copy.multipart_threshold_bytes = 8 * 1024 * 1024;
+            s.copy.part_size_bytes = 5 * 1024 * 1024;
+        }
+    })
+    .await;
+    let alg = copyflow_checksum::Algorithm::from_s3_name(algorithm.as_str()).unwrap();
+    let key = format!(
+        "AjayMuralidhar/2020-04-06/15/parts-{}-{multipart_copy}.bin",
+        alg.as_s3_name()
+    );
+    // Three parts of unequal size (5 + 5 + 2 MiB), so the part sizes matter.
+    let data = body(12 * 1024 * 1024, 21);
+    e.put_composite(&key, &data, 5 * 1024 * 1024, algorithm.clone())
+        .await;
+    let event = e.next_event().await;
+    e.server.faults().set_plan(Some(FaultPlan::new(0)));
+    let done = e.run(&event).await.unwrap();
+    let faults = e.server.faults();
+    assert_eq!(
+        done.copy.method,
+        if multipart_copy {
+            CopyMethod::Multipart
+        } else {
+            CopyMethod::CopyObject
+        }
+    );
+    let v = done.verify.clone().unwrap();
+    assert_eq!(v.method, VerifyMethod::CombinedPartCrcs);
+    assert_eq!(v.bytes_read, 0);
+    assert_eq!(
+        faults.requests_seen(Operation::GetObject),
+        0,
+        "no byte read"
+    );
+    assert_eq!(faults.requests_seen(Operation::GetObjectAttributes), 1);
+    assert_eq!(v.algorithm, alg.as_s3_name());
+    let full = copyflow_checksum::Digest::compute(alg, &data).to_base64();
+    assert_eq!(v.source_checksum, full);
+    assert_eq!(v.destination_checksum, full);
+    // The copy carries a FULL_OBJECT checksum in the source's algorithm.
+    let head = e
+        .client
+        .head_object()
+        .bucket(DST)
+        .key(&key)
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.checksum_type().map(|t| t.as_str()),
+        Some("FULL_OBJECT")
+    );
+    let stored = match alg {
+        copyflow_checksum::Algorithm::Crc32 => head.checksum_crc32(),
+        _ => head.checksum_crc32_c(),
+    };
+    assert_eq!(stored, Some(full.as_str()));
+    assert_eq!(e.bytes(DST, &key).await, data);
+
+    // A copy differing in one byte (same size and headers), with a full-object checksum of
+    // its own bytes, is caught without reading either object, and deleted.
+    let mut doc = e.copy(e.job_doc(&event), Deadline::none()).await.unwrap();
+    while doc.copy.as_ref().unwrap().status == CopyStatus::InProgress {
+        doc = e.copy(doc, Deadline::none()).await.unwrap();
+    }
+    let mut corrupt = data.clone();
+    corrupt[7 * 1024 * 1024] ^= 0x01;
+    let bad = e
+        .client
+        .put_object()
+        .bucket(DST)
+        .key(&key)
+        .checksum_algorithm(algorithm)
+        .set_content_type(
+            doc.copy
+                .as_ref()
+                .unwrap()
+                .source
+                .headers
+                .content_type
+                .clone(),
+        )
+        .body(ByteStream::from(corrupt))
+        .send()
+        .await
+        .unwrap();
+    doc.copy
+        .as_mut()
+        .unwrap()
+        .destination
+        .as_mut()
+        .unwrap()
+        .etag = bad.e_tag().unwrap().trim_matches('"').to_owned();
+    let reads = faults.requests_seen(Operation::GetObject);
+    let err = e.verify(doc).await.unwrap_err();
+    assert_eq!(err.name(), "ChecksumMismatch", "{err}");
+    assert!(err.to_string().contains("part checksums"), "{err}");
+    assert_eq!(faults.requests_seen(Operation::GetObject), reads);
+    assert!(
+        e.client
+            .head_object()
+            .bucket(DST)
+            .key(&key)
+            .send()
+            .await
+            .is_err(),
+        "the bad copy was deleted"
+    );
+}
+
+#[tokio::test]
+async fn a_composite_crc32_source_is_verified_from_its_part_crcs_with_zero_bytes_read() {
+    composite_crc_source_is_verified_from_its_part_crcs(ChecksumAlgorithm::Crc32, false).await;
+}
+
+#[tokio::test]
+async fn a_composite_crc32c_source_is_verified_from_its_part_crcs_with_zero_bytes_read() {
+    composite_crc_source_is_verified_from_its_part_crcs(ChecksumAlgorithm::Crc32C, false).await;
+}
+
+#[tokio::test]
+async fn a_composite_crc32c_source_copied_multipart_is_verified_from_its_part_crcs() {
+    composite_crc_source_is_verified_from_its_part_crcs(ChecksumAlgorithm::Crc32C, true).await;
+}
+
+#[tokio::test]
+async fn a_sha256_composite_source_still_reads_the_bytes() {
+    let mut e = env(|_| {}).await;
+    let key = "AjayMuralidhar/2020-04-06/16/sha-parts.bin";
+    let data = body(11 * 1024 * 1024, 22);
+    e.put_composite(key, &data, 5 * 1024 * 1024, ChecksumAlgorithm::Sha256)
+        .await;
+    let event = e.next_event().await;
+    e.server.faults().set_plan(Some(FaultPlan::new(0)));
+    let v = e.run(&event).await.unwrap().verify.unwrap();
+    assert_eq!(v.method, VerifyMethod::ComputedChecksum);
+    assert_eq!(v.bytes_read, data.len() as u64);
+    assert!(e.server.faults().requests_seen(Operation::GetObject) > 0);
+    assert_eq!(
+        e.server
+            .faults()
+            .requests_seen(Operation::GetObjectAttributes),
+        0
+    );
+}
+
+#[tokio::test]
 async fn a_computed_verification_cut_short_by_the_deadline_resumes_from_its_checkpoint() {
     let mut e = env(|s| {
         s.verify.range_size_bytes = 5 * 1024 * 1024;
@@ -766,9 +959,10 @@ async fn a_computed_verification_cut_short_by_the_deadline_resumes_from_its_chec
     })
     .await;
     let key = "AjayMuralidhar/2020-04-06/18/no-checksum-to-compare.bin";
-    // A composite source: verification must read it.
+    // A SHA256-composite source: verification must read it.
     let data = body(20 * 1024 * 1024, 8);
-    e.put_composite(key, &data, 10 * 1024 * 1024).await;
+    e.put_composite(key, &data, 10 * 1024 * 1024, ChecksumAlgorithm::Sha256)
+        .await;
     let event = e.next_event().await;
     let copied = e.copy(e.job_doc(&event), Deadline::none()).await.unwrap();
     let mut doc: VerifyDocument =

@@ -1,21 +1,20 @@
 //! validate-key Lambda: parses the S3 Object Created event and applies the key rules.
-//! No S3 access. Settings come from `COPYFLOW_SETTINGS` (the `copyflow.json` document).
+//! No S3 access, so no S3 client (copyflow-core without its `s3` feature: the binary links no
+//! AWS SDK). Settings come from `COPYFLOW_SETTINGS` (the `copyflow.json` document).
 
-use copyflow_core::{Settings, Steps};
+use copyflow_core::Settings;
+use copyflow_core::keys::KeyRules;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    // validate-key makes no S3 call; the client is only there because Steps holds one.
-    let steps = Steps::new(
-        copyflow_core::s3::client_from_env().await,
-        Settings::from_env()?,
-    )?;
-    let steps = &steps;
+    // The rules are checked once, up front: a bad configuration fails at start-up.
+    let rules = KeyRules::new(&Settings::from_env()?)?;
+    let rules = &rules;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
-        steps.validate_key(&event.payload)
+        copyflow_core::validate_json(&event.payload, rules)
     }))
     .await
 }

@@ -8,8 +8,9 @@
 //! 2. Skip when the destination already holds the same bytes and properties (EventBridge
 //!    delivers at least once).
 //! 3. Up to the threshold: one CopyObject (`x-amz-copy-source-if-match` pins the source,
-//!    metadata and tags copied by S3, the checksum recomputed by S3 in the source's
-//!    algorithm so verify can compare stored values). Above it: a multipart copy
+//!    metadata and tags copied by S3, the checksum recomputed by S3 as a full-object value
+//!    in the source's algorithm so verify can compare stored values, or, for a COMPOSITE
+//!    CRC source, with its part CRCs combined: [`target_algorithm`]). Above it: a multipart copy
 //!    ([`multipart`]), which first aborts uploads earlier invocations left on the key
 //!    ([`leftovers`]) and never leaves its own behind, even when its future is dropped
 //!    ([`abort`]).
@@ -172,17 +173,83 @@ pub fn same_object(source: &ObjectInfo, dest: &ObjectInfo) -> bool {
     }
 }
 
-/// The checksum algorithm the copy is written with: the source's own full-object one when it
-/// has one (so S3 recomputes a value comparable with the source's), else CRC64NVME.
+/// The checksum algorithm the copy is written with (always as a full-object checksum: a
+/// CopyObject result is single-part, a multipart copy asks for `FULL_OBJECT`):
+/// - the source's own full-object algorithm, so S3 recomputes a value comparable with the
+///   source's (SHA only on the CopyObject path: a multipart FULL_OBJECT checksum is a CRC);
+/// - the source's CRC32 / CRC32C of a COMPOSITE upload, so verify can compare the copy with
+///   the source's part CRCs combined (no byte read);
+/// - else CRC64NVME.
 fn target_algorithm(source: &ObjectInfo, multipart: bool) -> crate::Algorithm {
     use crate::{Algorithm, ChecksumType};
     match source.stored_checksum() {
-        Some(c)
-            if c.checksum_type() == ChecksumType::FullObject
-                && (!multipart || c.algorithm().is_crc()) =>
-        {
-            c.algorithm()
-        }
+        Some(c) if c.algorithm().is_crc() => c.algorithm(),
+        Some(c) if c.checksum_type() == ChecksumType::FullObject && !multipart => c.algorithm(),
         _ => Algorithm::Crc64Nvme,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::Algorithm;
+
+    fn source(
+        algorithm: Option<&str>,
+        checksum: Option<&str>,
+        checksum_type: Option<&str>,
+    ) -> ObjectInfo {
+        serde_json::from_value(serde_json::json!({
+            "key": "k", "size": 10, "etag": "e", "headers": {},
+            "checksumAlgorithm": algorithm, "checksum": checksum, "checksumType": checksum_type,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_copy_gets_a_full_object_checksum_comparable_with_the_source() {
+        let crc32 = crate::Digest::compute(Algorithm::Crc32, b"p").to_base64();
+        let crc32c = crate::Digest::compute(Algorithm::Crc32c, b"p").to_base64();
+        let sha = crate::Digest::compute(Algorithm::Sha256, b"p").to_base64();
+        let composite = |v: &str| format!("{v}-3");
+        let cases = [
+            // COMPOSITE CRC32 / CRC32C: the same CRC, full-object, on both paths.
+            (
+                source(Some("CRC32"), Some(&composite(&crc32)), Some("COMPOSITE")),
+                Algorithm::Crc32,
+                Algorithm::Crc32,
+            ),
+            (
+                source(Some("CRC32C"), Some(&composite(&crc32c)), Some("COMPOSITE")),
+                Algorithm::Crc32c,
+                Algorithm::Crc32c,
+            ),
+            (
+                source(Some("CRC32"), Some(&crc32), Some("FULL_OBJECT")),
+                Algorithm::Crc32,
+                Algorithm::Crc32,
+            ),
+            // SHA: kept by CopyObject when full-object; a multipart copy has only CRCs.
+            (
+                source(Some("SHA256"), Some(&sha), None),
+                Algorithm::Sha256,
+                Algorithm::Crc64Nvme,
+            ),
+            (
+                source(Some("SHA256"), Some(&composite(&sha)), Some("COMPOSITE")),
+                Algorithm::Crc64Nvme,
+                Algorithm::Crc64Nvme,
+            ),
+            (
+                source(None, None, None),
+                Algorithm::Crc64Nvme,
+                Algorithm::Crc64Nvme,
+            ),
+        ];
+        for (src, single, multipart) in cases {
+            assert_eq!(target_algorithm(&src, false), single, "{src:?}");
+            assert_eq!(target_algorithm(&src, true), multipart, "{src:?}");
+        }
     }
 }

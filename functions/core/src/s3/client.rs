@@ -7,15 +7,48 @@
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_smithy_http_client::tls;
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
-/// HTTPS (and plain HTTP) client: rustls + ring, native roots.
+/// HTTPS (and plain HTTP) client: rustls + ring, native roots, loaded on the first request
+/// (see [`DeferredTls`]).
 pub fn https_client() -> SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https()
+    SharedHttpClient::new(DeferredTls(
+        aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::Ring,
+            ))
+            .build_https(),
+    ))
+}
+
+/// The smithy HTTPS client with its connector built on the first request instead of when
+/// the S3 client is constructed.
+///
+/// The smithy client builds its connector, and with it reads and parses every native root
+/// CA file, in `validate_base_client_config`, which runs when the S3 client is built: in a
+/// Lambda function that is init time, before the first `invocation/next`. This wrapper keeps
+/// the default (no-op) validation and forwards everything else, so that cost moves to the
+/// first request, where the function is about to open a TLS connection anyway. Nothing
+/// else changes: connectors are still built and cached per settings by the inner client.
+#[derive(Debug)]
+struct DeferredTls(SharedHttpClient);
+
+impl HttpClient for DeferredTls {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
 }
 
 /// The client a Lambda function uses: region and credentials from the environment.

@@ -4,8 +4,13 @@
 //! - `stored-checksum`: both objects carry comparable full-object checksums (the copy step
 //!   makes S3 compute the destination's in the source's algorithm): compared with zero
 //!   bytes read.
+//! - `combined-part-crcs`: the source is a multipart upload with a COMPOSITE CRC32 or CRC32C
+//!   checksum (the aws cli's and boto3's default): its full-object CRC is combined from the
+//!   part CRCs and sizes GetObjectAttributes lists ([`parts`]), after checking the list
+//!   against the composite value, and compared with the full-object checksum S3 computed for
+//!   the copy in the same algorithm: zero bytes read.
 //! - `computed-checksum`: the source has no comparable stored checksum (written before S3
-//!   stored them by default, or composite): its CRC is computed from parallel ranged GETs
+//!   stored them by default, or composite SHA): its CRC is computed from parallel ranged GETs
 //!   with bounded memory ([`computed`]) and compared with the destination's.
 //!
 //! Size, content headers and user metadata are compared too, and tags on the multipart path
@@ -13,8 +18,10 @@
 //! deleted before the step fails with `ChecksumMismatch`, so a bad copy never looks valid.
 
 mod computed;
+mod parts;
 
 use computed::Crc;
+use parts::Combined;
 
 use aws_sdk_s3::Client;
 use serde::{Deserialize, Serialize};
@@ -59,6 +66,10 @@ pub enum VerifyMethod {
     /// A CRC computed from ranged GETs (the source's, and the destination's unless S3 stores
     /// one in the same algorithm), because no stored pair was comparable.
     ComputedChecksum,
+    /// The source's full-object CRC combined from its part CRCs and sizes (GetObjectAttributes
+    /// `ObjectParts` of a COMPOSITE CRC32 / CRC32C upload), compared with the destination's
+    /// stored full-object value: no byte read.
+    CombinedPartCrcs,
 }
 
 /// The verify step's section of the state document.
@@ -83,7 +94,7 @@ pub struct VerifyOutcome {
     pub size: u64,
     /// What else was compared.
     pub compared: Vec<String>,
-    /// Object bytes read to prove it (0 with stored checksums).
+    /// Object bytes read to prove it (0 with stored checksums and combined part CRCs).
     pub bytes_read: u64,
     /// S3 requests this step made.
     pub requests: u32,
@@ -273,7 +284,40 @@ async fn prove_bytes(
                 )));
             }
             Comparison::NotComparable { reason } => {
-                tracing::info!(%reason, "stored checksums not comparable; computing")
+                tracing::info!(%reason, "stored checksums not comparable")
+            }
+        }
+    }
+    // A multipart source whose parts carry CRCs (COMPOSITE CRC32 / CRC32C) and a copy with a
+    // full-object checksum in that algorithm (the copy step asks S3 for one): the source's
+    // full-object CRC follows from its part CRCs and sizes, with no byte read.
+    if let (Some(StoredChecksum::Composite { digest, .. }), Some(StoredChecksum::FullObject(d))) =
+        (src, dst)
+        && digest.algorithm().is_crc()
+        && d.algorithm() == digest.algorithm()
+    {
+        let algorithm = d.algorithm();
+        let (combined, reqs) =
+            parts::combined_part_crcs(cx, &job.source.bucket, source, algorithm).await?;
+        *requests += reqs;
+        match combined {
+            Combined::Crc(crc) if crc == d => {
+                return Ok(Proof::Identical(outcome(
+                    VerifyMethod::CombinedPartCrcs,
+                    StoredChecksum::FullObject(crc),
+                    StoredChecksum::FullObject(d),
+                    source.size,
+                    0,
+                )));
+            }
+            Combined::Crc(crc) => {
+                return Ok(Proof::Different(format!(
+                    "{algorithm} of the source combined from its part checksums {crc} != \
+                     destination's {d}"
+                )));
+            }
+            Combined::Unusable(reason) => {
+                tracing::warn!(%reason, "part checksums cannot prove the copy; computing")
             }
         }
     }
