@@ -126,7 +126,9 @@ export function verifyCopyStatements(p: PolicyInputs): iam.PolicyStatement[] {
   const statements = [
     new iam.PolicyStatement({
       sid: 'ReadSourceObjects',
-      actions: [...READ_OBJECT_ACTIONS],
+      // GetObject(Version)Attributes: the part CRCs of a COMPOSITE source, combined into its
+      // full-object CRC without reading a byte.
+      actions: [...READ_OBJECT_ACTIONS, 's3:GetObjectAttributes', 's3:GetObjectVersionAttributes'],
       resources: [objectsArn(p.sourceBucket, p.sourcePrefix)],
     }),
     new iam.PolicyStatement({

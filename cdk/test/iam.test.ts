@@ -62,7 +62,12 @@ describe('with the default settings (whole source bucket, keys unchanged)', () =
   test('verify-copy reads both sides, reads the destination tags, and may delete only a destination object', () => {
     expect(statementsOf(s, 'VerifyCopyRole')).toEqual([
       logs(s, 'VerifyCopy'),
-      { Sid: 'ReadSourceObjects', Effect: 'Allow', Action: ['s3:GetObject', 's3:GetObjectVersion'], Resource: s3Arn('copyflow-source/*') },
+      {
+        Sid: 'ReadSourceObjects',
+        Effect: 'Allow',
+        Action: ['s3:GetObject', 's3:GetObjectAttributes', 's3:GetObjectVersion', 's3:GetObjectVersionAttributes'],
+        Resource: s3Arn('copyflow-source/*'),
+      },
       {
         Sid: 'ReadDestinationObjects',
         Effect: 'Allow',
