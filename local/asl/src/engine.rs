@@ -514,9 +514,9 @@ impl Engine {
         }
     }
 
-    /// A page of executions, newest first: from the store when there is one (running
-    /// executions whose latest state is still in memory are shown from memory), else from
-    /// memory.
+    /// A page of executions, newest first, as summaries (input, output and cause left out):
+    /// from the store when there is one (running executions whose latest state is still in
+    /// memory are shown from memory), else from memory.
     pub fn list_page(
         &self,
         filter: &ExecutionFilter<'_>,
@@ -541,7 +541,10 @@ impl Engine {
                 {
                     continue;
                 }
-                out.push(s);
+                out.push(StoredExecution {
+                    description: summary(s.description),
+                    ..s
+                });
                 if out.len() as u64 >= filter.limit {
                     break;
                 }
@@ -553,7 +556,7 @@ impl Engine {
             if item.description.status == ExecutionStatus::Running
                 && let Some(r) = self.record(&item.description.execution_arn)
             {
-                item.description = r.describe();
+                item.description = summary(r.describe());
             }
         }
         Ok(page)
@@ -726,6 +729,16 @@ impl Engine {
             executions.order.values().map(|r| r.arn.clone()).collect();
         executions.by_arn.retain(|arn, _| keep.contains(arn));
         before - executions.order.len()
+    }
+}
+
+/// A page entry: the description without its (possibly large) input, output and cause.
+fn summary(d: ExecutionDescription) -> ExecutionDescription {
+    ExecutionDescription {
+        input: String::new(),
+        output: None,
+        cause: None,
+        ..d
     }
 }
 

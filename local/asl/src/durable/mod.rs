@@ -144,7 +144,8 @@ impl Store {
         self.sqlite(r)
     }
 
-    /// A page of executions, newest first.
+    /// A page of executions, newest first, as summaries: their input, output and cause are
+    /// left out (read one with [`Store::execution`] for those).
     pub fn list(&self, filter: &ExecutionFilter<'_>) -> Result<Vec<StoredExecution>, StoreError> {
         let r = read::list(&self.reader(), filter);
         self.sqlite(r)

@@ -67,6 +67,11 @@ fn stored(row: &Row<'_>) -> rusqlite::Result<StoredExecution> {
     })
 }
 
+/// The columns of a page entry: no input, output or cause (they can be kilobytes each, and
+/// a page of summaries is what `ListExecutions` returns).
+const SUMMARY_COLUMNS: &str = "seq, arn, name, machine_arn, status, start_ns, stop_ns, '', NULL, \
+                               error, NULL, label, last_state";
+
 pub(super) fn max_seq(conn: &Connection) -> rusqlite::Result<u64> {
     conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM executions", [], |r| {
         r.get::<_, i64>(0)
@@ -96,7 +101,7 @@ pub(super) fn list(
     conn: &Connection,
     f: &ExecutionFilter<'_>,
 ) -> rusqlite::Result<Vec<StoredExecution>> {
-    let mut sql = format!("SELECT {COLUMNS} FROM executions WHERE machine_arn = ?1");
+    let mut sql = format!("SELECT {SUMMARY_COLUMNS} FROM executions WHERE machine_arn = ?1");
     let mut args: Vec<rusqlite::types::Value> = vec![f.machine_arn.to_owned().into()];
     let mut arg = |sql: &mut String, clause: &str, v: rusqlite::types::Value| {
         args.push(v);
