@@ -4,6 +4,7 @@
 //! nothing new for objects already handled (StartExecution refuses a used name).
 
 use aws_sdk_sfn::error::ProvideErrorMetadata;
+use copyflow::outln;
 use copyflow_core::Settings;
 use copyflow_s3::event::{EventFactory, KeyEncoding, ObjectCreated, Reason};
 
@@ -111,7 +112,7 @@ pub async fn run(settings: &Settings, target: &Target, source: &Source) -> CliRe
             }
         }
     }
-    println!(
+    outln!(
         "backfill of s3://{bucket}/{prefix}: {started} executions started, {existing} objects already backfilled"
     );
     Ok(())

@@ -2,6 +2,7 @@
 //! outcome the state machine has, printed as each execution's path through the states.
 //! Exit code 0 only if every execution ends in the outcome it should.
 
+use copyflow::outln;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -135,24 +136,25 @@ pub async fn run(mut settings: Settings) -> CliResult<bool> {
         max_running: copyflow::pipeline::DEFAULT_MAX_RUNNING,
     };
     let (pipeline, mut started) = Pipeline::start(options).await?;
-    println!("copyflow demo");
-    println!("  S3 (embedded)          {}", pipeline.s3_endpoint());
-    println!(
+    outln!("copyflow demo");
+    outln!("  S3 (embedded)          {}", pipeline.s3_endpoint());
+    outln!(
         "  state machine          {} (statemachine/copyflow.asl.json)",
         pipeline.machine_arn()
     );
-    println!(
+    outln!(
         "  source -> destination  s3://{} -> s3://{}",
-        settings.source.bucket, settings.destination.bucket
+        settings.source.bucket,
+        settings.destination.bucket
     );
-    println!(
+    outln!(
         "  multipart above        {} MiB (lowered for the demo), parts of {} MiB",
         settings.copy.multipart_threshold_bytes >> 20,
         settings.copy.part_size_bytes >> 20
     );
 
     let cases = workload(large);
-    println!(
+    outln!(
         "\nuploading {} objects to s3://{} ...\n",
         cases.len(),
         settings.source.bucket
@@ -233,7 +235,7 @@ pub async fn run(mut settings: Settings) -> CliResult<bool> {
     let mut counts: HashMap<String, usize> = HashMap::new();
     let mut bytes = 0u64;
     let mut methods: HashMap<String, usize> = HashMap::new();
-    println!("\n{:<11} {:<52} expected", "outcome", "object");
+    outln!("\n{:<11} {:<52} expected", "outcome", "object");
     for f in &finished {
         let (expect, why) = match extra.iter().find(|(n, _, _)| *n == f.name) {
             Some((_, e, w)) => (*e, *w),
@@ -244,10 +246,10 @@ pub async fn run(mut settings: Settings) -> CliResult<bool> {
         };
         let good = f.path.outcome() == expect;
         ok &= good;
-        println!(
+        outln!(
             "{:<11} {:<52} {} {}",
             f.path.outcome(),
-            truncate(&f.key, 52),
+            truncate(&copyflow::output::escape(&f.key), 52),
             if good { "ok" } else { "MISMATCH, expected" },
             if good {
                 why.to_owned()
@@ -265,14 +267,14 @@ pub async fn run(mut settings: Settings) -> CliResult<bool> {
             }
         }
     }
-    println!(
+    outln!(
         "\nsummary: {} executions in {}",
         finished.len(),
         render::duration(started_at.elapsed().as_secs_f64())
     );
     let mut names: Vec<_> = counts.iter().collect();
     names.sort();
-    println!(
+    outln!(
         "  outcomes: {}",
         names
             .iter()
@@ -280,17 +282,17 @@ pub async fn run(mut settings: Settings) -> CliResult<bool> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    println!("  bytes copied: {bytes}");
+    outln!("  bytes copied: {bytes}");
     let mut m: Vec<_> = methods.iter().collect();
     m.sort();
-    println!(
+    outln!(
         "  copies verified identical: {}",
         m.iter()
             .map(|(k, v)| format!("{v} by {k}"))
             .collect::<Vec<_>>()
             .join(", ")
     );
-    println!(
+    outln!(
         "  {}",
         if ok {
             "every execution ended as expected"
@@ -362,15 +364,15 @@ async fn wait_all(
         } else {
             "✘"
         };
-        println!(
+        outln!(
             "{mark} {:<11} {}  [{}]",
             f.path.outcome(),
-            f.key,
+            copyflow::output::escape(&f.key),
             f.path.seconds.map_or_else(String::new, render::duration)
         );
-        println!("    {}", f.path.one_line());
+        outln!("    {}", f.path.one_line());
         if let Some(line) = render::summary(f.output.as_ref(), &f.path) {
-            println!("    {line}");
+            outln!("    {line}");
         }
         out.push(f);
     }

@@ -5,6 +5,7 @@
 
 pub mod executions;
 pub mod lock;
+pub mod output;
 pub mod pipeline;
 pub mod render;
 pub mod rule;

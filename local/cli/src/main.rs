@@ -43,10 +43,12 @@ enum Command {
         target: views::Target,
         #[arg(long, default_value_t = 20)]
         limit: i32,
+        #[command(flatten)]
+        filter: views::Filter,
     },
     /// Show one execution's path through the states and its full event history.
     History {
-        /// Execution name or ARN.
+        /// Execution name or ARN, or an object key (its newest execution).
         execution: String,
         #[command(flatten)]
         target: views::Target,
@@ -64,13 +66,17 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let default_level = "warn";
+    // s3s logs every S3 error answer (a HEAD of a missing key, a NotImplemented) at error
+    // level; they are answers, not faults of ours: RUST_LOG=s3s=debug shows them.
+    let default_level = "warn,s3s::ops=off";
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| default_level.into()),
         )
         .with_writer(std::io::stderr)
+        // Colour only for a person at a terminal, never in a log file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     match execute(cli).await {
@@ -95,7 +101,11 @@ async fn execute(cli: Cli) -> CliResult<bool> {
                 .map_err(|e| format!("--faults: {e}"))?;
             up::run(settings, &cli.config, faults).await.map(|()| true)
         }
-        Command::Executions { target, limit } => views::executions(&target, &sfn_local, limit)
+        Command::Executions {
+            target,
+            limit,
+            filter,
+        } => views::executions(&target, &sfn_local, limit, &filter)
             .await
             .map(|()| true),
         Command::History { execution, target } => views::show(&target, &sfn_local, &execution)

@@ -149,7 +149,16 @@ pub fn duration(seconds: f64) -> String {
 /// What the step outputs say about a finished execution: how it was copied and proven.
 pub fn summary(output: Option<&Value>, path: &Path) -> Option<String> {
     if let (Some(e), Some(c)) = (&path.error, &path.cause) {
-        return Some(format!("{e}: {}", c.chars().take(160).collect::<String>()));
+        // A Lambda error's cause is its error JSON: show the message, whole.
+        let message = serde_json::from_str::<Value>(c)
+            .ok()
+            .and_then(|v| v["errorMessage"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| c.clone());
+        return Some(format!(
+            "{}: {}",
+            crate::output::escape(e),
+            crate::output::escape(&message)
+        ));
     }
     let out = output?;
     if out["action"] == "skip" {

@@ -1,6 +1,7 @@
 //! `copyflow run --event event.json`: one execution for a given EventBridge event, against
 //! the embedded server or any S3 endpoint given by flags.
 
+use copyflow::outln;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -83,7 +84,7 @@ pub async fn run(settings: Settings, config_path: &Path, args: &RunArgs) -> CliR
 
 /// Starts the execution on the running `up` through its Step Functions API and waits for it.
 async fn run_on_up(sfn: &str, pid: u32, input: &str) -> CliResult<bool> {
-    println!("using the running copyflow up (pid {pid}, Step Functions API on {sfn})");
+    outln!("using the running copyflow up (pid {pid}, Step Functions API on {sfn})");
     let target = views::Target {
         endpoint_url: Some(format!("http://{sfn}")),
         aws: false,
@@ -133,19 +134,19 @@ async fn run_on_up(sfn: &str, pid: u32, input: &str) -> CliResult<bool> {
 /// Prints the outcome, the path and the output; true if the execution succeeded.
 fn report(events: &[render::Event], status: &str, output_text: Option<&str>) -> bool {
     let path = render::path(events);
-    println!(
+    outln!(
         "{} {}  [{}]",
         path.outcome(),
         status,
         path.seconds.map_or_else(String::new, render::duration)
     );
-    println!("  {}", path.one_line());
+    outln!("  {}", path.one_line());
     let output = output_text.and_then(|o| serde_json::from_str(o).ok());
     if let Some(line) = render::summary(output.as_ref(), &path) {
-        println!("  {line}");
+        outln!("  {line}");
     }
     if let Some(out) = output_text {
-        println!("{out}");
+        outln!("{}", copyflow::output::escape(out));
     }
     path.status == "SUCCEEDED"
 }

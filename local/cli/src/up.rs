@@ -2,6 +2,7 @@
 //! 127.0.0.1:9000) with data under `local.dataDir`, the Step Functions API on
 //! `local.sfnAddress`, executions shown live as objects arrive, kept across restarts.
 
+use copyflow::outln;
 use std::path::Path;
 
 use copyflow_core::Settings;
@@ -33,7 +34,7 @@ pub async fn run(
     let s3 = pipeline.s3_endpoint().to_owned();
     let fault_injection = faults.is_some();
     if let Some(plan) = faults {
-        println!(
+        outln!(
             "fault injection on: {} rule(s), seed {} (the state machine's retries and the SDK's absorb them)",
             plan.rules.len(),
             plan.seed
@@ -44,29 +45,30 @@ pub async fn run(
     let machine = pipeline.machine_arn().to_owned();
     let earlier = pipeline.executions().count(&machine);
     let (src, dst) = (&settings.source.bucket, &settings.destination.bucket);
-    println!(
+    outln!(
         "copyflow is up (data in {}; {earlier} executions from earlier runs)",
         data.display()
     );
-    println!("  S3                  {s3}");
-    println!("  Step Functions API  http://{sfn}");
-    println!("  state machine       {machine}");
-    println!(
-        "  credentials         AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} AWS_REGION=us-east-1",
+    outln!("  S3                  {s3}");
+    outln!("  Step Functions API  http://{sfn}");
+    outln!("  state machine       {machine}");
+    outln!(
+        "  credentials         AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} AWS_DEFAULT_REGION=us-east-1",
         copyflow_s3::DEFAULT_ACCESS_KEY,
         copyflow_s3::DEFAULT_SECRET_KEY
     );
-    println!();
-    println!("try:");
-    println!(
-        "  aws --endpoint-url {s3} s3 cp ./report.txt s3://{src}/AjayMuralidhar/2020-04-06/12/report.txt"
+    outln!();
+    outln!("try:");
+    outln!(
+        "  aws --endpoint-url {s3} s3 cp ./report.txt s3://{src}/{}AjayMuralidhar/2020-04-06/12/report.txt",
+        settings.source.prefix
     );
-    println!("  aws --endpoint-url {s3} s3 ls --recursive s3://{dst}/");
-    println!(
+    outln!("  aws --endpoint-url {s3} s3 ls --recursive s3://{dst}/");
+    outln!(
         "  aws --endpoint-url http://{sfn} stepfunctions list-executions --state-machine-arn {machine}"
     );
-    println!("  copyflow executions        copyflow history <execution-name>");
-    println!("\nwaiting for objects in s3://{src} (Ctrl-C stops)\n");
+    outln!("  copyflow executions        copyflow history <execution-name>");
+    outln!("\nwaiting for objects in s3://{src} (Ctrl-C stops)\n");
     loop {
         tokio::select! {
             next = started.recv() => {
@@ -81,19 +83,19 @@ pub async fn run(
                         .and_then(|i| i["detail"]["object"]["key"].as_str().map(|k| copyflow_core::keys::form_decode(k).unwrap_or_else(|_| k.to_owned())))
                         .unwrap_or_default();
                     let mark = if path.status == "SUCCEEDED" { "✔" } else { "✘" };
-                    println!("{mark} {:<11} {key}  [{}]\n    {}", path.outcome(), path.seconds.map_or_else(String::new, render::duration), path.one_line());
+                    outln!("{mark} {:<11} {}  [{}]\n    {}", path.outcome(), copyflow::output::escape(&key), path.seconds.map_or_else(String::new, render::duration), path.one_line());
                     let output = p.executions().describe(&s.execution_arn).and_then(|d| d["output"].as_str().and_then(|o| serde_json::from_str(o).ok()));
                     if let Some(line) = render::summary(output.as_ref(), &path) {
-                        println!("    {line}");
+                        outln!("    {line}");
                     }
                 });
             }
             _ = tokio::signal::ctrl_c() => break,
         }
     }
-    println!("stopping");
+    outln!("stopping");
     if let Some(summary) = pipeline.fault_summary().filter(|_| fault_injection) {
-        println!("fault injection: {summary}");
+        outln!("fault injection: {summary}");
     }
     pipeline.shutdown().await;
     drop(lock);

@@ -5,6 +5,7 @@
 use aws_sdk_sfn::Client;
 use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sfn::types::HistoryEvent;
+use copyflow::outln;
 
 use crate::{CliResult, render};
 
@@ -129,65 +130,200 @@ pub async fn history(client: &Client, arn: &str) -> CliResult<Vec<HistoryEvent>>
     }
 }
 
-fn object_key(input: Option<&str>) -> String {
+/// The object key of an execution's input, decoded (not escaped: for comparing).
+fn raw_object_key(input: Option<&str>) -> String {
     let input: serde_json::Value = input
         .and_then(|i| serde_json::from_str(i).ok())
         .unwrap_or_default();
-    let raw = input["detail"]["object"]["key"]
-        .as_str()
-        .unwrap_or_default();
-    copyflow_core::keys::form_decode(raw).unwrap_or_else(|_| raw.to_owned())
+    copyflow::executions::object_key(&input).unwrap_or_default()
 }
 
-/// `copyflow executions`: newest first.
-pub async fn executions(target: &Target, local_default: &str, limit: i32) -> CliResult<()> {
-    let client = client(target, local_default).await;
-    let machine = machine_arn(&client, target).await?;
-    let list = client
-        .list_executions()
-        .state_machine_arn(&machine)
-        .max_results(limit)
-        .send()
-        .await
-        .map_err(|e| {
-            format!(
-                "ListExecutions: {}",
-                aws_smithy_types::error::display::DisplayErrorContext(&e)
-            )
-        })?;
-    println!(
-        "{:<38} {:<10} {:<19} {:>9}  object",
-        "execution", "status", "outcome", "duration"
-    );
-    for e in list.executions() {
-        let d = client
-            .describe_execution()
-            .execution_arn(e.execution_arn())
+/// The object key of an execution's input, safe to print.
+fn object_key(input: Option<&str>) -> String {
+    copyflow::output::escape(&raw_object_key(input)).into_owned()
+}
+
+/// The newest execution whose object has exactly this key.
+async fn newest_for_key(client: &Client, machine: &str, key: &str) -> CliResult<Option<String>> {
+    let (mut next, mut read) = (None, 0);
+    loop {
+        let page = client
+            .list_executions()
+            .state_machine_arn(machine)
+            .max_results(100)
+            .set_next_token(next)
             .send()
             .await
-            .map_err(|err| {
+            .map_err(|e| {
                 format!(
-                    "DescribeExecution: {}",
-                    aws_smithy_types::error::display::DisplayErrorContext(&err)
+                    "ListExecutions: {}",
+                    aws_smithy_types::error::display::DisplayErrorContext(&e)
                 )
             })?;
-        let events: Vec<render::Event> = history(&client, e.execution_arn())
-            .await?
-            .iter()
-            .map(event)
-            .collect();
-        let path = render::path(&events);
-        let duration = e.stop_date().map_or_else(
+        for e in page.executions() {
+            read += 1;
+            let d = client
+                .describe_execution()
+                .execution_arn(e.execution_arn())
+                .send()
+                .await
+                .map_err(|err| {
+                    format!(
+                        "DescribeExecution: {}",
+                        aws_smithy_types::error::display::DisplayErrorContext(&err)
+                    )
+                })?;
+            if raw_object_key(d.input()) == key {
+                return Ok(Some(e.execution_arn().to_owned()));
+            }
+        }
+        match page.next_token() {
+            Some(t) if read < SCAN_LIMIT => next = Some(t.to_owned()),
+            _ => return Ok(None),
+        }
+    }
+}
+
+/// Which executions `copyflow executions` shows.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Filter {
+    /// Only this status (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Only this outcome (Copied, Skipped, Superseded, KeyRejected, CopyFailed, ...).
+    #[arg(long)]
+    pub outcome: Option<String>,
+    /// Only objects whose key starts with this.
+    #[arg(long)]
+    pub prefix: Option<String>,
+}
+
+/// At most this many executions are read to find `limit` that match a client-side filter.
+const SCAN_LIMIT: usize = 10_000;
+
+/// One execution as the views show it.
+struct Row {
+    name: String,
+    status: String,
+    outcome: String,
+    duration: String,
+    key: String,
+}
+
+async fn row(client: &Client, e: &aws_sdk_sfn::types::ExecutionListItem) -> CliResult<Row> {
+    let d = client
+        .describe_execution()
+        .execution_arn(e.execution_arn())
+        .send()
+        .await
+        .map_err(|err| {
+            format!(
+                "DescribeExecution: {}",
+                aws_smithy_types::error::display::DisplayErrorContext(&err)
+            )
+        })?;
+    let events: Vec<render::Event> = history(client, e.execution_arn())
+        .await?
+        .iter()
+        .map(event)
+        .collect();
+    let path = render::path(&events);
+    Ok(Row {
+        name: e.name().to_owned(),
+        status: e.status().as_str().to_owned(),
+        outcome: path.outcome().to_owned(),
+        duration: e.stop_date().map_or_else(
             || "running".to_owned(),
             |stop| render::duration(stop.as_secs_f64() - e.start_date().as_secs_f64()),
-        );
-        println!(
+        ),
+        key: raw_object_key(d.input()),
+    })
+}
+
+/// The newest executions that pass `filter`, at most `limit` (reading at most SCAN_LIMIT).
+async fn matching(
+    client: &Client,
+    machine: &str,
+    filter: &Filter,
+    limit: usize,
+) -> CliResult<Vec<Row>> {
+    let status = filter
+        .status
+        .as_deref()
+        .map(|s| aws_sdk_sfn::types::ExecutionStatus::from(s.to_ascii_uppercase().as_str()));
+    let mut rows = Vec::new();
+    let (mut next, mut read) = (None, 0);
+    loop {
+        let page = client
+            .list_executions()
+            .state_machine_arn(machine)
+            .set_status_filter(status.clone())
+            .max_results(100)
+            .set_next_token(next)
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "ListExecutions: {}",
+                    aws_smithy_types::error::display::DisplayErrorContext(&e)
+                )
+            })?;
+        for e in page.executions() {
+            read += 1;
+            let r = row(client, e).await?;
+            let wanted = filter
+                .outcome
+                .as_deref()
+                .is_none_or(|o| r.outcome.eq_ignore_ascii_case(o))
+                && filter
+                    .prefix
+                    .as_deref()
+                    .is_none_or(|p| r.key.starts_with(p));
+            if wanted {
+                rows.push(r);
+                if rows.len() >= limit {
+                    return Ok(rows);
+                }
+            }
+        }
+        match page.next_token() {
+            Some(t) if read < SCAN_LIMIT => next = Some(t.to_owned()),
+            _ => return Ok(rows),
+        }
+    }
+}
+
+/// `copyflow executions`: newest first, optionally filtered.
+pub async fn executions(
+    target: &Target,
+    local_default: &str,
+    limit: i32,
+    filter: &Filter,
+) -> CliResult<()> {
+    let client = client(target, local_default).await;
+    let machine = machine_arn(&client, target).await?;
+    let rows = matching(
+        &client,
+        &machine,
+        filter,
+        usize::try_from(limit).unwrap_or(20),
+    )
+    .await?;
+    outln!(
+        "{:<38} {:<10} {:<19} {:>9}  object",
+        "execution",
+        "status",
+        "outcome",
+        "duration"
+    );
+    for r in rows {
+        outln!(
             "{:<38} {:<10} {:<19} {:>9}  {}",
-            e.name(),
-            e.status().as_str(),
-            path.outcome(),
-            duration,
-            object_key(d.input())
+            r.name,
+            r.status,
+            r.outcome,
+            r.duration,
+            copyflow::output::escape(&r.key)
         );
     }
     Ok(())
@@ -200,10 +336,29 @@ pub async fn show(target: &Target, local_default: &str, execution: &str) -> CliR
         execution.to_owned()
     } else {
         let machine = machine_arn(&client, target).await?;
-        format!(
+        let by_name = format!(
             "{}:{execution}",
             machine.replace(":stateMachine:", ":execution:")
-        )
+        );
+        let named = client
+            .describe_execution()
+            .execution_arn(&by_name)
+            .send()
+            .await
+            .is_ok();
+        if named {
+            by_name
+        } else {
+            // Not a name: an object key, whose newest execution is shown.
+            newest_for_key(&client, &machine, execution)
+                .await?
+                .ok_or_else(|| {
+                    format!(
+                        "no execution is named {0}, and none of the newest {SCAN_LIMIT} is for an object with that key",
+                        copyflow::output::escape(execution)
+                    )
+                })?
+        }
     };
     let d = client
         .describe_execution()
@@ -219,24 +374,31 @@ pub async fn show(target: &Target, local_default: &str, execution: &str) -> CliR
     let raw = history(&client, &arn).await?;
     let events: Vec<render::Event> = raw.iter().map(event).collect();
     let path = render::path(&events);
-    println!("execution  {}", d.name().unwrap_or(execution));
-    println!("object     {}", object_key(d.input()));
-    println!(
+    outln!("execution  {}", d.name().unwrap_or(execution));
+    outln!("object     {}", object_key(d.input()));
+    outln!(
         "status     {}  outcome {}  {}",
         d.status().as_str(),
         path.outcome(),
         path.seconds.map_or_else(String::new, render::duration)
     );
-    println!("path       {}", path.one_line());
+    outln!("path       {}", path.one_line());
     if let (Some(e), Some(c)) = (&path.error, &path.cause) {
-        println!("error      {e}: {c}");
+        outln!(
+            "error      {}: {}",
+            copyflow::output::escape(e),
+            copyflow::output::escape(c)
+        );
     }
     if let Some(out) = d.output() {
-        println!("output     {out}");
+        outln!("output     {}", copyflow::output::escape(out));
     }
-    println!(
+    outln!(
         "\n{:>4} {:>4} {:>9}  {:<28} detail",
-        "id", "prev", "+time", "type"
+        "id",
+        "prev",
+        "+time",
+        "type"
     );
     let start = events.first().map_or(0.0, |e| e.timestamp);
     for (e, ev) in raw.iter().zip(&events) {
@@ -249,13 +411,13 @@ pub async fn show(target: &Target, local_default: &str, execution: &str) -> CliR
                     .map(|err| format!("{err}: {}", ev.cause.clone().unwrap_or_default()))
             })
             .unwrap_or_default();
-        println!(
+        outln!(
             "{:>4} {:>4} {:>9}  {:<28} {}",
             e.id(),
             e.previous_event_id(),
             render::duration(ev.timestamp - start),
             ev.kind,
-            detail
+            copyflow::output::escape(&detail)
         );
     }
     Ok(())
