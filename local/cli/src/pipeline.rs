@@ -28,6 +28,7 @@ pub const STATE_MACHINE: &str = "copyflow";
 /// Lambda's own limit; the copy step's checkpointing works against it locally too.
 const FUNCTION_TIMEOUT: Duration = Duration::from_secs(900);
 const LOCAL_ACCOUNT: &str = copyflow_s3::LOCAL_ACCOUNT_ID;
+const LOCAL_REGION: &str = "us-east-1";
 
 /// Where the steps' S3 is.
 pub enum S3Target {
@@ -111,7 +112,7 @@ impl Pipeline {
     pub async fn start(
         options: PipelineOptions,
     ) -> Result<(Arc<Pipeline>, mpsc::UnboundedReceiver<StartedExecution>), PipelineError> {
-        let region = "us-east-1".to_owned();
+        let region = LOCAL_REGION.to_owned();
         let (server, endpoint, client) = match options.s3 {
             S3Target::Embedded { address, data_dir } => {
                 let config = ServerConfig {
@@ -167,14 +168,7 @@ impl Pipeline {
         );
         let engine = executions.engine();
         register_steps(engine, &steps);
-        let substitutions: HashMap<String, String> = [
-            ("ValidateKeyFunctionArn", "copyflow-validate-key"),
-            ("CopyObjectFunctionArn", "copyflow-copy-object"),
-            ("VerifyCopyFunctionArn", "copyflow-verify-copy"),
-        ]
-        .into_iter()
-        .map(|(k, f)| (k.to_owned(), function_arn(&region, f)))
-        .collect();
+        let substitutions: HashMap<String, String> = substitutions(&region).into_iter().collect();
         let machine_arn = engine
             .create_state_machine(STATE_MACHINE, DEFINITION, &substitutions)
             .map_err(|e| PipelineError::Definition(e.to_string()))?;
@@ -375,6 +369,16 @@ impl Pipeline {
         DEFINITION
     }
 
+    /// The definition as deployed: the `${...FunctionArn}` placeholders filled in, as
+    /// DescribeStateMachine returns it on AWS.
+    pub fn deployed_definition(&self) -> String {
+        let mut text = DEFINITION.to_owned();
+        for (name, arn) in substitutions(LOCAL_REGION) {
+            text = text.replace(&format!("${{{name}}}"), &arn);
+        }
+        text
+    }
+
     /// `http://127.0.0.1:PORT` of the S3 the steps use.
     pub fn s3_endpoint(&self) -> &str {
         &self.endpoint
@@ -414,6 +418,18 @@ impl Pipeline {
             server.shutdown().await;
         }
     }
+}
+
+/// The definition's placeholders and the local function ARNs that fill them.
+fn substitutions(region: &str) -> Vec<(String, String)> {
+    [
+        ("ValidateKeyFunctionArn", "copyflow-validate-key"),
+        ("CopyObjectFunctionArn", "copyflow-copy-object"),
+        ("VerifyCopyFunctionArn", "copyflow-verify-copy"),
+    ]
+    .into_iter()
+    .map(|(k, f)| (k.to_owned(), function_arn(region, f)))
+    .collect()
 }
 
 /// The three steps as the functions the ASL invokes.

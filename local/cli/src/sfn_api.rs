@@ -1,6 +1,7 @@
 //! The Step Functions API on loopback (AWS JSON 1.0: `POST /` with
 //! `X-Amz-Target: AWSStepFunctions.<Operation>`), the subset that matters locally:
-//! ListStateMachines, DescribeStateMachine, StartExecution, DescribeExecution,
+//! ListStateMachines, DescribeStateMachine, DescribeStateMachineForExecution, StartExecution,
+//! DescribeExecution,
 //! ListExecutions, GetExecutionHistory, StopExecution. `aws stepfunctions --endpoint-url`
 //! and aws-sdk-sfn work against it. Requests are not signature-checked: it only listens on
 //! loopback and holds nothing secret.
@@ -202,7 +203,30 @@ async fn call(op: &str, input: &Value, pipeline: &Pipeline) -> Result<Value, Api
                 })?;
             Ok(json!({
                 "stateMachineArn": m.arn, "name": m.name, "status": "ACTIVE", "type": "STANDARD",
-                "definition": pipeline.definition(), "roleArn": engine.config().role_arn, "creationDate": epoch(m.creation_date),
+                "definition": pipeline.deployed_definition(), "roleArn": engine.config().role_arn, "creationDate": epoch(m.creation_date),
+            }))
+        }
+        "DescribeStateMachineForExecution" => {
+            let arn = field(input, "executionArn")?;
+            let d = engine.describe_execution(arn).ok_or_else(|| {
+                err(
+                    "ExecutionDoesNotExist",
+                    format!("Execution Does Not Exist: '{arn}'"),
+                )
+            })?;
+            let m = engine
+                .list_state_machines()
+                .into_iter()
+                .find(|m| m.arn == d.state_machine_arn)
+                .ok_or_else(|| {
+                    err(
+                        "StateMachineDoesNotExist",
+                        format!("State Machine Does Not Exist: '{}'", d.state_machine_arn),
+                    )
+                })?;
+            Ok(json!({
+                "stateMachineArn": m.arn, "name": m.name, "definition": pipeline.deployed_definition(),
+                "roleArn": engine.config().role_arn, "updateDate": epoch(m.creation_date),
             }))
         }
         "StartExecution" => {
@@ -238,12 +262,24 @@ async fn call(op: &str, input: &Value, pipeline: &Pipeline) -> Result<Value, Api
         }
         "DescribeExecution" => {
             let arn = field(input, "executionArn")?;
-            executions.describe(arn).ok_or_else(|| {
+            let mut d = executions.describe(arn).ok_or_else(|| {
                 err(
                     "ExecutionDoesNotExist",
                     format!("Execution Does Not Exist: '{arn}'"),
                 )
-            })
+            })?;
+            if input["includedData"] == "METADATA_ONLY" {
+                // AWS's includedData: leave out input and output.
+                if let Some(m) = d.as_object_mut() {
+                    m.remove("input");
+                    m.remove("output");
+                    m.insert("inputDetails".into(), json!({"included": false}));
+                    if m.contains_key("outputDetails") {
+                        m.insert("outputDetails".into(), json!({"included": false}));
+                    }
+                }
+            }
+            Ok(d)
         }
         "ListExecutions" => {
             let arn = field(input, "stateMachineArn")?;
@@ -304,6 +340,11 @@ async fn call(op: &str, input: &Value, pipeline: &Pipeline) -> Result<Value, Api
                     .flatten();
                 (page, next)
             };
+            let items = if input["includeExecutionData"] == false {
+                items.into_iter().map(without_data).collect()
+            } else {
+                items
+            };
             Ok(json!({"events": items, "nextToken": next}))
         }
         "StopExecution" => {
@@ -321,6 +362,26 @@ async fn call(op: &str, input: &Value, pipeline: &Pipeline) -> Result<Value, Api
             format!("{other} is not supported by the local Step Functions API"),
         )),
     }
+}
+
+/// A history event with `includeExecutionData: false`: the input, output, parameters and
+/// result of its details (and their truncation details) left out.
+fn without_data(mut event: Value) -> Value {
+    if let Some(m) = event.as_object_mut() {
+        for (key, details) in m.iter_mut() {
+            if !key.ends_with("EventDetails") {
+                continue;
+            }
+            let Some(d) = details.as_object_mut() else {
+                continue;
+            };
+            for field in ["input", "output", "parameters", "result"] {
+                d.remove(field);
+                d.remove(&format!("{field}Details"));
+            }
+        }
+    }
+    event
 }
 
 fn epoch(t: time::OffsetDateTime) -> f64 {

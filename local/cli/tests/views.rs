@@ -68,6 +68,53 @@ fn views_escape_keys_find_executions_by_key_filter_and_survive_a_closed_pipe() {
         }
     });
 
+    runtime.block_on(async {
+        let sfnc = sfn(&sfn_endpoint);
+        let machine = sfnc
+            .describe_state_machine()
+            .state_machine_arn(MACHINE)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            !machine.definition().contains("${"),
+            "placeholders are filled in: {}",
+            machine.definition()
+        );
+        assert!(
+            machine
+                .definition()
+                .contains("function:copyflow-copy-object")
+        );
+        let e = sfnc
+            .list_executions()
+            .state_machine_arn(MACHINE)
+            .send()
+            .await
+            .unwrap();
+        let arn = e.executions()[0].execution_arn();
+        let for_execution = sfnc
+            .describe_state_machine_for_execution()
+            .execution_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(for_execution.state_machine_arn(), MACHINE);
+        let history = sfnc
+            .get_execution_history()
+            .execution_arn(arn)
+            .include_execution_data(false)
+            .send()
+            .await
+            .unwrap();
+        let entered = history
+            .events()
+            .iter()
+            .find_map(|h| h.state_entered_event_details())
+            .unwrap();
+        assert!(entered.input().is_none(), "no execution data: {entered:?}");
+    });
+
     let (ok, listing) = copyflow(&config, &["executions"]);
     assert!(ok, "{listing}");
     assert!(
