@@ -1,8 +1,7 @@
 //! The Step Functions API on loopback (AWS JSON 1.0: `POST /` with
 //! `X-Amz-Target: AWSStepFunctions.<Operation>`), the subset that matters locally:
 //! ListStateMachines, DescribeStateMachine, DescribeStateMachineForExecution, StartExecution,
-//! DescribeExecution,
-//! ListExecutions, GetExecutionHistory, StopExecution. `aws stepfunctions --endpoint-url`
+//! DescribeExecution, ListExecutions, GetExecutionHistory, StopExecution. `aws stepfunctions --endpoint-url`
 //! and aws-sdk-sfn work against it. Requests are not signature-checked: it only listens on
 //! loopback and holds nothing secret.
 
