@@ -149,6 +149,40 @@ async fn each_outcome_is_reached_through_real_s3_behaviour() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inputs_that_are_not_events_end_in_invalid_event_with_the_real_steps() {
+    let mut e = env().await;
+    let machine = e.pipeline.machine_arn().to_owned();
+    let not_urlencoded = r#"{"version": "0", "id": "e-1", "time": "2020-04-06T12:34:56Z",
+        "source": "aws.s3", "detail-type": "Object Created",
+        "detail": {"bucket": {"name": "copyflow-source"},
+                   "object": {"key": "AjayMuralidhar/2020-04-06/12/50%zz.txt", "size": 1}}}"#;
+    for (name, input) in [
+        ("array", "[1,2,3]"),
+        ("null", "null"),
+        ("string", r#""string""#),
+        ("empty-object", "{}"),
+        ("invalid-percent-encoding", not_urlencoded),
+    ] {
+        let arn = e
+            .pipeline
+            .start_execution(&machine, Some(name), input)
+            .unwrap()
+            .execution_arn;
+        assert_eq!(e.started.recv().await.unwrap().execution_arn, arn);
+        let (path, description) = e.finished(&arn).await;
+        assert_eq!(
+            (path.outcome(), path.error.as_deref()),
+            ("InvalidEvent", Some("InvalidEvent")),
+            "{name}: {description}"
+        );
+        assert!(
+            path.cause.as_deref().is_some_and(|c| !c.is_empty()),
+            "{name}: {description}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_throttling_that_outlasts_the_sdk_retries_is_retried_by_the_state_machine() {
     let mut e = env().await;
     assert!(e.pipeline.with_faults(Some(FaultPlan::new(5).fail(

@@ -24,13 +24,15 @@ use lambda_runtime::Diagnostic;
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StepError {
-    /// The step input is not an S3 `Object Created` event we can read: not JSON of the
-    /// EventBridge shape, a `source`/`detail-type` other than `aws.s3`/`Object Created`, a
-    /// missing `id`/`time`/`detail.bucket.name`/`detail.object.key`, or a key that does not
-    /// decode to UTF-8.
+    /// The step input is not an S3 `Object Created` event we can read: not a JSON object (an
+    /// array, a string, `null`), not of the EventBridge shape, a `source`/`detail-type` other
+    /// than `aws.s3`/`Object Created`, a missing `id`/`time`/`detail.bucket.name`/
+    /// `detail.object.key`, or a key that is not valid URL-encoding (`%zz`, escapes that are
+    /// not UTF-8) and is not the literal name of an object either.
     ///
-    /// Not retried: the same input fails the same way. Usually means the EventBridge rule or
-    /// an input transformer passes something other than the whole event.
+    /// Not retried: the same input fails the same way. The ASL ends in the `InvalidEvent`
+    /// Fail state. Usually means the EventBridge rule or an input transformer passes
+    /// something other than the whole event. Messages never echo control characters.
     #[error("invalid event: {0}")]
     InvalidEvent(String),
 
@@ -101,16 +103,31 @@ pub enum StepError {
     #[error("destination conflict: {0}")]
     DestinationConflict(String),
 
+    /// The destination object this copy wrote was replaced before verify could read it (its
+    /// ETag is no longer the one the copy wrote; only possible on an unversioned destination,
+    /// since verify pins the version it wrote on a versioned one).
+    ///
+    /// Not retried: verify would read the same replaced object again, and recopying could
+    /// overwrite a newer copy or another writer's object. The ASL ends in the
+    /// `DestinationChanged` Fail state: nothing proves the destination holds this source, so
+    /// it is not reported as a success. Find who else writes the destination key; to restore
+    /// the copy, start a new execution with the event.
+    #[error("destination changed after the copy: {0}")]
+    DestinationChanged(String),
+
     /// The settings are wrong: `copyflow.json` / `COPYFLOW_SETTINGS` missing or invalid, or a
     /// key would be copied into the watched source range (loop guard).
     ///
-    /// Not retried: fix the settings and redeploy. A loop is refused outright: copying into the
+    /// Not retried; the ASL ends in the `ConfigurationError` Fail state. Fix the settings and
+    /// redeploy. A loop is refused outright: copying into the
     /// range the pipeline watches would trigger the pipeline on its own output.
     #[error("configuration error: {0}")]
     ConfigurationError(String),
 
     /// A bug or a broken invariant in copyflow itself (e.g. S3 answered with a shape it should
-    /// not have). Not retried: report it with the execution history.
+    /// not have). Not retried: report it with the execution history. In ValidateKey it ends in
+    /// the `ValidationFailed` Fail state (with any other unexpected error, e.g.
+    /// `States.Timeout`), in the other steps in `CopyFailed`.
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -128,6 +145,7 @@ impl StepError {
         "ChecksumMismatch",
         "CopyFailed",
         "DestinationConflict",
+        "DestinationChanged",
         "ConfigurationError",
         "Internal",
     ];
@@ -147,6 +165,7 @@ impl StepError {
             Self::ChecksumMismatch(_) => "ChecksumMismatch",
             Self::CopyFailed(_) => "CopyFailed",
             Self::DestinationConflict(_) => "DestinationConflict",
+            Self::DestinationChanged(_) => "DestinationChanged",
             Self::ConfigurationError(_) => "ConfigurationError",
             Self::Internal(_) => "Internal",
         }
@@ -204,6 +223,7 @@ mod tests {
             StepError::ChecksumMismatch("c".into()),
             StepError::CopyFailed("c".into()),
             StepError::DestinationConflict("d".into()),
+            StepError::DestinationChanged("d".into()),
             StepError::ConfigurationError("c".into()),
             StepError::Internal("i".into()),
         ];
@@ -218,6 +238,7 @@ mod tests {
                 | StepError::ChecksumMismatch(_)
                 | StepError::CopyFailed(_)
                 | StepError::DestinationConflict(_)
+                | StepError::DestinationChanged(_)
                 | StepError::ConfigurationError(_)
                 | StepError::Internal(_) => {}
             }

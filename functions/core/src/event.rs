@@ -108,8 +108,18 @@ pub fn unquote_etag(etag: &str) -> &str {
 /// Parses an event from the JSON value a step receives. Any shape error is `InvalidEvent`,
 /// naming the field (`detail.object: missing field `key``).
 ///
+/// Input that is not a JSON object (an array, a string, a number, `null`) is `InvalidEvent`
+/// naming only its JSON type: the value itself is never echoed.
+///
 /// This does not check `source` / `detail-type`: see [`ensure_object_created`].
 pub fn parse(value: &Value) -> Result<ObjectCreatedEvent, StepError> {
+    if !value.is_object() {
+        return Err(StepError::InvalidEvent(format!(
+            "the input is {}, not a JSON object: the execution input must be the whole \
+             EventBridge event (an EventBridge rule target without an input transformer)",
+            json_type(value)
+        )));
+    }
     serde_path_to_error::deserialize(value).map_err(|e| {
         StepError::InvalidEvent(format!(
             "not an S3 event on EventBridge: at {}: {}",
@@ -117,6 +127,18 @@ pub fn parse(value: &Value) -> Result<ObjectCreatedEvent, StepError> {
             e.inner()
         ))
     })
+}
+
+/// The JSON type of `value`, with its article, for messages ("an array").
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }
 
 /// [`parse`] for JSON text.
@@ -206,7 +228,28 @@ mod tests {
         let error = parse(&value).unwrap_err().to_string();
         assert!(error.contains("detail.object.size"), "{error}");
         assert_eq!(parse_str("{").unwrap_err().name(), "InvalidEvent");
-        assert_eq!(parse(&json!([1, 2])).unwrap_err().name(), "InvalidEvent");
+    }
+
+    #[test]
+    fn input_that_is_not_an_object_is_an_invalid_event_naming_only_its_type() {
+        for (value, kind) in [
+            (json!([1, 2, 3]), "an array"),
+            (Value::Null, "null"),
+            (json!("s3cr\u{7}et"), "a string"),
+            (json!(5), "a number"),
+            (json!(true), "a boolean"),
+        ] {
+            let error = parse(&value).unwrap_err();
+            assert_eq!(error.name(), "InvalidEvent");
+            let message = error.to_string();
+            assert!(
+                message.starts_with(&format!(
+                    "invalid event: the input is {kind}, not a JSON object"
+                )),
+                "{message}"
+            );
+            assert!(!message.contains("s3cr"), "{message}");
+        }
     }
 
     #[test]

@@ -3,11 +3,16 @@
 //!
 //! Rules respected (S3-FACTS §1.2, §3 and design consequences 1-3):
 //!
-//! - **Event keys are form-encoded.** S3 notifications document it ("'red flower.jpg' becomes
-//!   'red+flower.jpg'"); for EventBridge it is undocumented, but AWS Powertools decodes it with
-//!   `unquote_plus`. So [`decode_event_key`] turns `+` into a space and then percent-decodes
-//!   UTF-8, and keeps the raw key too: the copy step reads the decoded key first and falls back
-//!   to the raw one on `404`, in case EventBridge ever sends keys unencoded.
+//! - **Event keys may be encoded three ways.** S3 notifications form-encode keys ("'red
+//!   flower.jpg' becomes 'red+flower.jpg'"); for EventBridge it is undocumented: a public AWS
+//!   solution reports, from tests on AWS, that EventBridge sends the key unencoded, AWS
+//!   Powertools decodes it with `unquote_plus`, and LocalStack percent-encodes it (RFC 3986).
+//!   So [`decode_event_key`] has two readings of `detail.object.key`: the form-decoded one
+//!   (`+` is a space, `%XX` a UTF-8 byte, which also reads percent-encoding) and the raw one.
+//!   The copy step HEADs the decoded reading first and the raw one only when the two differ
+//!   and the first is missing or another object. A key that is not valid encoding (`%zz`,
+//!   escapes that are not UTF-8) has only its raw reading: no encoder writes it, so it is
+//!   either an unencoded key or a malformed event ([`EventKey::decode_error`]).
 //! - **Keys are at most 1024 UTF-8 bytes**; copyflow checks the destination key, after mapping
 //!   (a longer destination prefix can push a valid source key over the limit).
 //! - **No control characters** (`U+0000..U+001F`, `U+007F..U+009F`): S3 accepts some, but they
@@ -49,14 +54,22 @@ const FORM: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'/')
     .remove(b' ');
 
+/// The longest part of an event key quoted in an error message (in characters).
+const QUOTED_KEY_CHARS: usize = 200;
+
 /// The key of an event, decoded and as received.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventKey {
-    /// The form-decoded key: what the object is most likely called.
+    /// The form-decoded key: what the object is most likely called. Equals `raw` when the
+    /// event key is not valid encoding (see `decode_error`).
     pub decoded: String,
     /// `detail.object.key` exactly as the event carried it: the fallback if no object has the
     /// decoded name.
     pub raw: String,
+    /// Why `raw` is not valid form- or percent-encoding (a `%` not followed by two hex
+    /// digits, or escapes that are not UTF-8), when it is not: then the raw key is the only
+    /// reading (EventBridge sent it unencoded), and if no object has it the event is invalid.
+    pub decode_error: Option<String>,
 }
 
 impl EventKey {
@@ -68,33 +81,66 @@ impl EventKey {
 
 /// Decodes `detail.object.key` ([`form_decode`]), keeping the raw value.
 ///
-/// `InvalidEvent` for an empty key, or one whose percent-escapes do not decode to UTF-8: S3
-/// keys are UTF-8, so such a key is not form-encoding of a real key.
+/// `InvalidEvent` for an empty key. A key that does not decode is kept as its raw reading
+/// with [`EventKey::decode_error`] set: the copy step answers `InvalidEvent` if no object has
+/// that literal name.
 pub fn decode_event_key(raw: &str) -> Result<EventKey, StepError> {
     if raw.is_empty() {
         return Err(StepError::InvalidEvent(
             "detail.object.key is empty".to_owned(),
         ));
     }
-    let decoded = form_decode(raw).map_err(|e| {
-        StepError::InvalidEvent(format!(
-            "detail.object.key {raw:?} does not decode to UTF-8 (form-encoding: `+` is a space, \
-             `%XX` a byte): {e}"
-        ))
-    })?;
+    let (decoded, decode_error) = match form_decode(raw) {
+        Ok(decoded) => (decoded, None),
+        Err(e) => (raw.to_owned(), Some(e.to_string())),
+    };
     Ok(EventKey {
         decoded,
         raw: raw.to_owned(),
+        decode_error,
     })
 }
 
+/// `text` for an error message: control characters and quotes escaped (Rust `{:?}` style,
+/// quoted), cut to [`QUOTED_KEY_CHARS`] characters with a note of the full length.
+pub fn quote_for_message(text: &str) -> String {
+    let count = text.chars().count();
+    if count <= QUOTED_KEY_CHARS {
+        return format!("{text:?}");
+    }
+    let head: String = text.chars().take(QUOTED_KEY_CHARS).collect();
+    format!("{head:?}... ({count} characters)")
+}
+
+/// Why a key is not form- or percent-encoding.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// A `%` not followed by two hex digits.
+    #[error("the `%` at byte {0} is not followed by two hex digits")]
+    BadEscape(usize),
+    /// The escapes decode to bytes that are not UTF-8 (S3 keys are UTF-8).
+    #[error("its %-escapes do not decode to UTF-8: {0}")]
+    NotUtf8(Utf8Error),
+}
+
 /// Form-decodes a key: `+` becomes a space, then `%XX` escapes become bytes, which must be
-/// UTF-8. A `%` not followed by two hex digits is kept as is.
-pub fn form_decode(encoded: &str) -> Result<String, Utf8Error> {
+/// UTF-8. Also reads RFC 3986 percent-encoding (which writes a space as `%20` and `+` as
+/// `%2B`). A `%` not followed by two hex digits is an error: no encoder writes one.
+pub fn form_decode(encoded: &str) -> Result<String, DecodeError> {
+    let bytes = encoded.as_bytes();
+    if let Some(at) = bytes.iter().enumerate().find_map(|(i, b)| {
+        let escape_ok = bytes.len() > i + 2
+            && bytes[i + 1].is_ascii_hexdigit()
+            && bytes[i + 2].is_ascii_hexdigit();
+        (*b == b'%' && !escape_ok).then_some(i)
+    }) {
+        return Err(DecodeError::BadEscape(at));
+    }
     let plus_as_space = encoded.replace('+', " ");
     percent_decode(plus_as_space.as_bytes())
         .decode_utf8()
         .map(|decoded| decoded.into_owned())
+        .map_err(DecodeError::NotUtf8)
 }
 
 /// Form-encodes a key as S3 event notifications do (`red flower.jpg` -> `red+flower.jpg`,
@@ -429,22 +475,55 @@ mod tests {
             ),
             ("a+b%2Bc%2525d%3A%C3%A9/x%3D1", "a b+c%25d:é/x=1"),
             ("%E6%97%A5%E6%9C%AC/%C3%BC", "日本/ü"),
-            ("100%", "100%"),
-            ("50%zz", "50%zz"),
+            ("a%20b%2Bc%25d", "a b+c%d"),
         ];
         for (raw, decoded) in cases {
             let key = decode_event_key(raw).unwrap();
             assert_eq!(key.decoded, decoded, "{raw}");
             assert_eq!(key.raw, raw);
+            assert_eq!(key.decode_error, None);
         }
         assert!(!decode_event_key("plain/key.txt").unwrap().is_encoded());
     }
 
     #[test]
-    fn keys_that_do_not_decode_to_utf8_are_invalid_events() {
-        for raw in ["%FF", "a/%C3", ""] {
-            assert_eq!(decode_event_key(raw).unwrap_err().name(), "InvalidEvent");
+    fn a_key_that_is_not_valid_encoding_keeps_only_its_raw_reading() {
+        for (raw, why) in [
+            (
+                "100%",
+                "the `%` at byte 3 is not followed by two hex digits",
+            ),
+            (
+                "50%zz",
+                "the `%` at byte 2 is not followed by two hex digits",
+            ),
+            (
+                "a+b%2",
+                "the `%` at byte 3 is not followed by two hex digits",
+            ),
+            ("%FF", "do not decode to UTF-8"),
+            ("a/%C3", "do not decode to UTF-8"),
+        ] {
+            let key = decode_event_key(raw).unwrap();
+            assert_eq!(key.decoded, raw);
+            assert!(!key.is_encoded(), "{raw}");
+            let error = key.decode_error.unwrap();
+            assert!(error.contains(why), "{raw}: {error}");
         }
+    }
+
+    #[test]
+    fn an_empty_key_is_an_invalid_event() {
+        assert_eq!(decode_event_key("").unwrap_err().name(), "InvalidEvent");
+    }
+
+    #[test]
+    fn keys_quoted_in_messages_have_control_characters_escaped_and_are_cut_short() {
+        assert_eq!(quote_for_message("a\u{7}\nb\"c"), r#""a\u{7}\nb\"c""#);
+        let long = "é".repeat(300);
+        let quoted = quote_for_message(&long);
+        assert!(quoted.ends_with("... (300 characters)"), "{quoted}");
+        assert_eq!(quoted.chars().filter(|c| *c == 'é').count(), 200);
     }
 
     #[test]

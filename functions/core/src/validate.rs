@@ -4,7 +4,8 @@
 //! Step Functions passes the whole EventBridge event as the execution input (an EventBridge
 //! rule with no input transformer sends the entire event), and the Task passes it on as the
 //! Lambda payload, so [`validate`] takes the event JSON as is. No S3 request is made: the copy
-//! step confirms the key with `HeadObject`.
+//! step confirms the key with `HeadObject` (the decoded reading first, the raw one only when
+//! it differs and the decoded one is missing or another object; see [`crate::keys`]).
 //!
 //! The output is the contract with the ASL and the copy step, so its JSON is stable:
 //!
@@ -24,7 +25,8 @@
 //! ```
 //!
 //! Optional fields are omitted when absent (`versionId` on unversioned buckets,
-//! `keyForRawSource` when the key needed no decoding). `reason` is one of `folder-marker`,
+//! `keyForRawSource` when the key needed no decoding, `keyDecodeError` unless the event key
+//! is not valid URL-encoding: then `key` is the raw key, its only reading). `reason` is one of `folder-marker`,
 //! `outside-source-prefix`, `wrong-bucket`. A key that breaks a rule is
 //! `Err(StepError::KeyRejected)`; a malformed event `Err(StepError::InvalidEvent)`; a loop
 //! `Err(StepError::ConfigurationError)`. In the ASL: a Choice on `$.action` sends `skip` to
@@ -96,6 +98,11 @@ pub struct SourceObject {
     /// The event's sequencer (orders events for this key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sequencer: Option<String>,
+    /// Present when `rawKey` is not valid URL-encoding (`%zz`, escapes that are not UTF-8),
+    /// saying why: then `key` is the raw key, the only reading, and when no object has it the
+    /// copy step fails with `InvalidEvent` rather than `SourceNotFound`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_decode_error: Option<String>,
 }
 
 /// The destination of the copy.
@@ -184,6 +191,7 @@ pub fn validate_event(
                 etag: object.etag_unquoted().map(str::to_owned),
                 size: object.size,
                 sequencer: object.sequencer.clone(),
+                key_decode_error: key.decode_error,
             },
             destination: DestinationObject {
                 bucket: rules.destination_bucket().to_owned(),
@@ -325,6 +333,30 @@ mod tests {
         };
         assert_eq!(job.destination.key, "out/Ajay/2020-04-06/12/a.txt");
         assert_eq!(job.destination.key_for_raw_source, None);
+    }
+
+    #[test]
+    fn a_key_that_is_not_valid_encoding_is_copied_under_its_raw_name_and_says_why() {
+        let output = validate(&event("Ajay/2020-04-06/12/50%zz+1.txt", Some(3)), &rules()).unwrap();
+        let ValidateOutput::Copy { job } = output else {
+            panic!("{output:?}")
+        };
+        assert_eq!(job.source.key, "Ajay/2020-04-06/12/50%zz+1.txt");
+        assert_eq!(job.destination.key, job.source.key);
+        assert_eq!(job.raw_fallback(), None);
+        let value = serde_json::to_value(&job).unwrap();
+        assert_eq!(
+            value["source"]["keyDecodeError"],
+            json!("the `%` at byte 21 is not followed by two hex digits")
+        );
+    }
+
+    #[test]
+    fn input_that_is_not_an_object_is_an_invalid_event() {
+        for value in [json!([1, 2, 3]), Value::Null, json!("string")] {
+            let error = validate(&value, &rules()).unwrap_err();
+            assert_eq!(error.name(), "InvalidEvent", "{value}");
+        }
     }
 
     #[test]

@@ -94,3 +94,86 @@ fn every_task_retries_lambda_service_errors_with_full_jitter() {
         }
     }
 }
+
+/// The Fail state `next` reads the error from: `$` for `$.Error`, `$.error` for `$.error.Cause`.
+fn fail_state_reads_from(def: &Value, next: &str) -> String {
+    let state = &def["States"][next];
+    let path = state["CausePath"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{next} has no CausePath"));
+    path.strip_suffix(".Cause")
+        .unwrap_or_else(|| panic!("{next}: CausePath {path}"))
+        .to_owned()
+}
+
+#[test]
+fn every_catcher_puts_the_error_where_its_fail_state_reads_it() {
+    let def = definition();
+    for (name, state) in def["States"].as_object().unwrap() {
+        for rule in state["Catch"].as_array().into_iter().flatten() {
+            let next = rule["Next"].as_str().unwrap();
+            if def["States"][next]["Type"] != "Fail" {
+                continue;
+            }
+            assert_eq!(
+                rule["ResultPath"].as_str().unwrap(),
+                fail_state_reads_from(&def, next),
+                "{name} -> {next}"
+            );
+        }
+    }
+}
+
+#[test]
+fn validate_key_catches_every_error_whatever_the_input_and_ends_in_a_named_fail_state() {
+    let def = definition();
+    let catchers = def["States"]["ValidateKey"]["Catch"].as_array().unwrap();
+    let last = catchers.last().unwrap();
+    assert_eq!(last["ErrorEquals"], serde_json::json!(["States.ALL"]));
+    assert_eq!(last["Next"], "ValidationFailed");
+    for rule in catchers {
+        // A ResultPath into the input would fail on an array or a string input.
+        assert_eq!(rule["ResultPath"], "$", "{rule}");
+        assert_eq!(
+            def["States"][rule["Next"].as_str().unwrap()]["Type"],
+            "Fail"
+        );
+    }
+}
+
+#[test]
+fn invalid_event_and_configuration_error_end_in_fail_states_of_their_own_from_every_task() {
+    let def = definition();
+    for name in ["InvalidEvent", "ConfigurationError", "DestinationChanged"] {
+        assert_eq!(def["States"][name]["Type"], "Fail", "{name}");
+        assert_eq!(def["States"][name]["Error"], name, "{name}");
+    }
+    for (task, state) in def["States"].as_object().unwrap() {
+        if state["Type"] != "Task" {
+            continue;
+        }
+        for name in ["InvalidEvent", "ConfigurationError"] {
+            let rule = state["Catch"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| {
+                    r["ErrorEquals"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|n| n == name)
+                })
+                .unwrap_or_else(|| panic!("{task} does not catch {name}"));
+            assert_eq!(rule["Next"], name, "{task}");
+        }
+    }
+    let verify = &def["States"]["VerifyCopy"]["Catch"];
+    let changed = verify
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ErrorEquals"] == serde_json::json!(["DestinationChanged"]))
+        .unwrap();
+    assert_eq!(changed["Next"], "DestinationChanged");
+}

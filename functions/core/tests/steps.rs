@@ -14,6 +14,7 @@ use copyflow_core::deadline::Deadline;
 use copyflow_core::keys::KeyRules;
 use copyflow_core::verify::{VerifyContext, VerifyDocument, VerifyMethod, verify};
 use copyflow_core::{Settings, StepError, Steps, ValidateOutput, validate};
+use copyflow_s3::event::KeyEncoding;
 use copyflow_s3::faults::{Fault, FaultPlan, Operation};
 use copyflow_s3::{ObjectCreatedEvent, S3Server, ServerConfig};
 use serde_json::Value;
@@ -31,10 +32,18 @@ struct Env {
 }
 
 async fn env(configure: impl FnOnce(&mut Settings)) -> Env {
+    env_encoding(KeyEncoding::default(), configure).await
+}
+
+/// [`env`] with a server that writes event keys in `encoding`.
+async fn env_encoding(encoding: KeyEncoding, configure: impl FnOnce(&mut Settings)) -> Env {
     let dir = tempfile::tempdir().unwrap();
-    let server = S3Server::start(ServerConfig::new(dir.path()))
-        .await
-        .unwrap();
+    let server = S3Server::start(ServerConfig {
+        key_encoding: encoding,
+        ..ServerConfig::new(dir.path())
+    })
+    .await
+    .unwrap();
     let c = server.config();
     let client = copyflow_core::s3::client_for_endpoint(
         &server.endpoint(),
@@ -754,6 +763,115 @@ async fn an_unencoded_event_key_is_copied_from_the_raw_key_when_the_decoded_one_
     let done = e.run(&unencoded).await.unwrap();
     assert_eq!(done.copy.destination_key, raw_key);
     assert_eq!(e.bytes(DST, raw_key).await, b"the plus object");
+}
+
+/// Keys that read differently under form-, percent- and no encoding: `+`, `%` (a valid
+/// escape, an invalid one, one at the end), spaces and unicode.
+const AWKWARD_KEYS: [&str; 6] = [
+    "in/plus+and space.txt",
+    "in/100% done/50%zz.txt",
+    "in/literal%2Bescape%41.txt",
+    "in/ünï/cødé/日本語 + mehr.txt",
+    "in/trailing%",
+    "in/a+b.txt",
+];
+
+#[tokio::test]
+async fn every_event_key_encoding_copies_the_right_objects_with_an_extra_head_only_when_ambiguous()
+{
+    for encoding in [KeyEncoding::Form, KeyEncoding::Percent, KeyEncoding::Raw] {
+        let mut e = env_encoding(encoding, |s| s.keys.pattern = None).await;
+        // "in/a b.txt" also exists, with other bytes: the raw reading of "in/a+b.txt" when
+        // the server sends it unencoded, decoded to the space key, finds another object.
+        e.put("in/a b.txt", b"the space object".to_vec()).await;
+        let plain = e.put("in/plain.txt", b"plain".to_vec()).await;
+        let baseline = e.run(&plain).await.unwrap().copy.requests;
+        for key in AWKWARD_KEYS {
+            let body = format!("{encoding}: {key}").into_bytes();
+            let event = e.put(key, body.clone()).await;
+            let raw = event["detail"]["object"]["key"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            assert_eq!(raw, encoding.encode(key), "{encoding}");
+            let done = e
+                .run(&event)
+                .await
+                .unwrap_or_else(|err| panic!("{encoding} {key:?} (event key {raw:?}): {err}"));
+            assert_eq!(done.copy.destination_key, key, "{encoding}");
+            assert_eq!(e.bytes(DST, key).await, body, "{encoding} {key:?}");
+            // A second HEAD only when the two readings differ and the decoded one is not
+            // the event's object: that happens only for unencoded keys with `+` or `%XX`.
+            let ambiguous = copyflow_core::keys::form_decode(&raw).is_ok_and(|d| d != raw);
+            let extra = u32::from(encoding == KeyEncoding::Raw && ambiguous);
+            assert_eq!(
+                done.copy.requests,
+                baseline + extra,
+                "{encoding} {key:?} (event key {raw:?})"
+            );
+        }
+        let space = e
+            .client
+            .head_object()
+            .bucket(DST)
+            .key("in/a b.txt")
+            .send()
+            .await;
+        assert!(
+            space.is_err(),
+            "{encoding}: the plus key's copy went to its own key"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_event_key_that_is_not_url_encoding_and_names_no_object_is_an_invalid_event() {
+    let mut e = env_encoding(KeyEncoding::Form, |s| s.keys.pattern = None).await;
+    let event = e.put("in/real.txt", b"x".to_vec()).await;
+    let mut broken = event.clone();
+    broken["detail"]["object"]["key"] = Value::String("in/real%zz.txt".to_owned());
+    let err = e
+        .copy(e.job_doc(&broken), Deadline::none())
+        .await
+        .unwrap_err();
+    assert_eq!(err.name(), "InvalidEvent", "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains(
+            r#"detail.object.key "in/real%zz.txt" is not URL-encoding (the `%` at byte 7 is not followed by two hex digits)"#
+        ),
+        "{message}"
+    );
+    // A control character never gets this far: validate rejects the key (KeyRejected).
+    let mut control = event.clone();
+    control["detail"]["object"]["key"] = Value::String("in/real%zz\u{7}.txt".to_owned());
+    let rejected = validate(&control, &KeyRules::new(&e.settings).unwrap()).unwrap_err();
+    assert_eq!(rejected.name(), "KeyRejected");
+    assert!(!rejected.to_string().contains('\u{7}'), "{rejected}");
+}
+
+#[tokio::test]
+async fn a_destination_overwritten_after_the_copy_fails_verification_as_destination_changed() {
+    let mut e = env(|_| {}).await;
+    let key = "AjayMuralidhar/2020-04-06/12/raced.txt";
+    let event = e.put(key, b"the source bytes".to_vec()).await;
+    let doc = e.copy(e.job_doc(&event), Deadline::none()).await.unwrap();
+    e.client
+        .put_object()
+        .bucket(DST)
+        .key(key)
+        .body(ByteStream::from_static(b"another writer"))
+        .send()
+        .await
+        .unwrap();
+    let err = e.verify(doc).await.unwrap_err();
+    assert_eq!(err.name(), "DestinationChanged", "{err}");
+    assert!(!err.retryable());
+    assert_eq!(
+        e.bytes(DST, key).await,
+        b"another writer",
+        "the other writer's object is left alone"
+    );
 }
 
 #[tokio::test]

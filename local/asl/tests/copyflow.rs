@@ -1,7 +1,9 @@
 //! `statemachine/copyflow.asl.json` loads with its `${...FunctionArn}` substitutions and runs end
 //! to end with stub handlers, through every outcome: Copied (directly and after a multipart
-//! checkpoint loop, and after a verification checkpoint loop), Skipped, KeyRejected, Superseded, CopyFailed (non-retryable, retries
-//! exhausted, unexpected error) and VerificationFailed. Paused tokio time: the retry back-off
+//! checkpoint loop, and after a verification checkpoint loop), Skipped, KeyRejected,
+//! InvalidEvent (for any input, object or not), ConfigurationError, ValidationFailed (Internal,
+//! timeout), Superseded, CopyFailed (non-retryable, retries exhausted, unexpected error),
+//! VerificationFailed and DestinationChanged. Paused tokio time: the retry back-off
 //! costs no real time.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -94,27 +96,44 @@ struct Run {
     path: Vec<String>,
 }
 
-async fn run(validate: Step, copy: Step, verify: Step) -> (Run, [usize; 3]) {
-    let engine = Engine::builder()
+fn event() -> Value {
+    json!({
+        "version": "0", "source": "aws.s3", "detail-type": "Object Created",
+        "detail": {"bucket": {"name": "src"}, "object": {"key": "a/b.txt", "size": 5, "etag": "e"}}
+    })
+}
+
+fn engine() -> Engine {
+    Engine::builder()
         .clock(Arc::new(VirtualClock::starting_at(
             datetime!(2025-01-01 00:00 UTC),
         )))
         .random(Arc::new(SeededRandom::new(3)))
-        .build();
+        .build()
+}
+
+async fn run(validate: Step, copy: Step, verify: Step) -> (Run, [usize; 3]) {
+    run_input(&event(), validate, copy, verify).await
+}
+
+/// Runs the definition on `input` (the execution input, any JSON) with the three stubs.
+async fn run_input(input: &Value, validate: Step, copy: Step, verify: Step) -> (Run, [usize; 3]) {
+    let engine = engine();
     let calls = [
         stub(&engine, "validate-key", validate),
         stub(&engine, "copy-object", copy),
         stub(&engine, "verify-copy", verify),
     ];
+    let run = execute(&engine, input).await;
+    (run, calls.map(|c| c.load(Ordering::SeqCst)))
+}
+
+async fn execute(engine: &Engine, input: &Value) -> Run {
     let arn = engine
         .create_state_machine("copyflow", &definition(), &substitutions())
         .unwrap();
-    let event = json!({
-        "version": "0", "source": "aws.s3", "detail-type": "Object Created",
-        "detail": {"bucket": {"name": "src"}, "object": {"key": "a/b.txt", "size": 5, "etag": "e"}}
-    });
     let started = engine
-        .start_execution(&arn, None, &event.to_string())
+        .start_execution(&arn, None, &input.to_string())
         .unwrap();
     let description = engine.wait_for(&started.execution_arn).await.unwrap();
     let path = engine
@@ -127,8 +146,7 @@ async fn run(validate: Step, copy: Step, verify: Step) -> (Run, [usize; 3]) {
             _ => None,
         })
         .collect();
-    let counts = calls.map(|c| c.load(Ordering::SeqCst));
-    (Run { description, path }, counts)
+    Run { description, path }
 }
 
 fn output(run: &Run) -> Value {
@@ -268,6 +286,102 @@ async fn rejected_keys_fail_as_key_rejected() {
     let cause: Value = serde_json::from_str(run.description.cause.as_deref().unwrap()).unwrap();
     assert_eq!(cause["errorType"], json!("KeyRejected"));
     assert_eq!(calls, [1, 0, 0]);
+}
+
+/// The validate step's answer to input that is not an event (`null` arrives as `{}`), as
+/// `copyflow_core` gives it.
+fn rejects_non_objects() -> Step {
+    Arc::new(|d, _| {
+        if d.get("detail").is_some() {
+            Ok(with(d, "action", json!("copy")))
+        } else {
+            Err(LambdaError::new(
+                "InvalidEvent",
+                "invalid event: the input is an array, not a JSON object",
+            ))
+        }
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_input_that_is_not_an_object_ends_in_invalid_event_whatever_its_type() {
+    // An array or null reaches the function, which answers InvalidEvent; the Catch replaces
+    // the state (ResultPath "$"), so no path is applied to the array. A string never reaches
+    // it: Lambda cannot parse the body, which the same Catch names InvalidEvent too.
+    for input in [json!([1, 2, 3]), Value::Null, json!("string"), json!(7)] {
+        let (run, calls) = run_input(&input, rejects_non_objects(), copy_done(), verify_ok()).await;
+        assert_eq!(run.description.status, ExecutionStatus::Failed, "{input}");
+        assert_eq!(run.path, ["ValidateKey", "InvalidEvent"], "{input}");
+        assert_eq!(
+            run.description.error.as_deref(),
+            Some("InvalidEvent"),
+            "{input}"
+        );
+        assert!(run.description.cause.is_some(), "{input}");
+        assert_eq!(calls[1..], [0, 0], "{input}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn invalid_events_and_configuration_errors_end_in_fail_states_of_their_own() {
+    for name in ["InvalidEvent", "ConfigurationError"] {
+        let (r, _) = run(fails(name), copy_done(), verify_ok()).await;
+        assert_eq!(r.path, ["ValidateKey", name]);
+        assert_eq!(r.description.error.as_deref(), Some(name));
+        let cause: Value = serde_json::from_str(r.description.cause.as_deref().unwrap()).unwrap();
+        assert_eq!(cause["errorType"], json!(name));
+        let (r, _) = run(validate_ok(), fails(name), verify_ok()).await;
+        assert_eq!(r.path, ["ValidateKey", "IsCopyNeeded", "CopyObject", name]);
+        assert_eq!(r.description.error.as_deref(), Some(name));
+        let (r, _) = run(validate_ok(), copy_done(), fails(name)).await;
+        assert_eq!(r.path.last().map(String::as_str), Some(name));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_internal_error_in_validate_key_ends_in_validation_failed() {
+    for name in ["Internal", "SomethingElse"] {
+        let (run, calls) = run(fails(name), copy_done(), verify_ok()).await;
+        assert_eq!(run.description.status, ExecutionStatus::Failed);
+        assert_eq!(run.path, ["ValidateKey", "ValidationFailed"]);
+        assert_eq!(run.description.error.as_deref(), Some(name));
+        assert_eq!(calls, [1, 0, 0]);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_validate_key_timeout_ends_in_validation_failed() {
+    let engine = engine();
+    engine.register_function("validate-key", |d: Value| async move {
+        tokio::time::sleep(std::time::Duration::from_secs(31)).await;
+        Ok::<Value, LambdaError>(d)
+    });
+    stub(&engine, "copy-object", copy_done());
+    stub(&engine, "verify-copy", verify_ok());
+    let run = execute(&engine, &event()).await;
+    assert_eq!(run.description.status, ExecutionStatus::Failed);
+    assert_eq!(run.path, ["ValidateKey", "ValidationFailed"]);
+    assert_eq!(run.description.error.as_deref(), Some("States.Timeout"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_destination_changed_before_verification_fails_as_destination_changed() {
+    let (run, calls) = run(validate_ok(), copy_done(), fails("DestinationChanged")).await;
+    assert_eq!(run.description.status, ExecutionStatus::Failed);
+    assert_eq!(
+        run.path,
+        [
+            "ValidateKey",
+            "IsCopyNeeded",
+            "CopyObject",
+            "IsCopyFinished",
+            "VerifyCopy",
+            "DestinationChanged"
+        ]
+    );
+    assert_eq!(run.description.error.as_deref(), Some("DestinationChanged"));
+    // Not retried: verify would read the same replaced object again.
+    assert_eq!(calls, [1, 1, 1]);
 }
 
 #[tokio::test(start_paused = true)]

@@ -18,7 +18,8 @@
 //! - `version-id` is absent when the bucket is not versioned.
 //! - `sequencer` orders events for the *same key* only; it is an uppercase hex
 //!   string that grows with each change of the key (see [`Sequencer`]).
-//! - `detail.object.key` is URL-encoded; see [`KeyEncoding`] for which encoding and why.
+//! - `detail.object.key` is unencoded by default; see [`KeyEncoding`] for the other
+//!   encodings and why.
 //!
 //! Subscribers receive events through an [`EventBus`].
 
@@ -153,30 +154,30 @@ impl fmt::Display for Reason {
 /// How `detail.object.key` is written.
 ///
 /// AWS does not document whether the EventBridge `detail.object.key` is encoded.
-/// S3 event notifications (the SQS/SNS/Lambda `Records[]` shape) document theirs:
-/// "The object key name value is URL encoded. For example, 'red flower.jpg'
-/// becomes 'red+flower.jpg'", i.e. `application/x-www-form-urlencoded`, with `+`
-/// sent as `%2B`, `:` as `%3A` and `/` left alone. AWS Powertools for Python reads
-/// the EventBridge key with `unquote_plus`, which is the indirect evidence that
-/// EventBridge keys are form-encoded too. So the default, [`KeyEncoding::Form`],
-/// writes keys the way S3 notifications do, and a consumer that works against
-/// this server also works against S3. Decoding is the consumer's job: replace
-/// `+` with a space, then percent-decode the UTF-8 bytes (and, to be safe
-/// against the undocumented case, confirm the key exists with HeadObject and
-/// fall back to the raw value). [`KeyEncoding::Percent`] (RFC 3986, what
-/// LocalStack writes) and [`KeyEncoding::Raw`] (no encoding) exist to test
-/// that a consumer copes with the other plausible behaviours.
+/// S3 event notifications (the SQS/SNS/Lambda `Records[]` shape, a different
+/// channel) document theirs: "The object key name value is URL encoded. For
+/// example, 'red flower.jpg' becomes 'red+flower.jpg'", i.e.
+/// `application/x-www-form-urlencoded`, with `+` sent as `%2B`, `:` as `%3A` and
+/// `/` left alone. For EventBridge itself, a public AWS solution states, with
+/// tests it ran on AWS, that the key arrives unencoded; LocalStack
+/// percent-encodes it. The only evidence about EventBridge that was tested on
+/// AWS wins: the default is [`KeyEncoding::Raw`]. [`KeyEncoding::Form`] and
+/// [`KeyEncoding::Percent`] (RFC 3986, what LocalStack writes) exist to test
+/// that a consumer copes with the other plausible behaviours. A consumer cannot
+/// tell the three apart from one key, so decoding is its job: read the key
+/// form-decoded (which also reads percent-encoding), and when that differs from
+/// the raw value and names no object, use the raw value.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum KeyEncoding {
     /// Form encoding as in S3 notifications: ASCII letters, digits and `-_.*/`
     /// are kept, a space becomes `+`, every other byte of the UTF-8 encoding
     /// becomes `%XX` (uppercase hex).
-    #[default]
     Form,
     /// RFC 3986 percent-encoding: unreserved characters (`A-Za-z0-9-_.~`) and
     /// `/` are kept, every other byte becomes `%XX` (so a space is `%20`).
     Percent,
-    /// The key as stored, unencoded.
+    /// The key as stored, unencoded (the default; see above).
+    #[default]
     Raw,
 }
 
@@ -772,7 +773,7 @@ mod tests {
 
     #[test]
     fn key_encoding_parses_and_prints_its_flag_values() {
-        assert_eq!(KeyEncoding::default(), KeyEncoding::Form);
+        assert_eq!(KeyEncoding::default(), KeyEncoding::Raw);
         for encoding in [KeyEncoding::Form, KeyEncoding::Percent, KeyEncoding::Raw] {
             assert_eq!(
                 encoding.to_string().parse::<KeyEncoding>().unwrap(),

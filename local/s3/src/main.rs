@@ -25,8 +25,9 @@ struct Args {
     secret_key: String,
     #[arg(long, default_value = "us-east-1")]
     region: String,
-    /// How object keys are written in Object Created events: form, percent or raw.
-    #[arg(long, default_value = "form")]
+    /// How object keys are written in Object Created events: raw (unencoded, as EventBridge
+    /// is reported to send them), form (as S3 notifications) or percent (as LocalStack).
+    #[arg(long, default_value = "raw")]
     event_key_encoding: KeyEncoding,
     /// Print every Object Created event as JSON on stdout.
     #[arg(long)]

@@ -104,7 +104,7 @@ async fn put_copy_and_complete_multipart_upload_each_leave_their_event_in_the_ou
     assert_eq!(
         seen,
         [
-            ("PutObject".to_owned(), "put+me".to_owned()),
+            ("PutObject".to_owned(), "put me".to_owned()),
             ("CopyObject".to_owned(), "copied".to_owned()),
             ("CompleteMultipartUpload".to_owned(), "mp".to_owned()),
         ]

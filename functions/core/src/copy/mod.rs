@@ -1,7 +1,8 @@
 //! The copy-object step: a server-side copy of one object, pinned to the event's source
 //! version, idempotent, resumable.
 //!
-//! 1. Read the source (decoded key first, the raw event key as a fallback) and check it is
+//! 1. Read the source (decoded key first, the raw event key only when it differs and the
+//!    decoded one is missing or another object) and check it is
 //!    still the object the event announced: a newer version or another ETag means it was
 //!    overwritten, so this execution ends as `SourceChanged` and the destination is not
 //!    touched (the newer object has its own event).
@@ -120,10 +121,26 @@ async fn pinned_source(
     }
     match verdict {
         Some(Some(change)) => Err(StepError::SourceChanged(change)),
-        _ => Err(StepError::SourceNotFound(format!(
+        _ => Err(not_found(job)),
+    }
+}
+
+/// The error for a source that no object has: `SourceNotFound`, or `InvalidEvent` when the
+/// event key is not valid URL-encoding, so that its only reading, the literal key, is missing
+/// too (a malformed event, or an unencoded key deleted since).
+fn not_found(job: &crate::CopyJob) -> StepError {
+    let bucket = &job.source.bucket;
+    match &job.source.key_decode_error {
+        Some(why) => StepError::InvalidEvent(format!(
+            "detail.object.key {} is not URL-encoding ({why}), and no object in {bucket} has it \
+             as its literal name: the event is malformed (or, if EventBridge sent the key \
+             unencoded, the object was deleted after the event)",
+            crate::keys::quote_for_message(&job.source.raw_key)
+        )),
+        None => StepError::SourceNotFound(format!(
             "s3://{bucket}/{} no longer exists (deleted after the event)",
             job.source.key
-        ))),
+        )),
     }
 }
 

@@ -140,8 +140,8 @@ enum Proof {
 /// Runs the verify-copy step on a state document (`{"job": ..., "copy": ...}`) and returns it
 /// with `verify` set when the destination is identical to the copied source version.
 ///
-/// Fails with `SourceChanged` when the destination was overwritten after the copy (the newer
-/// write is its own execution's to verify), `CopyFailed` when it vanished, and
+/// Fails with `DestinationChanged` when the destination was overwritten after the copy (this
+/// execution can no longer prove anything about it), `CopyFailed` when it vanished, and
 /// `ChecksumMismatch` after deleting a copy that differs in bytes, size, content headers,
 /// metadata or tags.
 pub async fn verify(
@@ -164,8 +164,8 @@ pub async fn verify(
             ))
         })?;
     if dest.etag != written.etag {
-        return Err(StepError::SourceChanged(format!(
-            "s3://{bucket}/{key} was overwritten (ETag {}) after this copy wrote {}; the newer write has its own execution",
+        return Err(StepError::DestinationChanged(format!(
+            "s3://{bucket}/{key} was overwritten (ETag {}) after this copy wrote {}; find who else writes this key, and start a new execution with the event to copy it again",
             dest.etag, written.etag
         )));
     }
