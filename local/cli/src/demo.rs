@@ -349,7 +349,7 @@ async fn wait_all(
                 .unwrap_or_default();
             Finished {
                 name: d.as_ref().map(|d| d.name.clone()).unwrap_or_default(),
-                key: copyflow_core::keys::form_decode(raw).unwrap_or_else(|_| raw.to_owned()),
+                key: raw.to_owned(),
                 path: render::path(&events),
                 output: d
                     .and_then(|d| d.output)

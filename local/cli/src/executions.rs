@@ -13,10 +13,11 @@ pub struct Executions {
     engine: Engine,
 }
 
-/// The object key of an execution's input (an EventBridge `Object Created` event), decoded.
+/// The object key of an execution's input (an EventBridge `Object Created` event), as the
+/// event carries it: un-encoded from EventBridge and from the embedded server's default
+/// (`raw`); the validate step, not the views, resolves other encodings.
 pub fn object_key(input: &Value) -> Option<String> {
-    let key = input["detail"]["object"]["key"].as_str()?;
-    Some(copyflow_core::keys::form_decode(key).unwrap_or_else(|_| key.to_owned()))
+    input["detail"]["object"]["key"].as_str().map(str::to_owned)
 }
 
 impl Executions {

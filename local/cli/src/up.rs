@@ -80,7 +80,7 @@ pub async fn run(
                     let path = render::path(&events);
                     let key = p.executions().describe(&s.execution_arn)
                         .and_then(|d| d["input"].as_str().and_then(|i| serde_json::from_str::<serde_json::Value>(i).ok()))
-                        .and_then(|i| i["detail"]["object"]["key"].as_str().map(|k| copyflow_core::keys::form_decode(k).unwrap_or_else(|_| k.to_owned())))
+                        .and_then(|i| copyflow::executions::object_key(&i))
                         .unwrap_or_default();
                     let mark = if path.status == "SUCCEEDED" { "✔" } else { "✘" };
                     outln!("{mark} {:<11} {}  [{}]\n    {}", path.outcome(), copyflow::output::escape(&key), path.seconds.map_or_else(String::new, render::duration), path.one_line());
