@@ -328,9 +328,9 @@ impl Engine {
             }
             if let Some(store) = &store {
                 // Names stay taken across restarts, as on AWS (90 days after the end there).
-                match store.execution(&arn) {
-                    Ok(None) => {}
-                    Ok(Some(_)) => return Err(StartError::ExecutionAlreadyExists(name)),
+                match store.exists(&arn) {
+                    Ok(false) => {}
+                    Ok(true) => return Err(StartError::ExecutionAlreadyExists(name)),
                     Err(e) => return Err(StartError::Store(e.to_string())),
                 }
             }

@@ -144,6 +144,12 @@ impl Store {
         self.sqlite(r)
     }
 
+    /// Whether an execution with this ARN is on record (its name is taken).
+    pub fn exists(&self, arn: &str) -> Result<bool, StoreError> {
+        let r = read::exists(&self.reader(), arn);
+        self.sqlite(r)
+    }
+
     /// A page of executions, newest first, as summaries: their input, output and cause are
     /// left out (read one with [`Store::execution`] for those).
     pub fn list(&self, filter: &ExecutionFilter<'_>) -> Result<Vec<StoredExecution>, StoreError> {

@@ -85,6 +85,13 @@ pub(super) fn by_arn(conn: &Connection, arn: &str) -> rusqlite::Result<Option<St
         .optional()
 }
 
+pub(super) fn exists(conn: &Connection, arn: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM executions WHERE arn = ?1")?
+        .query_row(params![arn], |_| Ok(()))
+        .optional()
+        .map(|r| r.is_some())
+}
+
 /// `LIKE` with `\` as the escape character, so `%` and `_` in a label match literally.
 fn like_escaped(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
