@@ -267,3 +267,54 @@ impl Iterator for Rows<'_> {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn record(key: &str) -> KeyRecord {
+        serde_json::from_value(serde_json::json!({
+            "key": key,
+            "versions": [{
+                "version_id": "null", "last_modified_ms": 0, "size": 1, "etag": "e",
+                "segments": [{"blob": format!("b-{key}"), "size": 1}],
+                "headers": {}, "metadata": {}, "tags": [], "storage_class": "STANDARD",
+                "checksum": null, "crc64nvme": 0, "parts": null
+            }]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn rows_walk_every_key_of_one_bucket_in_order_across_pages() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        let keys: Vec<String> = (0..PAGE * 2 + 3).map(|i| format!("k{i:05}")).collect();
+        for k in keys.iter().rev() {
+            db.put("b", k, Some(&record(k))).unwrap();
+        }
+        db.put("a", "k00000", Some(&record("k00000"))).unwrap();
+        db.put("c", "k99999", Some(&record("k99999"))).unwrap();
+        let mut rows = db.rows("b", Bound::Excluded("k00001".to_owned()));
+        let got: Vec<String> = rows.by_ref().map(|(k, _)| k).collect();
+        rows.finish().unwrap();
+        assert_eq!(got, keys[2..]);
+        let all = db.rows("b", Bound::Unbounded).count();
+        assert_eq!(all, keys.len());
+    }
+
+    #[test]
+    fn a_record_without_versions_removes_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        db.put("b", "k", Some(&record("k"))).unwrap();
+        assert!(db.has_keys("b").unwrap());
+        assert_eq!(db.get("b", "k").unwrap().unwrap().versions.len(), 1);
+        let mut empty = record("k");
+        empty.versions.clear();
+        db.put("b", "k", Some(&empty)).unwrap();
+        assert!(db.get("b", "k").unwrap().is_none());
+        assert!(!db.has_keys("b").unwrap());
+    }
+}
