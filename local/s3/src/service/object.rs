@@ -467,7 +467,7 @@ impl Service {
             max_keys,
             after,
         };
-        let mut rows = b.rows(listing::start(&query));
+        let mut rows = b.rows(listing::start(&query), max_keys.saturating_add(1));
         let page = listing::list(rows.by_ref(), &query, |rec| rec.live().is_some());
         rows.finish()?;
         let enc = |s: &str| {

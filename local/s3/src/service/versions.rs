@@ -30,7 +30,7 @@ impl Service {
             key_marker: input.key_marker.as_deref().filter(|k| !k.is_empty()),
             version_id_marker: input.version_id_marker.as_deref(),
         };
-        let mut rows = bucket.rows(versions::start(&query));
+        let mut rows = bucket.rows(versions::start(&query), query.max_keys.saturating_add(1));
         let page = versions::list(
             rows.by_ref(),
             &query,

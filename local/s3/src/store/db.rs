@@ -26,7 +26,7 @@ use super::model::KeyRecord;
 /// The database file, in the server's data directory.
 pub const KEYS_FILE: &str = "keys.sqlite3";
 
-/// Rows fetched per query while walking a listing.
+/// Rows fetched per query while walking a listing, after the first query.
 const PAGE: usize = 500;
 
 pub struct Db {
@@ -159,12 +159,14 @@ impl Db {
     }
 
     /// The records of `bucket` from `from` on, in key order, fetched a page at a time as the
-    /// iterator is consumed (so a listing reads only as far as it goes).
-    pub fn rows<'d>(&'d self, bucket: &'d str, from: Bound<String>) -> Rows<'d> {
+    /// iterator is consumed (so a listing reads only as far as it goes). The first query
+    /// reads `first` rows (a listing of N keys reads N + 1 to see whether more follow).
+    pub fn rows<'d>(&'d self, bucket: &'d str, from: Bound<String>, first: usize) -> Rows<'d> {
         Rows {
             db: self,
             bucket,
             from,
+            limit: first.clamp(1, 2 * PAGE + 1),
             buf: VecDeque::new(),
             done: false,
             error: None,
@@ -219,6 +221,8 @@ pub struct Rows<'d> {
     db: &'d Db,
     bucket: &'d str,
     from: Bound<String>,
+    /// Rows the next query reads.
+    limit: usize,
     buf: VecDeque<(String, String)>,
     done: bool,
     error: Option<S3Error>,
@@ -248,9 +252,10 @@ impl Iterator for Rows<'_> {
             if self.done || self.error.is_some() {
                 return None;
             }
-            match self.db.page(self.bucket, &self.from, PAGE) {
+            match self.db.page(self.bucket, &self.from, self.limit) {
                 Ok(page) => {
-                    self.done = page.len() < PAGE;
+                    self.done = page.len() < self.limit;
+                    self.limit = PAGE;
                     if let Some((last, _)) = page.last() {
                         self.from = Bound::Excluded(last.clone());
                     }
@@ -296,11 +301,11 @@ mod tests {
         }
         db.put("a", "k00000", Some(&record("k00000"))).unwrap();
         db.put("c", "k99999", Some(&record("k99999"))).unwrap();
-        let mut rows = db.rows("b", Bound::Excluded("k00001".to_owned()));
+        let mut rows = db.rows("b", Bound::Excluded("k00001".to_owned()), 3);
         let got: Vec<String> = rows.by_ref().map(|(k, _)| k).collect();
         rows.finish().unwrap();
         assert_eq!(got, keys[2..]);
-        let all = db.rows("b", Bound::Unbounded).count();
+        let all = db.rows("b", Bound::Unbounded, PAGE).count();
         assert_eq!(all, keys.len());
     }
 

@@ -170,9 +170,10 @@ impl Bucket {
         self.db.get(&self.name, key)
     }
 
-    /// The keys of this bucket from `from` on, in S3's order, read a page at a time.
-    pub fn rows(&self, from: std::ops::Bound<String>) -> db::Rows<'_> {
-        self.db.rows(&self.name, from)
+    /// The keys of this bucket from `from` on, in S3's order, read a page at a time (the
+    /// first of `first` rows).
+    pub fn rows(&self, from: std::ops::Bound<String>, first: usize) -> db::Rows<'_> {
+        self.db.rows(&self.name, from, first)
     }
 
     fn persist_key(&self, rec: Option<&KeyRecord>, key: &str) -> S3Result<()> {
