@@ -13,9 +13,10 @@
 //! insert, which keeps ~2,000 PUT/s cheap. One connection behind a mutex, one cached
 //! prepared statement.
 //!
-//! Crash ordering: the event row is inserted before the key record is persisted, so a crash
-//! can leave an event whose object was never committed (never acknowledged), never the
-//! reverse. [`Outbox::recover`] drops those at startup.
+//! Crash ordering: the event row is inserted before the key record is persisted (a row of
+//! the store's own database, `keys.sqlite3`, so not the same transaction), so a crash can
+//! leave an event whose object was never committed (never acknowledged), never the reverse.
+//! [`Outbox::recover`] drops those at startup.
 
 use std::io;
 use std::path::Path;

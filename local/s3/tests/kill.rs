@@ -159,7 +159,7 @@ fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-/// Blob ids named by any key record or upload on disk.
+/// Blob ids named by any key record (rows of `keys.sqlite3`) or upload on disk.
 fn referenced_blobs(dir: &Path) -> HashSet<String> {
     let mut referenced = HashSet::new();
     let mut add = |v: &serde_json::Value| {
@@ -167,15 +167,15 @@ fn referenced_blobs(dir: &Path) -> HashSet<String> {
             referenced.insert(blob.to_owned());
         }
     };
-    for file in files_under(&dir.join("buckets")) {
-        // Only committed records: a killed server may leave `*.tmp-*` halves of them.
-        if file.parent().and_then(Path::file_name) != Some("keys".as_ref())
-            || file.extension() != Some("json".as_ref())
-        {
-            continue;
-        }
-        let rec: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    // Only committed records: SQLite never shows a half-written row.
+    let db = rusqlite::Connection::open(dir.join("keys.sqlite3")).unwrap();
+    let mut stmt = db.prepare("SELECT record FROM keys").unwrap();
+    let rows = stmt
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(Result::unwrap);
+    for json in rows {
+        let rec: serde_json::Value = serde_json::from_str(&json).unwrap();
         for v in rec["versions"].as_array().unwrap() {
             v["segments"].as_array().unwrap().iter().for_each(&mut add);
         }

@@ -1,5 +1,6 @@
-//! Storage-engine behaviour seen through the S3 API: persistence across a restart, the
-//! 5 GiB CopyObject source limit, and concurrent writers of one key.
+//! Storage-engine behaviour seen through the S3 API: persistence across a restart, migration
+//! of the older one-file-per-key layout, the 5 GiB CopyObject source limit, and concurrent
+//! writers of one key.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -226,4 +227,87 @@ async fn concurrent_writers_of_one_key_leave_one_whole_object() {
         .await
         .unwrap();
     assert_eq!(listed.key_count(), Some(1));
+}
+
+/// Data dirs written before key metadata moved to `keys.sqlite3` hold one JSON file per key
+/// (`buckets/<name>/keys/<sha256>.json`, the `KeyRecord` JSON): a start imports them.
+#[tokio::test]
+async fn key_files_of_the_older_layout_are_imported_at_startup() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ServerConfig::new(dir.path());
+    {
+        let server = S3Server::start(config.clone()).await.unwrap();
+        let c = support::client(
+            &server.endpoint(),
+            "copyflow",
+            "copyflow-secret",
+            "us-east-1",
+        );
+        c.create_bucket().bucket("old").send().await.unwrap();
+        for i in 0..3 {
+            c.put_object()
+                .bucket("old")
+                .key(format!("k/{i}"))
+                .body(ByteStream::from(format!("body {i}").into_bytes()))
+                .send()
+                .await
+                .unwrap();
+        }
+        server.shutdown().await;
+    }
+    // Turn the data dir into the older layout: key files, no key database.
+    let keys_dir = dir.path().join("buckets/old/keys");
+    std::fs::create_dir_all(&keys_dir).unwrap();
+    {
+        let db = rusqlite::Connection::open(dir.path().join("keys.sqlite3")).unwrap();
+        let mut stmt = db.prepare("SELECT record FROM keys").unwrap();
+        let rows: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(rows.len(), 3);
+        for (i, json) in rows.iter().enumerate() {
+            std::fs::write(keys_dir.join(format!("{i:064}.json")), json).unwrap();
+        }
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(format!("keys.sqlite3{suffix}")));
+    }
+
+    let server = S3Server::start(config).await.unwrap();
+    let c = support::client(
+        &server.endpoint(),
+        "copyflow",
+        "copyflow-secret",
+        "us-east-1",
+    );
+    for i in 0..3 {
+        let got = c
+            .get_object()
+            .bucket("old")
+            .key(format!("k/{i}"))
+            .send()
+            .await
+            .unwrap();
+        let body = got.body.collect().await.unwrap().into_bytes();
+        assert_eq!(&body[..], format!("body {i}").as_bytes());
+    }
+    let listed = c.list_objects_v2().bucket("old").send().await.unwrap();
+    assert_eq!(listed.contents().len(), 3);
+    assert!(!keys_dir.exists(), "imported key files are removed");
+    // Nothing the imported records name was reclaimed as an orphan.
+    let blobs = walk(&dir.path().join("blobs"));
+    assert_eq!(blobs, 3, "one blob per object");
+    server.shutdown().await;
+}
+
+fn walk(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let p = e.unwrap().path();
+            if p.is_dir() { walk(&p) } else { 1 }
+        })
+        .sum()
 }

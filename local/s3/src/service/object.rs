@@ -229,7 +229,7 @@ impl Service {
     ) -> S3Result<(ObjectVersion, bool)> {
         let b = self.store.bucket(bucket)?;
         let versioned = b.versioning() != Versioning::Unversioned;
-        let Some(v) = b.version(key, version_id) else {
+        let Some(v) = b.version(key, version_id)? else {
             return Err(if version_id.is_some() {
                 aws(S3ErrorCode::NoSuchVersion)
             } else {
@@ -383,7 +383,7 @@ impl Service {
         let bucket = self.store.bucket(&input.bucket)?;
         if let Some(cond) = &input.if_match {
             let current = bucket
-                .version(&input.key, None)
+                .version(&input.key, None)?
                 .filter(|v| !v.delete_marker);
             match current {
                 None => return Err(aws(S3ErrorCode::NoSuchKey)),
@@ -461,14 +461,15 @@ impl Service {
     ) -> S3Result<(Vec<Object>, Vec<CommonPrefix>, Option<Cursor>)> {
         let b = self.store.bucket(bucket)?;
         let max_keys = usize::try_from(max_keys.unwrap_or(1000).clamp(0, 1000)).unwrap_or(1000);
-        let state = b.read();
         let query = listing::Query {
             prefix,
             delimiter,
             max_keys,
             after,
         };
-        let page = listing::list(&state.keys, &query, |rec| rec.live().is_some());
+        let mut rows = b.rows(listing::start(&query), max_keys.saturating_add(1));
+        let page = listing::list(rows.by_ref(), &query, |rec| rec.live().is_some());
+        rows.finish()?;
         let enc = |s: &str| {
             if url_encode {
                 url_encode_key(s)
@@ -482,6 +483,7 @@ impl Service {
             match entry {
                 Entry::Object(key, rec) => {
                     let Some(v) = rec.live() else { continue };
+                    let key = key.as_str();
                     let algorithm = v
                         .checksum
                         .as_ref()

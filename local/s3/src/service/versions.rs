@@ -23,7 +23,6 @@ impl Service {
         let enc = |s: &str| if url { url_encode_key(s) } else { s.to_owned() };
         let max_keys = input.max_keys.unwrap_or(1000).clamp(0, 1000);
         let prefix = input.prefix.clone().unwrap_or_default();
-        let state = bucket.read();
         let query = versions::Query {
             prefix: &prefix,
             delimiter: input.delimiter.as_deref(),
@@ -31,12 +30,14 @@ impl Service {
             key_marker: input.key_marker.as_deref().filter(|k| !k.is_empty()),
             version_id_marker: input.version_id_marker.as_deref(),
         };
+        let mut rows = bucket.rows(versions::start(&query), query.max_keys.saturating_add(1));
         let page = versions::list(
-            &state.keys,
+            rows.by_ref(),
             &query,
-            |rec| rec.versions.as_slice(),
+            |rec| rec.versions,
             |v: &ObjectVersion| v.version_id.as_str(),
         );
+        rows.finish()?;
         let mut listed = Vec::new();
         let mut markers = Vec::new();
         let mut prefixes = Vec::new();
@@ -48,7 +49,7 @@ impl Service {
                     latest,
                 } if v.delete_marker => markers.push(DeleteMarkerEntry {
                     is_latest: Some(latest),
-                    key: Some(enc(key)),
+                    key: Some(enc(&key)),
                     last_modified: Some(timestamp(v.last_modified_ms)),
                     owner: None,
                     version_id: Some(v.version_id.clone()),
@@ -65,7 +66,7 @@ impl Service {
                     checksum_type: checksum_type(v.checksum.as_ref()),
                     e_tag: Some(etag(&v.etag)),
                     is_latest: Some(latest),
-                    key: Some(enc(key)),
+                    key: Some(enc(&key)),
                     last_modified: Some(timestamp(v.last_modified_ms)),
                     size: i64::try_from(v.size).ok(),
                     storage_class: Some(ObjectVersionStorageClass::from(v.storage_class.clone())),

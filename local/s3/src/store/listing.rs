@@ -1,10 +1,10 @@
-//! ListObjects paging over a sorted key map (pure): prefix, delimiter roll-up into
+//! ListObjects paging over sorted key rows (pure): prefix, delimiter roll-up into
 //! CommonPrefixes, max-keys counting keys and prefixes alike, and opaque continuation tokens.
 //!
-//! S3 lists keys in UTF-8 binary order, which is `String`'s `Ord`, so a `BTreeMap` range
-//! scan is exactly S3's order.
+//! S3 lists keys in UTF-8 binary order, which is `String`'s `Ord` and SQLite's `BINARY`
+//! collation, so the rows come from a range scan starting at [`start`]; the paging logic
+//! only consumes them in order and stops as soon as it has a page.
 
-use std::collections::BTreeMap;
 use std::ops::Bound;
 
 /// Where a listing resumes: strictly after this key, or after every key under this prefix.
@@ -45,42 +45,47 @@ pub struct Query<'q> {
 }
 
 #[derive(Debug, PartialEq, Eq)]
-pub enum Entry<'m, T> {
-    Object(&'m str, &'m T),
+pub enum Entry<T> {
+    Object(String, T),
     CommonPrefix(String),
 }
 
 #[derive(Debug)]
-pub struct Page<'m, T> {
-    pub entries: Vec<Entry<'m, T>>,
+pub struct Page<T> {
+    pub entries: Vec<Entry<T>>,
     /// Set when more entries follow.
     pub next: Option<Cursor>,
 }
 
-/// One page of `map` under `query`; `visible` hides keys (e.g. whose current version is a
-/// delete marker) without counting them.
-pub fn list<'m, T>(
-    map: &'m BTreeMap<String, T>,
-    query: &Query<'_>,
-    visible: impl Fn(&T) -> bool,
-) -> Page<'m, T> {
-    let start = match &query.after {
+/// The first key `query` can list: the rows handed to [`list`] start here.
+pub fn start(query: &Query<'_>) -> Bound<String> {
+    match &query.after {
         Some(Cursor::Key(k)) | Some(Cursor::Prefix(k)) if k.as_str() >= query.prefix => {
             Bound::Excluded(k.clone())
         }
         _ => Bound::Included(query.prefix.to_owned()),
-    };
+    }
+}
+
+/// One page under `query` of `rows`, which are sorted by key and start at [`start`];
+/// `visible` hides keys (e.g. whose current version is a delete marker) without counting
+/// them. Reads no further than the first row past the page.
+pub fn list<T>(
+    rows: impl IntoIterator<Item = (String, T)>,
+    query: &Query<'_>,
+    visible: impl Fn(&T) -> bool,
+) -> Page<T> {
     let skip_under = match &query.after {
         Some(Cursor::Prefix(p)) => Some(p.as_str()),
         _ => None,
     };
-    let mut entries: Vec<Entry<'m, T>> = Vec::new();
+    let mut entries: Vec<Entry<T>> = Vec::new();
     let mut last: Option<Cursor> = None;
-    for (key, value) in map.range((start, Bound::Unbounded)) {
+    for (key, value) in rows {
         if !key.starts_with(query.prefix) {
             break;
         }
-        if skip_under.is_some_and(|p| key.starts_with(p)) || !visible(value) {
+        if skip_under.is_some_and(|p| key.starts_with(p)) || !visible(&value) {
             continue;
         }
         let rolled = query.delimiter.filter(|d| !d.is_empty()).and_then(|d| {
@@ -118,17 +123,31 @@ pub fn list<'m, T>(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn map(keys: &[&str]) -> BTreeMap<String, bool> {
         keys.iter().map(|k| ((*k).to_owned(), true)).collect()
     }
 
-    fn names<T>(page: &Page<'_, T>) -> Vec<String> {
+    /// [`super::list`] over the rows of `m` from [`start`], as the store's range scan does.
+    fn list(
+        m: &BTreeMap<String, bool>,
+        q: &Query<'_>,
+        visible: impl Fn(&bool) -> bool,
+    ) -> Page<bool> {
+        let rows = m
+            .range::<String, _>((start(q), Bound::Unbounded))
+            .map(|(k, v)| (k.clone(), *v));
+        super::list(rows, q, visible)
+    }
+
+    fn names<T>(page: &Page<T>) -> Vec<String> {
         page.entries
             .iter()
             .map(|e| match e {
-                Entry::Object(k, _) => (*k).to_owned(),
+                Entry::Object(k, _) => k.clone(),
                 Entry::CommonPrefix(p) => format!("{p}*"),
             })
             .collect()

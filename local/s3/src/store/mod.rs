@@ -3,18 +3,21 @@
 //! Layout under the data directory:
 //! - `blobs/xx/<id>`: immutable segment files with object bytes ([`blobs`]);
 //! - `buckets/<name>/bucket.json`: bucket settings;
-//! - `buckets/<name>/keys/<sha256(key)>.json`: every version of one key ([`model::KeyRecord`]);
+//! - `keys.sqlite3`: every version of every key, one row per key ([`db`]);
 //! - `uploads/<upload-id>.json`: in-progress multipart uploads.
 //!
 //! Files a killed server left behind (unreferenced segments, temp files) are deleted when
-//! the store opens ([`reclaim`]).
+//! the store opens ([`reclaim`]). Key files of older versions
+//! (`buckets/<name>/keys/<sha256(key)>.json`) are imported into the database then.
 //!
-//! Metadata lives in memory (a sorted map per bucket, so listing is a range scan) and is
-//! written through to disk on every change, so a restart finds everything again. Bytes are
-//! written before the metadata that names them is committed under the bucket lock; a
+//! Key metadata is not held in memory (it grew by kilobytes per object and made a restart
+//! read one file per key); each request reads its key's row, and a listing walks the rows
+//! as a range scan. Writers of a bucket are serialized by its lock (conditional writes read
+//! then write). Bytes are written before the row that names them is committed; a
 //! concurrent reader sees either the old version or the new one, never a torn object.
 
 pub mod blobs;
+pub mod db;
 pub mod listing;
 pub mod model;
 pub mod reclaim;
@@ -30,9 +33,9 @@ use s3s::{S3Error, S3ErrorCode, S3Result, s3_error};
 use crate::errors::aws;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sha2::Digest as _;
 
 use self::blobs::Blobs;
+use self::db::Db;
 use self::model::{
     BucketMeta, KeyRecord, LifecycleRule, ObjectVersion, Segment, Upload, UploadedPart, Versioning,
 };
@@ -93,23 +96,34 @@ fn json_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-fn key_file_name(key: &str) -> String {
-    let digest = sha2::Sha256::digest(key.as_bytes());
-    format!(
-        "{}.json",
-        hex_simd::encode_to_string(digest, hex_simd::AsciiCase::Lower)
-    )
+/// Migration from the one-JSON-file-per-key layout: imports `keys_dir/*.json` into the
+/// database in one transaction, then deletes the files and the directory. A crash before the
+/// commit leaves the files for the next start; one after it leaves files whose records are
+/// already imported, so importing them again is harmless.
+fn import_key_files(db: &Db, bucket: &str, keys_dir: &Path) -> io::Result<()> {
+    let files = json_files(keys_dir)?;
+    if files.is_empty() {
+        return Ok(());
+    }
+    let imported = db.import(bucket, files.iter().map(|f| read_json::<KeyRecord>(f)))?;
+    for file in &files {
+        std::fs::remove_file(file)?;
+    }
+    // Only removed once empty: leftover temp files are reclaimed first.
+    let _ = std::fs::remove_dir(keys_dir);
+    tracing::info!(bucket, imported, "imported key files into the key database");
+    Ok(())
 }
 
 pub struct BucketState {
     pub meta: BucketMeta,
-    pub keys: BTreeMap<String, KeyRecord>,
     deleted: bool,
 }
 
 pub struct Bucket {
     pub name: String,
     dir: PathBuf,
+    db: Arc<Db>,
     state: RwLock<BucketState>,
 }
 
@@ -140,24 +154,30 @@ impl Bucket {
     }
 
     /// A snapshot of one version: `None` means the current one (which may be a delete marker).
-    pub fn version(&self, key: &str, version_id: Option<&str>) -> Option<ObjectVersion> {
-        let st = self.read();
-        let rec = st.keys.get(key)?;
-        match version_id {
-            Some(id) => rec.version(id).cloned(),
-            None => rec.current().cloned(),
-        }
+    pub fn version(&self, key: &str, version_id: Option<&str>) -> S3Result<Option<ObjectVersion>> {
+        let Some(mut rec) = self.record(key)? else {
+            return Ok(None);
+        };
+        let pos = match version_id {
+            Some(id) => rec.versions.iter().position(|v| v.version_id == id),
+            None => rec.versions.len().checked_sub(1),
+        };
+        Ok(pos.map(|i| rec.versions.swap_remove(i)))
+    }
+
+    /// Every version of `key`, or `None` when it has none.
+    pub fn record(&self, key: &str) -> S3Result<Option<KeyRecord>> {
+        self.db.get(&self.name, key)
+    }
+
+    /// The keys of this bucket from `from` on, in S3's order, read a page at a time (the
+    /// first of `first` rows).
+    pub fn rows(&self, from: std::ops::Bound<String>, first: usize) -> db::Rows<'_> {
+        self.db.rows(&self.name, from, first)
     }
 
     fn persist_key(&self, rec: Option<&KeyRecord>, key: &str) -> S3Result<()> {
-        let path = self.dir.join("keys").join(key_file_name(key));
-        match rec {
-            Some(rec) => write_json(&path, rec).map_err(internal),
-            None => match std::fs::remove_file(&path) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(internal(e)),
-                _ => Ok(()),
-            },
-        }
+        self.db.put(&self.name, key, rec)
     }
 
     /// Makes `version` the current version of `key`, after `check` accepted the current
@@ -174,21 +194,21 @@ impl Bucket {
         check: impl FnOnce(Option<&ObjectVersion>) -> S3Result<()>,
         announce: impl FnOnce(&ObjectVersion, Versioning) -> S3Result<T>,
     ) -> S3Result<(ObjectVersion, Vec<Segment>, T)> {
-        let mut st = write_lock(&self.state);
+        let st = write_lock(&self.state);
         if st.deleted {
             return Err(aws(S3ErrorCode::NoSuchBucket));
         }
-        check(st.keys.get(key).and_then(KeyRecord::live))?;
+        let mut rec = self.record(key)?.unwrap_or_else(|| KeyRecord {
+            key: key.to_owned(),
+            versions: Vec::new(),
+        });
+        check(rec.live())?;
         let versioning = st.meta.versioning;
         version.version_id = match versioning {
             Versioning::Enabled => new_version_id(),
             Versioning::Unversioned | Versioning::Suspended => "null".to_owned(),
         };
         let announced = announce(&version, versioning)?;
-        let rec = st.keys.entry(key.to_owned()).or_insert_with(|| KeyRecord {
-            key: key.to_owned(),
-            versions: Vec::new(),
-        });
         let mut freed = Vec::new();
         if version.is_null_version() {
             rec.versions.retain(|v| {
@@ -199,9 +219,10 @@ impl Bucket {
                 !replaced
             });
         }
+        rec.versions.reserve_exact(1);
         rec.versions.push(version.clone());
-        let rec = rec.clone();
         self.persist_key(Some(&rec), key)?;
+        drop(st);
         Ok((version, freed, announced))
     }
 
@@ -212,10 +233,9 @@ impl Bucket {
         version_id: Option<&str>,
         edit: impl FnOnce(&mut ObjectVersion),
     ) -> S3Result<ObjectVersion> {
-        let mut st = write_lock(&self.state);
-        let rec = st
-            .keys
-            .get_mut(key)
+        let st = write_lock(&self.state);
+        let mut rec = self
+            .record(key)?
             .ok_or_else(|| aws(S3ErrorCode::NoSuchKey))?;
         let v = match version_id {
             Some(id) => rec
@@ -237,8 +257,8 @@ impl Bucket {
         }
         edit(v);
         let edited = v.clone();
-        let rec = rec.clone();
         self.persist_key(Some(&rec), key)?;
+        drop(st);
         Ok(edited)
     }
 
@@ -249,12 +269,13 @@ impl Bucket {
         key: &str,
         version_id: Option<&str>,
     ) -> S3Result<(DeleteOutcome, Vec<Segment>)> {
-        let mut st = write_lock(&self.state);
+        let st = write_lock(&self.state);
         let versioning = st.meta.versioning;
         let mut freed = Vec::new();
+        let mut rec = self.record(key)?;
         let outcome = match version_id {
             Some(id) => {
-                let Some(rec) = st.keys.get_mut(key) else {
+                let Some(rec) = rec.as_mut() else {
                     return Ok((
                         DeleteOutcome {
                             version_id: Some(id.to_owned()),
@@ -280,10 +301,10 @@ impl Bucket {
                 }
             }
             None if versioning == Versioning::Unversioned => {
-                if let Some(rec) = st.keys.remove(key) {
+                if let Some(rec) = rec.take() {
                     freed.extend(rec.versions.into_iter().flat_map(|v| v.segments));
+                    self.persist_key(None, key)?;
                 }
-                self.persist_key(None, key)?;
                 return Ok((
                     DeleteOutcome {
                         version_id: None,
@@ -298,7 +319,7 @@ impl Bucket {
                 } else {
                     "null".to_owned()
                 };
-                let rec = st.keys.entry(key.to_owned()).or_insert_with(|| KeyRecord {
+                let rec = rec.get_or_insert_with(|| KeyRecord {
                     key: key.to_owned(),
                     versions: Vec::new(),
                 });
@@ -311,6 +332,7 @@ impl Bucket {
                         !replaced
                     });
                 }
+                rec.versions.reserve_exact(1);
                 rec.versions
                     .push(ObjectVersion::delete_marker(marker_id.clone()));
                 DeleteOutcome {
@@ -319,11 +341,8 @@ impl Bucket {
                 }
             }
         };
-        let rec = st.keys.get(key).filter(|r| !r.versions.is_empty()).cloned();
-        if rec.is_none() {
-            st.keys.remove(key);
-        }
         self.persist_key(rec.as_ref(), key)?;
+        drop(st);
         Ok((outcome, freed))
     }
 }
@@ -367,6 +386,7 @@ fn new_version_id() -> String {
 
 pub struct Store {
     root: PathBuf,
+    db: Arc<Db>,
     pub blobs: Blobs,
     buckets: RwLock<BTreeMap<String, Arc<Bucket>>>,
     uploads: Mutex<HashMap<String, Upload>>,
@@ -378,6 +398,7 @@ impl Store {
         for dir in ["blobs", "buckets", "uploads"] {
             std::fs::create_dir_all(root.join(dir))?;
         }
+        let db = Arc::new(Db::open(root)?);
         let mut buckets = BTreeMap::new();
         for entry in std::fs::read_dir(root.join("buckets"))? {
             let dir = entry?.path();
@@ -389,17 +410,21 @@ impl Store {
                 continue;
             }
             let meta: BucketMeta = read_json(&meta_path)?;
-            let mut keys = BTreeMap::new();
-            for file in json_files(&dir.join("keys"))? {
-                let rec: KeyRecord = read_json(&file)?;
-                keys.insert(rec.key.clone(), rec);
-            }
+            import_key_files(&db, &name, &dir.join("keys"))?;
             let state = RwLock::new(BucketState {
                 meta,
-                keys,
                 deleted: false,
             });
-            buckets.insert(name.clone(), Arc::new(Bucket { name, dir, state }));
+            let db = db.clone();
+            buckets.insert(
+                name.clone(),
+                Arc::new(Bucket {
+                    name,
+                    dir,
+                    db,
+                    state,
+                }),
+            );
         }
         let mut uploads = HashMap::new();
         for file in json_files(&root.join("uploads"))? {
@@ -408,6 +433,7 @@ impl Store {
         }
         let store = Store {
             root: root.to_owned(),
+            db,
             blobs: Blobs::new(root.join("blobs")),
             buckets: RwLock::new(buckets),
             uploads: Mutex::new(uploads),
@@ -444,8 +470,7 @@ impl Store {
         let Ok(bucket) = self.bucket(bucket) else {
             return false;
         };
-        let st = bucket.read();
-        let Some(rec) = st.keys.get(key) else {
+        let Ok(Some(rec)) = bucket.record(key) else {
             return false;
         };
         match version_id {
@@ -473,7 +498,7 @@ impl Store {
             return Err(aws(S3ErrorCode::BucketAlreadyOwnedByYou));
         }
         let dir = self.root.join("buckets").join(name);
-        std::fs::create_dir_all(dir.join("keys")).map_err(internal)?;
+        std::fs::create_dir_all(&dir).map_err(internal)?;
         let meta = BucketMeta {
             created_ms: now_ms(),
             versioning: Versioning::Unversioned,
@@ -482,7 +507,6 @@ impl Store {
         write_json(&dir.join("bucket.json"), &meta).map_err(internal)?;
         let state = RwLock::new(BucketState {
             meta,
-            keys: BTreeMap::new(),
             deleted: false,
         });
         buckets.insert(
@@ -490,6 +514,7 @@ impl Store {
             Arc::new(Bucket {
                 name: name.to_owned(),
                 dir,
+                db: self.db.clone(),
                 state,
             }),
         );
@@ -505,7 +530,7 @@ impl Store {
                 .ok_or_else(|| aws(S3ErrorCode::NoSuchBucket))?;
             {
                 let mut st = write_lock(&bucket.state);
-                if !st.keys.is_empty() {
+                if self.db.has_keys(name)? {
                     return Err(aws(S3ErrorCode::BucketNotEmpty));
                 }
                 st.deleted = true;

@@ -1,4 +1,4 @@
-//! Metadata the storage engine persists as JSON beside the object bytes.
+//! Metadata the storage engine persists as JSON (key records: rows of `keys.sqlite3`).
 //!
 //! Object bytes live in immutable segment files (`blobs/`); everything S3 returns about an
 //! object (ETag, checksums, headers, tags, parts) is recorded here so HEAD, GetObjectAttributes

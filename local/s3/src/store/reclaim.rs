@@ -1,7 +1,7 @@
 //! Startup reclaim of files a killed server left behind.
 //!
 //! Bytes are written before the metadata that names them is committed, and JSON records are
-//! written to a temp file then renamed, so a `kill -9` can leave segment files no key record
+//! written to a temp file then renamed, so a `kill -9` can leave segment files no key row
 //! or upload names (the write got its bytes down but never committed) and `*.tmp-*` files
 //! (the rename never happened). Neither is ever visible through S3; both only waste disk.
 //! At startup, before the server accepts requests, every segment under `blobs/` that no
@@ -11,7 +11,9 @@ use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::{Store, lock, read_lock};
+use serde::Deserialize;
+
+use super::{Store, lock};
 
 /// What a reclaim pass removed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -46,27 +48,54 @@ fn remove(path: &Path) -> io::Result<()> {
     }
 }
 
+/// The part of a stored key record reclaim reads: the segments each version names.
+#[derive(Deserialize)]
+struct Refs {
+    versions: Vec<VersionRefs>,
+}
+
+#[derive(Deserialize)]
+struct VersionRefs {
+    segments: Vec<BlobRef>,
+}
+
+#[derive(Deserialize)]
+struct BlobRef {
+    blob: String,
+}
+
 impl Store {
-    /// Every blob id a version or an uploaded part references.
-    fn referenced_blobs(&self) -> HashSet<String> {
+    /// Every blob id a version or an uploaded part references; the key records are streamed
+    /// from the database, so only the set of names is held at once.
+    fn referenced_blobs(&self) -> io::Result<HashSet<String>> {
         let mut referenced = HashSet::new();
-        for bucket in read_lock(&self.buckets).values() {
-            for rec in bucket.read().keys.values() {
-                for v in &rec.versions {
-                    referenced.extend(v.segments.iter().map(|s| s.blob.clone()));
-                }
-            }
+        let mut unreadable = None;
+        self.db
+            .for_each_record(|json| match serde_json::from_str::<Refs>(json) {
+                Ok(refs) => referenced.extend(
+                    refs.versions
+                        .into_iter()
+                        .flat_map(|v| v.segments.into_iter().map(|s| s.blob)),
+                ),
+                Err(e) => unreadable = Some(e),
+            })?;
+        if let Some(e) = unreadable {
+            // Deleting blobs a record we cannot read might name would lose data.
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("unreadable key record: {e}"),
+            ));
         }
         for upload in lock(&self.uploads).values() {
             referenced.extend(upload.parts.values().map(|p| p.segment.blob.clone()));
         }
-        referenced
+        Ok(referenced)
     }
 
     /// Deletes unreferenced segments and leftover temp files; call before serving.
     pub fn reclaim(&self) -> io::Result<Reclaimed> {
         let mut out = Reclaimed::default();
-        let referenced = self.referenced_blobs();
+        let referenced = self.referenced_blobs()?;
         for fan in entries(&self.root.join("blobs"))? {
             if !fan.is_dir() {
                 continue;

@@ -1,4 +1,4 @@
-//! ListObjectVersions paging over a sorted key map (pure): every version of every key,
+//! ListObjectVersions paging over sorted key rows (pure): every version of every key,
 //! newest first within a key, prefix and delimiter roll-up into CommonPrefixes, max-keys
 //! counting versions, delete markers and prefixes alike, and S3's two-part resume point
 //! (`key-marker`, `version-id-marker`).
@@ -6,7 +6,6 @@
 //! A page cut inside a key resumes after that version (`NextVersionIdMarker`); a page cut
 //! after a common prefix resumes after every key under it (`NextKeyMarker` is the prefix).
 
-use std::collections::BTreeMap;
 use std::ops::Bound;
 
 pub struct Query<'q> {
@@ -18,11 +17,11 @@ pub struct Query<'q> {
 }
 
 #[derive(Debug, PartialEq, Eq)]
-pub enum Entry<'m, V> {
+pub enum Entry<V> {
     /// A version or a delete marker; `latest` is the key's current version.
     Version {
-        key: &'m str,
-        version: &'m V,
+        key: String,
+        version: V,
         latest: bool,
     },
     CommonPrefix(String),
@@ -36,28 +35,33 @@ pub struct Resume {
 }
 
 #[derive(Debug)]
-pub struct Page<'m, V> {
-    pub entries: Vec<Entry<'m, V>>,
+pub struct Page<V> {
+    pub entries: Vec<Entry<V>>,
     /// Set when more entries follow.
     pub next: Option<Resume>,
 }
 
-/// One page of the versions in `map` under `query`. `versions` gives a value's versions
-/// oldest first (the last is current), `id` a version's id.
-pub fn list<'m, T, V>(
-    map: &'m BTreeMap<String, T>,
+/// The first key `query` can list: the rows handed to [`list`] start here.
+pub fn start(query: &Query<'_>) -> Bound<String> {
+    match query.key_marker {
+        Some(k) if k >= query.prefix => Bound::Included(k.to_owned()),
+        _ => Bound::Included(query.prefix.to_owned()),
+    }
+}
+
+/// One page under `query` of the versions in `rows`, which are sorted by key and start at
+/// [`start`]. `versions` gives a value's versions oldest first (the last is current), `id`
+/// a version's id.
+pub fn list<T, V>(
+    rows: impl IntoIterator<Item = (String, T)>,
     query: &Query<'_>,
-    versions: impl Fn(&'m T) -> &'m [V],
+    versions: impl Fn(T) -> Vec<V>,
     id: impl Fn(&V) -> &str,
-) -> Page<'m, V> {
-    let start = match query.key_marker {
-        Some(k) if k >= query.prefix => k,
-        _ => query.prefix,
-    };
+) -> Page<V> {
     let version_marker = query.version_id_marker.filter(|v| !v.is_empty());
     let mut entries = Vec::new();
     let mut last: Option<Resume> = None;
-    for (key, value) in map.range::<str, _>((Bound::Included(start), Bound::Unbounded)) {
+    for (key, value) in rows {
         if !key.starts_with(query.prefix) {
             break;
         }
@@ -90,12 +94,12 @@ pub fn list<'m, T, V>(
             continue;
         }
         let all = versions(value);
-        let mut newest_first = all.iter().rev().enumerate().peekable();
+        let mut newest_first = all.into_iter().rev().enumerate().peekable();
         if at_marker && let Some(marker) = version_marker {
             // Resume after the marker version; an unknown marker lists nothing of this key.
             let mut found = false;
             for (_, v) in newest_first.by_ref() {
-                if id(v) == marker {
+                if id(&v) == marker {
                     found = true;
                     break;
                 }
@@ -113,10 +117,10 @@ pub fn list<'m, T, V>(
             }
             last = Some(Resume {
                 key_marker: key.clone(),
-                version_id_marker: Some(id(version).to_owned()),
+                version_id_marker: Some(id(&version).to_owned()),
             });
             entries.push(Entry::Version {
-                key,
+                key: key.clone(),
                 version,
                 latest: i == 0,
             });
@@ -131,6 +135,8 @@ pub fn list<'m, T, V>(
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     /// Keys with their version ids, oldest first.
@@ -155,14 +161,14 @@ mod tests {
         }
     }
 
-    fn page<'m>(
-        m: &'m BTreeMap<String, Vec<&'static str>>,
-        q: &Query<'_>,
-    ) -> Page<'m, &'static str> {
-        list(m, q, |v| v.as_slice(), |v| v)
+    fn page(m: &BTreeMap<String, Vec<&'static str>>, q: &Query<'_>) -> Page<&'static str> {
+        let rows = m
+            .range::<String, _>((start(q), Bound::Unbounded))
+            .map(|(k, v)| (k.clone(), v.clone()));
+        list(rows, q, |v| v, |v| v)
     }
 
-    fn names(page: &Page<'_, &'static str>) -> Vec<String> {
+    fn names(page: &Page<&'static str>) -> Vec<String> {
         page.entries
             .iter()
             .map(|e| match e {
