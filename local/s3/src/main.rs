@@ -32,6 +32,11 @@ struct Args {
     /// Print every Object Created event as JSON on stdout.
     #[arg(long)]
     print_events: bool,
+    /// Record every Object Created event in the durable outbox (`events.sqlite3`) until a
+    /// consumer acknowledges it. Off by default: the standalone server has no consumer, so
+    /// the outbox would only grow.
+    #[arg(long)]
+    durable_events: bool,
     /// Disconnect a client that sends nothing for this many seconds (before its first
     /// byte, in its headers, between requests, or in the middle of a body).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
@@ -73,6 +78,7 @@ async fn main() -> ExitCode {
         region: args.region,
         key_encoding: args.event_key_encoding,
         idle_timeout: Duration::from_secs(args.idle_timeout_secs),
+        durable_events: args.durable_events,
         ..ServerConfig::new(PathBuf::new())
     };
     let server = match S3Server::start(config.clone()).await {

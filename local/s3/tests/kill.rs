@@ -38,7 +38,7 @@ impl Drop for Server {
 
 fn spawn(dir: &Path) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_copyflow-s3"))
-        .args(["--address", "127.0.0.1:0", "--data"])
+        .args(["--durable-events", "--address", "127.0.0.1:0", "--data"])
         .arg(dir)
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
