@@ -107,17 +107,7 @@ async fn run_on_up(sfn: &str, pid: u32, input: &str) -> CliResult<bool> {
         })?;
     let arn = started.execution_arn().to_owned();
     let done = loop {
-        let d = client
-            .describe_execution()
-            .execution_arn(&arn)
-            .send()
-            .await
-            .map_err(|e| {
-                format!(
-                    "DescribeExecution: {}",
-                    aws_smithy_types::error::display::DisplayErrorContext(&e)
-                )
-            })?;
+        let d = views::describe(&client, &arn).await?;
         if d.status() != &aws_sdk_sfn::types::ExecutionStatus::Running {
             break d;
         }

@@ -77,6 +77,49 @@ pub async fn machine_arn(client: &Client, target: &Target) -> CliResult<String> 
         .ok_or_else(|| "no copyflow state machine found: pass --state-machine-arn".into())
 }
 
+/// One execution's description.
+pub async fn describe(
+    client: &Client,
+    arn: &str,
+) -> CliResult<aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput> {
+    client
+        .describe_execution()
+        .execution_arn(arn)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "DescribeExecution {arn}: {}",
+                aws_smithy_types::error::display::DisplayErrorContext(&e)
+            )
+            .into()
+        })
+}
+
+/// One page (100) of a state machine's executions, newest first.
+async fn executions_page(
+    client: &Client,
+    machine: &str,
+    status: Option<aws_sdk_sfn::types::ExecutionStatus>,
+    next: Option<String>,
+) -> CliResult<aws_sdk_sfn::operation::list_executions::ListExecutionsOutput> {
+    client
+        .list_executions()
+        .state_machine_arn(machine)
+        .set_status_filter(status)
+        .max_results(100)
+        .set_next_token(next)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "ListExecutions: {}",
+                aws_smithy_types::error::display::DisplayErrorContext(&e)
+            )
+            .into()
+        })
+}
+
 /// One history event in the renderer's terms.
 pub fn event(e: &HistoryEvent) -> render::Event {
     let state = e
@@ -147,32 +190,10 @@ fn object_key(input: Option<&str>) -> String {
 async fn newest_for_key(client: &Client, machine: &str, key: &str) -> CliResult<Option<String>> {
     let (mut next, mut read) = (None, 0);
     loop {
-        let page = client
-            .list_executions()
-            .state_machine_arn(machine)
-            .max_results(100)
-            .set_next_token(next)
-            .send()
-            .await
-            .map_err(|e| {
-                format!(
-                    "ListExecutions: {}",
-                    aws_smithy_types::error::display::DisplayErrorContext(&e)
-                )
-            })?;
+        let page = executions_page(client, machine, None, next).await?;
         for e in page.executions() {
             read += 1;
-            let d = client
-                .describe_execution()
-                .execution_arn(e.execution_arn())
-                .send()
-                .await
-                .map_err(|err| {
-                    format!(
-                        "DescribeExecution: {}",
-                        aws_smithy_types::error::display::DisplayErrorContext(&err)
-                    )
-                })?;
+            let d = describe(client, e.execution_arn()).await?;
             if raw_object_key(d.input()) == key {
                 return Ok(Some(e.execution_arn().to_owned()));
             }
@@ -211,17 +232,7 @@ struct Row {
 }
 
 async fn row(client: &Client, e: &aws_sdk_sfn::types::ExecutionListItem) -> CliResult<Row> {
-    let d = client
-        .describe_execution()
-        .execution_arn(e.execution_arn())
-        .send()
-        .await
-        .map_err(|err| {
-            format!(
-                "DescribeExecution: {}",
-                aws_smithy_types::error::display::DisplayErrorContext(&err)
-            )
-        })?;
+    let d = describe(client, e.execution_arn()).await?;
     let events: Vec<render::Event> = history(client, e.execution_arn())
         .await?
         .iter()
@@ -254,20 +265,7 @@ async fn matching(
     let mut rows = Vec::new();
     let (mut next, mut read) = (None, 0);
     loop {
-        let page = client
-            .list_executions()
-            .state_machine_arn(machine)
-            .set_status_filter(status.clone())
-            .max_results(100)
-            .set_next_token(next)
-            .send()
-            .await
-            .map_err(|e| {
-                format!(
-                    "ListExecutions: {}",
-                    aws_smithy_types::error::display::DisplayErrorContext(&e)
-                )
-            })?;
+        let page = executions_page(client, machine, status.clone(), next).await?;
         for e in page.executions() {
             read += 1;
             let r = row(client, e).await?;
@@ -360,17 +358,7 @@ pub async fn show(target: &Target, local_default: &str, execution: &str) -> CliR
                 })?
         }
     };
-    let d = client
-        .describe_execution()
-        .execution_arn(&arn)
-        .send()
-        .await
-        .map_err(|e| {
-            format!(
-                "DescribeExecution {arn}: {}",
-                aws_smithy_types::error::display::DisplayErrorContext(&e)
-            )
-        })?;
+    let d = describe(&client, &arn).await?;
     let raw = history(&client, &arn).await?;
     let events: Vec<render::Event> = raw.iter().map(event).collect();
     let path = render::path(&events);
