@@ -617,11 +617,7 @@ pub fn error_response(fault: &Fault, request_id: &str) -> Option<Response<String
         ),
         Fault::DropConnection | Fault::Latency(_) => return None,
     };
-    let request_id_xml = xml_escape(request_id);
-    let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code>\
-         <Message>{message}</Message><RequestId>{request_id_xml}</RequestId></Error>"
-    );
+    let body = crate::errors::body(code, message, request_id);
     let mut response = Response::new(body);
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -630,21 +626,6 @@ pub fn error_response(fault: &Fault, request_id: &str) -> Option<Response<String
         headers.insert("x-amz-request-id", value);
     }
     Some(response)
-}
-
-fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
