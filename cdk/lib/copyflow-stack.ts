@@ -5,7 +5,7 @@
 // stack is built (lib/settings.ts). Each cdk-nag finding this stack cannot fix is acknowledged
 // next to the construct that causes it, with the reason.
 
-import { Annotations, Aws, CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnOutput, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -15,22 +15,18 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct, IConstruct } from 'constructs';
+import { Construct } from 'constructs';
 import * as path from 'path';
 import { addAlarms, CopyflowAlarms } from './alarms';
 import { Definition } from './definition';
 import { resolveLambdaAsset } from './lambda-assets';
+import { acknowledge, nagResource } from './nag';
 import { copyObjectStatements, objectWildcards, PolicyInputs, validateKeyStatements, verifyCopyStatements } from './policies';
 import { LoadedSettings, STEPS, StepKey } from './settings';
 
 export interface CopyflowStackProps extends StackProps {
   readonly settings: LoadedSettings;
   readonly definition: Definition;
-}
-
-/** Acknowledges one cdk-nag finding on `scope` (and its children). */
-function acknowledge(scope: IConstruct, id: string, reason: string): void {
-  Validations.of(scope).acknowledge({ id, reason });
 }
 
 export class CopyflowStack extends Stack {
@@ -317,12 +313,4 @@ export class CopyflowStack extends Stack {
     });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
   }
-}
-
-/**
- * How cdk-nag writes a resource in a finding id: `Aws.PARTITION` as `<AWS::Partition>`, and
- * `${x}` (here only IAM's escapes `${*}`, `${?}`, `${$}`) as `<x>`.
- */
-function nagResource(arn: string): string {
-  return arn.replace(Aws.PARTITION, '<AWS::Partition>').replace(/\$\{([^}]*)\}/g, '<$1>');
 }
