@@ -18,6 +18,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import * as path from 'path';
 import { addAlarms, CopyflowAlarms } from './alarms';
+import { addBuckets } from './buckets';
 import { Definition } from './definition';
 import { resolveLambdaAsset } from './lambda-assets';
 import { acknowledge, nagResource } from './nag';
@@ -43,95 +44,14 @@ export class CopyflowStack extends Stack {
     super(scope, id, props);
     const { settings, definition } = props;
     const deploy = settings.deploy;
-    const sameBucket = settings.source.bucket === settings.destination.bucket;
 
     // ---------------------------------------------------------------------------------------
-    // Encryption keys
+    // Buckets and the destination key
     // ---------------------------------------------------------------------------------------
-    if (deploy.destinationKmsKeyArn) {
-      this.destinationKey = kms.Key.fromKeyArn(this, 'DestinationKey', deploy.destinationKmsKeyArn);
-    } else if (deploy.createDestinationKmsKey) {
-      this.destinationKey = new kms.Key(this, 'DestinationKey', {
-        description: `copyflow: SSE-KMS for s3://${settings.destination.bucket}`,
-        enableKeyRotation: true,
-        removalPolicy: RemovalPolicy.RETAIN,
-      });
-    }
-
-    // ---------------------------------------------------------------------------------------
-    // Buckets
-    // ---------------------------------------------------------------------------------------
-    const createsAny = deploy.createSourceBucket || deploy.createDestinationBucket;
-    let accessLogs: s3.Bucket | undefined;
-    if (createsAny && deploy.serverAccessLogs) {
-      accessLogs = new s3.Bucket(this, 'AccessLogsBucket', {
-        encryption: s3.BucketEncryption.S3_MANAGED, // the only encryption S3 log delivery supports
-        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-        enforceSSL: true,
-        minimumTLSVersion: 1.2,
-        objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        lifecycleRules: [
-          { id: 'ExpireAccessLogs', expiration: Duration.days(deploy.accessLogExpirationDays) },
-          { id: 'AbortIncompleteMultipartUploads', abortIncompleteMultipartUploadAfter: Duration.days(deploy.abortIncompleteMultipartUploadDays) },
-        ],
-        removalPolicy: RemovalPolicy.RETAIN,
-      });
-    }
-
-    const makeBucket = (id: string, name: string, role: 'source' | 'destination' | 'both'): s3.Bucket => {
-      const kmsDestination = role !== 'source' && this.destinationKey !== undefined;
-      const lifecycleRules: s3.LifecycleRule[] = [
-        // A failed or abandoned multipart copy must not leave billed parts behind.
-        { id: 'AbortIncompleteMultipartUploads', abortIncompleteMultipartUploadAfter: Duration.days(deploy.abortIncompleteMultipartUploadDays) },
-      ];
-      if (deploy.bucketVersioning) {
-        lifecycleRules.push({ id: 'ExpireNoncurrentVersions', noncurrentVersionExpiration: Duration.days(deploy.noncurrentVersionExpirationDays) });
-      }
-      const bucket = new s3.Bucket(this, id, {
-        bucketName: name,
-        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-        enforceSSL: true,
-        minimumTLSVersion: 1.2,
-        objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        encryption: kmsDestination ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
-        encryptionKey: kmsDestination ? this.destinationKey : undefined,
-        bucketKeyEnabled: kmsDestination ? true : undefined,
-        versioned: deploy.bucketVersioning,
-        lifecycleRules,
-        serverAccessLogsBucket: accessLogs,
-        serverAccessLogsPrefix: accessLogs ? `${name}/` : undefined,
-        removalPolicy: RemovalPolicy.RETAIN,
-      });
-      if (!accessLogs) {
-        acknowledge(bucket, 'AwsSolutions-S1', 'Server access logging is turned off by deploy.serverAccessLogs = false in the settings (an explicit operator choice).');
-      }
-      if (role !== 'destination') {
-        // Native CloudFormation (NotificationConfiguration.EventBridgeConfiguration) rather
-        // than `eventBridgeEnabled`, which deploys a custom-resource Lambda to do the same.
-        (bucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = {
-          eventBridgeConfiguration: { eventBridgeEnabled: true },
-        };
-      }
-      return bucket;
-    };
-
-    if (deploy.createSourceBucket) {
-      this.sourceBucket = makeBucket('SourceBucket', settings.source.bucket, sameBucket ? 'both' : 'source');
-    } else {
-      this.sourceBucket = s3.Bucket.fromBucketName(this, 'SourceBucket', settings.source.bucket);
-      if (deploy.enableEventBridgeOnImportedSource) {
-        // A CDK custom resource that adds EventBridge to the bucket's notification
-        // configuration and keeps the notifications it already has.
-        this.sourceBucket.enableEventBridgeNotification();
-      }
-    }
-    if (sameBucket) {
-      this.destinationBucket = this.sourceBucket;
-    } else if (deploy.createDestinationBucket) {
-      this.destinationBucket = makeBucket('DestinationBucket', settings.destination.bucket, 'destination');
-    } else {
-      this.destinationBucket = s3.Bucket.fromBucketName(this, 'DestinationBucket', settings.destination.bucket);
-    }
+    const buckets = addBuckets(this, settings);
+    this.sourceBucket = buckets.sourceBucket;
+    this.destinationBucket = buckets.destinationBucket;
+    this.destinationKey = buckets.destinationKey;
 
     // ---------------------------------------------------------------------------------------
     // Lambda functions
@@ -289,18 +209,6 @@ export class CopyflowStack extends Stack {
     // Alarms
     // ---------------------------------------------------------------------------------------
     this.alarms = addAlarms(this, this.stateMachine, this.deadLetterQueue, deploy.alarms);
-
-    // ---------------------------------------------------------------------------------------
-    // The imported-source notification handler (a CDK singleton), when there is one
-    // ---------------------------------------------------------------------------------------
-    const handler = this.node.tryFindChild('BucketNotificationsHandler050a0587b7544547bf325f094a3db834');
-    if (handler) {
-      acknowledge(
-        handler,
-        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        "aws-cdk-lib's own custom-resource handler that turns on EventBridge for the imported source bucket (and keeps its other notifications); it runs only during deployment, its role is defined by aws-cdk-lib, and its one inline policy is scoped to the source bucket.",
-      );
-    }
 
     // ---------------------------------------------------------------------------------------
     // Outputs
