@@ -16,14 +16,12 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import * as path from 'path';
 import { addAlarms, CopyflowAlarms } from './alarms';
 import { addBuckets } from './buckets';
 import { Definition } from './definition';
-import { resolveLambdaAsset } from './lambda-assets';
-import { acknowledge, nagResource } from './nag';
-import { copyObjectStatements, objectWildcards, PolicyInputs, validateKeyStatements, verifyCopyStatements } from './policies';
+import { acknowledge } from './nag';
 import { LoadedSettings, STEPS, StepKey } from './settings';
+import { addStepLambdas } from './step-lambdas';
 
 export interface CopyflowStackProps extends StackProps {
   readonly settings: LoadedSettings;
@@ -56,86 +54,7 @@ export class CopyflowStack extends Stack {
     // ---------------------------------------------------------------------------------------
     // Lambda functions
     // ---------------------------------------------------------------------------------------
-    const policyInputs: PolicyInputs = {
-      sourceBucket: settings.source.bucket,
-      sourcePrefix: settings.source.prefix,
-      destinationBucket: settings.destination.bucket,
-      destinationPrefix: settings.destination.prefix,
-      sourceKmsKeyArn: deploy.sourceKmsKeyArn ?? undefined,
-      destinationKmsKeyArn: this.destinationKey?.keyArn,
-    };
-    const statements: Record<StepKey, iam.PolicyStatement[]> = {
-      validateKey: validateKeyStatements(),
-      copyObject: copyObjectStatements(policyInputs),
-      verifyCopy: verifyCopyStatements(policyInputs),
-    };
-    const wildcards = objectWildcards(policyInputs);
-    const assetDir = path.resolve(settings.baseDir, deploy.lambdaAssetDir);
-    const architecture = deploy.architecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64;
-    const settingsJson = JSON.stringify(settings.pipeline);
-
-    const functions = {} as Record<StepKey, lambda.Function>;
-    for (const step of STEPS) {
-      const id = step.state; // ValidateKey, CopyObject, VerifyCopy
-      const logGroup = new logs.LogGroup(this, `${id}Logs`, {
-        retention: deploy.logRetentionDays,
-        removalPolicy: RemovalPolicy.RETAIN,
-      });
-      // A role of its own per function, with no managed policy: only its log group, X-Ray,
-      // and the S3/KMS statements of its step.
-      const role = new iam.Role(this, `${id}Role`, {
-        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-        description: `copyflow ${step.binary}: least privilege for this step only`,
-      });
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: 'WriteOwnLogs',
-          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-          resources: [logGroup.logGroupArn],
-        }),
-      );
-      for (const statement of statements[step.key]) {
-        role.addToPrincipalPolicy(statement);
-      }
-      const fn = new lambda.Function(this, id, {
-        description: `copyflow ${step.binary} (state ${step.state})`,
-        runtime: lambda.Runtime.PROVIDED_AL2023,
-        architecture,
-        handler: 'bootstrap',
-        code: lambda.Code.fromAsset(resolveLambdaAsset(assetDir, step.binary, deploy.architecture)),
-        memorySize: deploy.lambda[step.key].memoryMb,
-        timeout: Duration.seconds(deploy.lambda[step.key].timeoutSeconds),
-        role,
-        logGroup,
-        loggingFormat: lambda.LoggingFormat.JSON,
-        applicationLogLevelV2: deploy.logLevel as lambda.ApplicationLogLevel,
-        systemLogLevelV2: lambda.SystemLogLevel.INFO,
-        tracing: lambda.Tracing.ACTIVE,
-        environment: {
-          COPYFLOW_SETTINGS: settingsJson,
-          RUST_LOG: deploy.logLevel.toLowerCase(),
-        },
-      });
-      const policy = role.node.findChild('DefaultPolicy');
-      acknowledge(
-        policy,
-        'AwsSolutions-IAM5[Resource::*]',
-        'X-Ray tracing (Tracing.ACTIVE): xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level permissions, AWS requires Resource "*".',
-      );
-      if (step.key !== 'validateKey') {
-        acknowledge(
-          policy,
-          `AwsSolutions-IAM5[Resource::${nagResource(wildcards.source)}]`,
-          `Object keys are only known when events arrive: access is limited to objects under the watched prefix s3://${settings.source.bucket}/${settings.source.prefix}.`,
-        );
-        acknowledge(
-          policy,
-          `AwsSolutions-IAM5[Resource::${nagResource(wildcards.destination)}]`,
-          `Object keys are only known when events arrive: access is limited to objects under the destination prefix s3://${settings.destination.bucket}/${settings.destination.prefix}.`,
-        );
-      }
-      functions[step.key] = fn;
-    }
+    const functions = addStepLambdas(this, settings, this.destinationKey);
     this.functions = functions;
 
     // ---------------------------------------------------------------------------------------
