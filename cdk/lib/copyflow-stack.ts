@@ -5,13 +5,11 @@
 // stack is built (lib/settings.ts). Each cdk-nag finding this stack cannot fix is acknowledged
 // next to the construct that causes it, with the reason.
 
-import { Annotations, Aws, CfnOutput, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -20,7 +18,8 @@ import { addAlarms, CopyflowAlarms } from './alarms';
 import { addBuckets } from './buckets';
 import { Definition } from './definition';
 import { acknowledge } from './nag';
-import { LoadedSettings, STEPS, StepKey } from './settings';
+import { LoadedSettings, StepKey } from './settings';
+import { addStateMachine } from './state-machine';
 import { addStepLambdas } from './step-lambdas';
 
 export interface CopyflowStackProps extends StackProps {
@@ -60,33 +59,7 @@ export class CopyflowStack extends Stack {
     // ---------------------------------------------------------------------------------------
     // State machine
     // ---------------------------------------------------------------------------------------
-    const stateMachineLogs = new logs.LogGroup(this, 'StateMachineLogs', {
-      // The /aws/vendedlogs/ prefix keeps CloudWatch Logs resource policies small.
-      logGroupName: `/aws/vendedlogs/states/${this.stackName}`,
-      retention: deploy.logRetentionDays,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      definitionBody: sfn.DefinitionBody.fromString(definition.text),
-      definitionSubstitutions: Object.fromEntries(STEPS.map((s) => [s.placeholder, functions[s.key].functionArn])),
-      stateMachineType: deploy.stateMachineType === 'STANDARD' ? sfn.StateMachineType.STANDARD : sfn.StateMachineType.EXPRESS,
-      logs: { destination: stateMachineLogs, level: sfn.LogLevel.ALL, includeExecutionData: deploy.logExecutionData },
-      tracingEnabled: true,
-    });
-    // The ASL invokes each function by its unqualified ARN, so that is all it may invoke.
-    this.stateMachine.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'InvokeCopyflowSteps',
-        actions: ['lambda:InvokeFunction'],
-        resources: STEPS.map((s) => functions[s.key].functionArn),
-      }),
-    );
-    const stateMachinePolicy = this.stateMachine.role.node.findChild('DefaultPolicy');
-    acknowledge(
-      stateMachinePolicy,
-      'AwsSolutions-IAM5[Resource::*]',
-      'Step Functions logging (logs:CreateLogDelivery, GetLogDelivery, UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, DescribeResourcePolicies, DescribeLogGroups) and X-Ray (xray:PutTraceSegments, PutTelemetryRecords, GetSamplingRules, GetSamplingTargets) do not support resource-level permissions: AWS requires Resource "*".',
-    );
+    this.stateMachine = addStateMachine(this, definition, functions, deploy);
 
     // ---------------------------------------------------------------------------------------
     // EventBridge rule, target retries and dead-letter queue
