@@ -5,9 +5,8 @@
 // stack is built (lib/settings.ts). Each cdk-nag finding this stack cannot fix is acknowledged
 // next to the construct that causes it, with the reason.
 
-import { Annotations, Aws, CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -16,8 +15,8 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { addAlarms, CopyflowAlarms } from './alarms';
 import { addBuckets } from './buckets';
+import { addEventRule } from './event-rule';
 import { Definition } from './definition';
-import { acknowledge } from './nag';
 import { LoadedSettings, StepKey } from './settings';
 import { addStateMachine } from './state-machine';
 import { addStepLambdas } from './step-lambdas';
@@ -64,38 +63,9 @@ export class CopyflowStack extends Stack {
     // ---------------------------------------------------------------------------------------
     // EventBridge rule, target retries and dead-letter queue
     // ---------------------------------------------------------------------------------------
-    this.deadLetterQueue = new sqs.Queue(this, 'EventDeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(deploy.dlqRetentionDays),
-    });
-    acknowledge(
-      this.deadLetterQueue,
-      'AwsSolutions-SQS3',
-      'This queue is the dead-letter queue of the EventBridge target; it holds events for inspection and redrive and has no dead-letter queue of its own.',
-    );
-    const objectFilter = deploy.eventRuleKeyPrefixes.length > 0 ? { object: { key: deploy.eventRuleKeyPrefixes.map((prefix) => ({ prefix })) } } : {};
-    this.rule = new events.Rule(this, 'ObjectCreatedRule', {
-      description: `copyflow: S3 Object Created in s3://${settings.source.bucket}/${settings.source.prefix} starts an execution`,
-      eventPattern: {
-        source: ['aws.s3'],
-        detailType: ['Object Created'],
-        detail: { bucket: { name: [settings.source.bucket] }, ...objectFilter },
-      },
-      targets: [
-        new targets.SfnStateMachine(this.stateMachine, {
-          deadLetterQueue: this.deadLetterQueue,
-          retryAttempts: deploy.eventTarget.retryAttempts,
-          maxEventAge: Duration.seconds(deploy.eventTarget.maxEventAgeSeconds),
-        }),
-      ],
-    });
-
-    if (deploy.eventRuleKeyPrefixesDerived && settings.source.prefix !== '' && deploy.eventRuleKeyPrefixes.length === 0) {
-      Annotations.of(this.rule).addInfo(
-        `The rule does not filter by key: source.prefix ${JSON.stringify(settings.source.prefix)} has characters S3 may encode in event keys, so validate-key skips keys outside it instead (set deploy.eventRuleKeyPrefixes to filter by a safe part of it).`,
-      );
-    }
+    const trigger = addEventRule(this, settings, this.stateMachine);
+    this.rule = trigger.rule;
+    this.deadLetterQueue = trigger.deadLetterQueue;
 
     // ---------------------------------------------------------------------------------------
     // Alarms
