@@ -4,6 +4,12 @@
 // Everything comes from the settings (`copyflow.json` + CDK context), checked before this
 // stack is built (lib/settings.ts). Each cdk-nag finding this stack cannot fix is acknowledged
 // next to the construct that causes it, with the reason.
+//
+// The constructor only composes the parts, one file each: buckets, step-lambdas,
+// state-machine, event-rule, alarms. Each part is a function that adds its resources to this
+// stack's own scope, not a Construct subclass: a construct in between would put its id into
+// the logical id and aws:cdk:path of every resource beneath it, so CloudFormation would
+// replace them all on the next deployment (and could not recreate the named buckets).
 
 import { Aws, CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -39,42 +45,27 @@ export class CopyflowStack extends Stack {
   constructor(scope: Construct, id: string, props: CopyflowStackProps) {
     super(scope, id, props);
     const { settings, definition } = props;
-    const deploy = settings.deploy;
 
-    // ---------------------------------------------------------------------------------------
-    // Buckets and the destination key
-    // ---------------------------------------------------------------------------------------
+    // Source (EventBridge on) and destination buckets and the destination's key, created or imported.
     const buckets = addBuckets(this, settings);
     this.sourceBucket = buckets.sourceBucket;
     this.destinationBucket = buckets.destinationBucket;
     this.destinationKey = buckets.destinationKey;
 
-    // ---------------------------------------------------------------------------------------
-    // Lambda functions
-    // ---------------------------------------------------------------------------------------
-    const functions = addStepLambdas(this, settings, this.destinationKey);
-    this.functions = functions;
+    // validate-key, copy-object, verify-copy: a least-privilege role each.
+    this.functions = addStepLambdas(this, settings, this.destinationKey);
 
-    // ---------------------------------------------------------------------------------------
-    // State machine
-    // ---------------------------------------------------------------------------------------
-    this.stateMachine = addStateMachine(this, definition, functions, deploy);
+    // The ASL file, invoking exactly those three functions.
+    this.stateMachine = addStateMachine(this, definition, this.functions, settings.deploy);
 
-    // ---------------------------------------------------------------------------------------
-    // EventBridge rule, target retries and dead-letter queue
-    // ---------------------------------------------------------------------------------------
+    // Object Created -> an execution; what EventBridge cannot deliver waits in the DLQ.
     const trigger = addEventRule(this, settings, this.stateMachine);
     this.rule = trigger.rule;
     this.deadLetterQueue = trigger.deadLetterQueue;
 
-    // ---------------------------------------------------------------------------------------
-    // Alarms
-    // ---------------------------------------------------------------------------------------
-    this.alarms = addAlarms(this, this.stateMachine, this.deadLetterQueue, deploy.alarms);
+    this.alarms = addAlarms(this, this.stateMachine, this.deadLetterQueue, settings.deploy.alarms);
 
-    // ---------------------------------------------------------------------------------------
-    // Outputs
-    // ---------------------------------------------------------------------------------------
+    // What an operator needs after `cdk deploy`.
     new CfnOutput(this, 'SourceBucketName', { value: this.sourceBucket.bucketName });
     new CfnOutput(this, 'DestinationBucketName', { value: this.destinationBucket.bucketName });
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
