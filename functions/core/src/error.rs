@@ -6,7 +6,8 @@
 //! `statemachine/copyflow.asl.json`, and `From<StepError> for lambda_runtime::Diagnostic`
 //! reports exactly that name. Without it the runtime would send `std::any::type_name` of a
 //! reference to the error (e.g. `&alloc::boxed::Box<dyn core::error::Error + ...>`), which is
-//! neither stable across compilers nor matchable (S3-FACTS §9; aws-lambda-rust-runtime#243).
+//! neither stable across compilers nor matchable (`docs/aws-facts.md#lambda-error-names`;
+//! aws-lambda-rust-runtime#243).
 //!
 //! Retry policy lives in the ASL, not here, but [`StepError::retryable`] states what the ASL is
 //! expected to do, and a test keeps the two in step. Names never start with `States.` (reserved
