@@ -13,7 +13,10 @@
 //! expected to do, and a test keeps the two in step. Names never start with `States.` (reserved
 //! by Step Functions).
 //!
-//! S3 SDK errors are not classified here yet: see the section at the bottom of this file.
+//! S3 SDK errors become these variants in one place, `classify` in
+//! `functions/core/src/s3/errors.rs` (feature `s3`): by S3 error code and HTTP status, never
+//! by the error's text (`docs/aws-facts.md#s3-error-codes`). Callers hand it the SDK error
+//! itself, not a string made from it.
 
 use lambda_runtime::Diagnostic;
 
@@ -185,16 +188,6 @@ impl StepError {
             reason: reason.into(),
         }
     }
-
-    // ---- S3 SDK error classification ------------------------------------------------------
-    //
-    // `StepError::from_sdk(...)` goes here when aws-sdk-s3 joins this crate: the ONE place that
-    // maps an SDK error (`ProvideErrorMetadata::code()`, the HTTP status, timeouts and
-    // dispatch failures) to a variant above, e.g. `NoSuchKey`/`NoSuchVersion` ->
-    // `SourceNotFound`, `412 PreconditionFailed` on a copy-source condition -> `SourceChanged`,
-    // `AccessDenied` -> `AccessDenied`, `SlowDown`/5xx/timeouts -> `S3Transient`,
-    // `409 ConditionalRequestConflict` -> `DestinationConflict`, anything else -> `CopyFailed`.
-    // Callers must not stringify SDK errors before they reach it.
 }
 
 impl From<StepError> for Diagnostic {
