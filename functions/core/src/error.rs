@@ -79,8 +79,9 @@ pub enum StepError {
     /// internal errors, timeouts, dropped connections, DNS failures.
     ///
     /// **Retried** by the ASL with exponential backoff, `MaxDelaySeconds` and `FULL` jitter.
-    /// The copy step is idempotent, so a retry resumes (finished parts are recovered with
-    /// `ListParts`) or skips (destination already identical) instead of starting over.
+    /// The copy step is idempotent, so a retry is safe: a failed multipart copy has aborted
+    /// its upload, and the retry skips the copy when the destination is already identical,
+    /// else copies afresh.
     #[error("transient S3 failure: {0}")]
     S3Transient(String),
 
