@@ -1,5 +1,6 @@
-// The cloud column of ARCHITECTURE.md: S3 source bucket (EventBridge on) -> EventBridge rule
-// -> Step Functions (the ASL file as written) -> validate-key, copy-object, verify-copy.
+// The cloud pipeline (`docs/architecture.md#the-cloud-pipeline`): S3 source bucket (EventBridge
+// on) -> EventBridge rule -> Step Functions (the ASL file as written) -> validate-key,
+// copy-object, verify-copy.
 //
 // Everything comes from the settings (`copyflow.json` + CDK context), checked before this
 // stack is built (lib/settings.ts). Each cdk-nag finding this stack cannot fix is acknowledged

@@ -2,8 +2,8 @@
 //
 // The file's `${...FunctionArn}` placeholders are CloudFormation `DefinitionSubstitutions`
 // keys, so the template carries the file byte for byte and CloudFormation puts the function
-// ARNs in. The local runner substitutes the same placeholders, so both columns of
-// ARCHITECTURE.md run one definition.
+// ARNs in. The local runner substitutes the same placeholders, so both runtimes
+// (`docs/architecture.md#one-pipeline-two-runtimes`) run one definition.
 
 import * as fs from 'fs';
 import * as path from 'path';

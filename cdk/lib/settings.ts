@@ -167,8 +167,8 @@ export const LOG_RETENTION_DAYS = [
 
 /**
  * Characters that survive both form-encoding and percent-encoding unchanged. The EventBridge
- * `detail.object.key` may be encoded (S3-FACTS §1.2), so a prefix filter with any other
- * character might never match.
+ * `detail.object.key` may be encoded (`docs/aws-facts.md#key-encoding-in-events`), so a prefix
+ * filter with any other character might never match.
  */
 const EVENT_SAFE_PREFIX = /^[A-Za-z0-9/._-]*$/;
 

@@ -4,7 +4,7 @@
 //! The math (CRC64NVME with the NVMe polynomial, CRC combining, composite checksums, base64
 //! header form) lives in `copyflow-checksum` and is re-exported from the crate root; this module
 //! adds the rules verification needs (S3 User Guide, "Checking object integrity";
-//! S3-FACTS §4-5 and design consequence 7):
+//! `docs/aws-facts.md#full-object-and-composite-checksums` and `#etags`):
 //!
 //! - **Never compare ETags.** They depend on part layout and encryption, not only on bytes.
 //! - A `FULL_OBJECT` checksum is a checksum of the bytes, whatever the upload method: two of the

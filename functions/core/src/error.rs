@@ -6,13 +6,17 @@
 //! `statemachine/copyflow.asl.json`, and `From<StepError> for lambda_runtime::Diagnostic`
 //! reports exactly that name. Without it the runtime would send `std::any::type_name` of a
 //! reference to the error (e.g. `&alloc::boxed::Box<dyn core::error::Error + ...>`), which is
-//! neither stable across compilers nor matchable (S3-FACTS §9; aws-lambda-rust-runtime#243).
+//! neither stable across compilers nor matchable (`docs/aws-facts.md#lambda-error-names`;
+//! aws-lambda-rust-runtime#243).
 //!
 //! Retry policy lives in the ASL, not here, but [`StepError::retryable`] states what the ASL is
 //! expected to do, and a test keeps the two in step. Names never start with `States.` (reserved
 //! by Step Functions).
 //!
-//! S3 SDK errors are not classified here yet: see the section at the bottom of this file.
+//! S3 SDK errors become these variants in one place, `classify` in
+//! `functions/core/src/s3/errors.rs` (feature `s3`): by S3 error code and HTTP status, never
+//! by the error's text (`docs/aws-facts.md#s3-error-codes`). Callers hand it the SDK error
+//! itself, not a string made from it.
 
 use lambda_runtime::Diagnostic;
 
@@ -75,8 +79,9 @@ pub enum StepError {
     /// internal errors, timeouts, dropped connections, DNS failures.
     ///
     /// **Retried** by the ASL with exponential backoff, `MaxDelaySeconds` and `FULL` jitter.
-    /// The copy step is idempotent, so a retry resumes (finished parts are recovered with
-    /// `ListParts`) or skips (destination already identical) instead of starting over.
+    /// The copy step is idempotent, so a retry is safe: a failed multipart copy has aborted
+    /// its upload, and the retry skips the copy when the destination is already identical,
+    /// else copies afresh.
     #[error("transient S3 failure: {0}")]
     S3Transient(String),
 
@@ -184,16 +189,6 @@ impl StepError {
             reason: reason.into(),
         }
     }
-
-    // ---- S3 SDK error classification ------------------------------------------------------
-    //
-    // `StepError::from_sdk(...)` goes here when aws-sdk-s3 joins this crate: the ONE place that
-    // maps an SDK error (`ProvideErrorMetadata::code()`, the HTTP status, timeouts and
-    // dispatch failures) to a variant above, e.g. `NoSuchKey`/`NoSuchVersion` ->
-    // `SourceNotFound`, `412 PreconditionFailed` on a copy-source condition -> `SourceChanged`,
-    // `AccessDenied` -> `AccessDenied`, `SlowDown`/5xx/timeouts -> `S3Transient`,
-    // `409 ConditionalRequestConflict` -> `DestinationConflict`, anything else -> `CopyFailed`.
-    // Callers must not stringify SDK errors before they reach it.
 }
 
 impl From<StepError> for Diagnostic {

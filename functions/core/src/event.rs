@@ -2,8 +2,9 @@
 //! started by an EventBridge rule receives it (the whole event is the execution input).
 //!
 //! The envelope is `aws_lambda_events`' [`EventBridgeEvent`]; the crate has no S3 detail type
-//! (S3-FACTS §2), so [`ObjectCreatedDetail`] is ours. It is deliberately tolerant (S3 User
-//! Guide, "EventBridge event message structure"; S3-FACTS §1.1):
+//! (`docs/aws-facts.md#event-types-in-rust`), so [`ObjectCreatedDetail`] is ours. It is
+//! deliberately tolerant (S3 User Guide, "EventBridge event message structure";
+//! `docs/aws-facts.md#event-shape`):
 //!
 //! - kebab-case field names (`version-id`, `source-ip-address`), as AWS sends them;
 //! - only `bucket.name` and `object.key` are required. `size`, `etag`, `version-id` (absent

@@ -1,7 +1,8 @@
 //! Object keys: decoding the event key, the key rules, destination mapping, the loop guard, and
 //! the one function that encodes `x-amz-copy-source`.
 //!
-//! Rules respected (S3-FACTS §1.2, §3 and design consequences 1-3):
+//! Rules respected (`docs/aws-facts.md#key-encoding-in-events`, `#object-keys` and
+//! `#copy-source-encoding`):
 //!
 //! - **Event keys may be encoded three ways.** S3 notifications form-encode keys ("'red
 //!   flower.jpg' becomes 'red+flower.jpg'"); for EventBridge it is undocumented: a public AWS

@@ -1,10 +1,10 @@
-//! copyflow-core: everything the three copy steps need, as pure, tested library code.
+//! copyflow-core: everything the three copy steps need, as tested library code.
 //!
 //! copyflow copies every new object of a source bucket to a destination bucket under the same
 //! key, verified by checksum: S3 -> EventBridge `Object Created` -> Step Functions -> the
-//! Lambda steps validate-key, copy-object and verify-copy (ARCHITECTURE.md). The Lambda
-//! binaries and the local runner are thin adapters over this crate, so the same code runs in
-//! the cloud and on a laptop.
+//! Lambda steps validate-key, copy-object and verify-copy (`docs/architecture.md#the-steps`).
+//! The Lambda binaries and the local runner are thin adapters over this crate, so the same
+//! code runs in the cloud and on a laptop.
 //!
 //! | module | job |
 //! |---|---|
@@ -14,13 +14,15 @@
 //! | [`checksums`] | Stored checksums in comparable form, range CRC combining. |
 //! | [`settings`] | `copyflow.json` / `COPYFLOW_SETTINGS`. |
 //! | [`error`] | [`StepError`], the error names the state machine matches. |
+//! | [`deadline`] | When a step stops starting work before the Lambda deadline. |
 //! | [`mod@validate`] | The validate-key step ([`validate()`]). |
-//!
 //! | [`s3`], [`copy`], [`verify`], [`Steps`] | The S3 side (default feature `s3`). |
 //!
-//! Without the default feature `s3` the crate is only the pure part and links no AWS SDK
-//! (validate-key builds it so). Nothing outside the `s3` feature does I/O except reading
-//! the settings file or variable.
+//! Without the default feature `s3` the crate links no AWS SDK (validate-key builds it so).
+//! Where I/O happens: the modules of the `s3` feature send requests to S3. Outside them,
+//! [`Settings::from_file`] reads the settings file and [`Settings::from_env`] the
+//! `COPYFLOW_SETTINGS` variable, and [`deadline`] reads the system clock; event parsing, the
+//! key rules, planning, checksums and [`validate()`] do no I/O at all.
 
 #![warn(missing_docs)]
 

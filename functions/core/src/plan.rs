@@ -1,6 +1,7 @@
 //! Copy planning: one `CopyObject` or a multipart copy, and the byte ranges of its parts.
 //!
-//! S3's limits (S3 User Guide, "Amazon S3 multipart upload limits"; S3-FACTS §3):
+//! S3's limits (S3 User Guide, "Amazon S3 multipart upload limits";
+//! `docs/aws-facts.md#copyobject-limits`, `#multipart-limits`, `#maximum-object-size`):
 //!
 //! - `CopyObject` copies at most 5 GiB ([`MAX_COPY_OBJECT_SIZE`]) in one request;
 //! - a multipart upload has at most 10,000 parts ([`MAX_PARTS`]), numbered consecutively from 1

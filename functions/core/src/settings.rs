@@ -1,7 +1,7 @@
 //! The pipeline settings: one JSON document, `copyflow.json` at the repository root.
 //!
-//! The same document configures every runtime, so the cloud and local columns of
-//! ARCHITECTURE.md cannot drift apart:
+//! The same document configures every runtime, so the cloud and the local runtime
+//! (`docs/architecture.md#one-pipeline-two-runtimes`) cannot drift apart:
 //!
 //! - the `copyflow` CLI reads the file ([`Settings::from_file`]);
 //! - the CDK app reads the file, and passes its contents to each Lambda in the environment

@@ -1,12 +1,14 @@
 //! Conformance with AWS Step Functions: runs every case of the recorded corpus
-//! (`../shared/conformance/asl/cases.json`, see its README) on the engine and compares the
-//! results with what AWS recorded.
+//! (`tests/fixtures/asl/cases.json` at the repository root, see the README beside it) on the
+//! engine and compares the results with what AWS recorded.
 //!
 //! Prints `asl conformance: N passed, M failed` over the whole corpus at the (type, details)
 //! tier, and the stricter id/previousEventId tier. Fails if a case outside
 //! `tests/expected_failures.txt` fails, or if a listed case passes (so the list only shrinks).
 //! `ASL_CONFORMANCE_CASES` overrides the corpus path; `ASL_CONFORMANCE_VERBOSE=1` prints every
 //! failure's first difference; `ASL_CONFORMANCE_ONLY=<substring>` runs matching cases only.
+//! A corpus that cannot be read fails the test with where it was looked for and how to
+//! restore it; it never passes by running nothing.
 //!
 //! Each case runs on its own current-thread runtime with paused tokio time and a
 //! [`VirtualClock`] starting at the case's recording date, so waits, retries and the
@@ -29,12 +31,48 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 
 const EXPECTED_FAILURES: &str = include_str!("expected_failures.txt");
 
-fn corpus_path() -> PathBuf {
+/// The corpus committed in the repository, relative to this crate.
+const COMMITTED_CORPUS: &str = "../../tests/fixtures/asl/cases.json";
+
+/// Where the corpus is read from: `ASL_CONFORMANCE_CASES` if set, else the committed copy.
+/// The second value says which, for the message when it cannot be read.
+fn corpus_path() -> (PathBuf, &'static str) {
     match std::env::var_os("ASL_CONFORMANCE_CASES") {
-        Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/conformance/asl/cases.json"),
+        Some(p) => (
+            PathBuf::from(p),
+            "the path ASL_CONFORMANCE_CASES names; unset it to use the copy committed at \
+             tests/fixtures/asl/cases.json",
+        ),
+        None => (
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(COMMITTED_CORPUS),
+            "the copy committed at tests/fixtures/asl/cases.json",
+        ),
     }
+}
+
+/// The corpus cases; fails the test, saying what is missing, where it was looked for and
+/// how to get it back, when the file cannot be read or is not the corpus.
+fn load_corpus() -> Vec<Value> {
+    let (path, which) = corpus_path();
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "the ASL conformance corpus is missing: cannot read {} ({which}): {e}.\n\
+             The corpus is 772 executions recorded on AWS Step Functions (derived from \
+             LocalStack's snapshot tests, Apache-2.0; see tests/fixtures/asl/README.md) and \
+             is part of the repository. Restore it with \
+             `git checkout -- tests/fixtures/asl/cases.json` from the repository root, or \
+             set ASL_CONFORMANCE_CASES to the path of a copy of cases.json.",
+            path.display()
+        )
+    });
+    serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "the ASL conformance corpus at {} ({which}) is not a JSON array of cases: {e}. \
+             Restore it with `git checkout -- tests/fixtures/asl/cases.json` from the \
+             repository root.",
+            path.display()
+        )
+    })
 }
 
 /// Python's `json.dumps` default formatting (`", "` and `": "` separators, non-ASCII escaped):
@@ -300,14 +338,7 @@ fn expected_failures() -> BTreeMap<String, String> {
 
 #[test]
 fn engine_matches_the_recorded_aws_executions() {
-    let path = corpus_path();
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "cannot read the conformance corpus at {}: {e} (set ASL_CONFORMANCE_CASES)",
-            path.display()
-        )
-    });
-    let cases: Vec<Value> = serde_json::from_str(&text).unwrap();
+    let cases = load_corpus();
     let only = std::env::var("ASL_CONFORMANCE_ONLY").ok();
     let verbose = std::env::var_os("ASL_CONFORMANCE_VERBOSE").is_some();
     let listed = expected_failures();

@@ -36,14 +36,14 @@ pub enum CopyStatus {
 }
 
 /// Which S3 operations wrote the destination, and so which properties S3 carried over by
-/// itself (S3-FACTS §7).
+/// itself (`docs/aws-facts.md#what-a-copy-keeps`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CopyMethod {
     /// One CopyObject: S3 copies metadata, content headers and tags (`COPY` directives).
     CopyObject,
     /// CreateMultipartUpload + UploadPartCopy + CompleteMultipartUpload, every property set
-    /// explicitly (S3-FACTS §7).
+    /// explicitly (`docs/aws-facts.md#what-a-copy-keeps`).
     Multipart,
     /// Nothing written: the destination already held the object.
     None,
@@ -70,7 +70,7 @@ pub struct Checkpoint {
 #[serde(rename_all = "camelCase")]
 pub struct CopiedObject {
     /// Unquoted. Verify uses it to notice a later overwrite, never to compare bytes (ETags
-    /// differ between copies of the same bytes; S3-FACTS §5).
+    /// differ between copies of the same bytes; `docs/aws-facts.md#etags`).
     pub etag: String,
     /// The version this copy created (absent on unversioned buckets): verify reads exactly it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,9 +1,10 @@
 //! Multipart copy for objects above the threshold: CreateMultipartUpload carrying every
 //! property explicitly (nothing is inherited on this path: content headers, metadata, tags,
-//! storage class; S3-FACTS §7), UploadPartCopy ranges in parallel with bounded concurrency,
-//! each pinned to the source ETag, then CompleteMultipartUpload with every part's checksum,
-//! the object size and, when the source has one in the same algorithm, the source's
-//! full-object checksum so S3 itself checks the assembled copy.
+//! storage class; `docs/aws-facts.md#what-a-copy-keeps`), UploadPartCopy ranges in parallel
+//! with bounded concurrency, each pinned to the source ETag, then CompleteMultipartUpload with
+//! every part's checksum, the object size and, when the source has one in the same algorithm,
+//! the source's full-object checksum so S3 itself checks the assembled copy
+//! (`docs/aws-facts.md#checksums-on-copies`).
 //!
 //! Near the invocation deadline no new part starts; the step returns `in-progress` with a
 //! [`Checkpoint`] and the next invocation recovers finished parts with ListParts, so no part

@@ -2,7 +2,8 @@
 //!
 //! S3 copies metadata, content headers and tags (`COPY` directives); storage class is not
 //! inherited, so it is set explicitly (the configured one, or the source's); the checksum is
-//! recomputed by S3 in the source's algorithm (S3-FACTS §4.4, §7).
+//! recomputed by S3 in the source's algorithm (`docs/aws-facts.md#checksums-on-copies`,
+//! `#what-a-copy-keeps`).
 
 use aws_sdk_s3::types::{ChecksumAlgorithm, MetadataDirective, StorageClass, TaggingDirective};
 

@@ -1,6 +1,7 @@
 //! Computed verification: the CRC of a whole object from parallel ranged GETs, each streamed
 //! through the hasher chunk by chunk (memory stays at concurrency x chunk, never the object),
-//! combined in order without re-reading (CRCs of adjacent ranges combine; S3-FACTS §4).
+//! combined in order without re-reading (CRCs of adjacent ranges combine;
+//! `docs/aws-facts.md#full-object-and-composite-checksums`).
 
 use futures::StreamExt;
 

@@ -1,5 +1,5 @@
 //! Comparison of our executions with the recorded ones, following the corpus README
-//! (`../shared/conformance/asl/README.md`, "How recorded values were normalised"):
+//! (`tests/fixtures/asl/README.md`, "How recorded values were normalised"):
 //! - detail strings that start with `{` are parsed as JSON on both sides;
 //! - `"timestamp"`, `"snf_role_arn"` and any `<...>` token (also inside a longer string) are
 //!   wildcards; the recordings also contain a few bare tokens of the same kind that the README

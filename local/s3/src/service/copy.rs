@@ -1,6 +1,7 @@
 //! CopyObject and the copy-source rules it shares with UploadPartCopy.
 //!
-//! S3 facts respected (see shared/S3-FACTS.md §4.4, §6, §7): the source may be pinned with
+//! S3 facts respected (`docs/aws-facts.md#copyobject-limits`, `#conditional-requests`,
+//! `#what-a-copy-keeps`, `#checksums-on-copies`): the source may be pinned with
 //! `?versionId=`; the four `x-amz-copy-source-if-*` conditions fail with 412; sources over
 //! 5 GiB are refused; metadata and tags are copied unless a REPLACE directive says otherwise;
 //! storage class is not inherited; the checksum is kept unless another algorithm is asked

@@ -3,7 +3,7 @@
 //! independent and run concurrently.
 //!
 //! Expected values follow AWS S3's documented behaviour (the S3 API reference, quoted in
-//! aws-sdk-s3's doc comments, and `shared/S3-FACTS.md`); expected checksums and ETags are
+//! aws-sdk-s3's doc comments, and `docs/aws-facts.md`); expected checksums and ETags are
 //! computed here, on the client side, never taken from the server.
 
 use aws_sdk_s3::primitives::ByteStream;

@@ -208,7 +208,8 @@ pub async fn upload_part_with_a_wrong_checksum_is_400_bad_digest(ctx: Ctx) -> Ou
 }
 
 /// "Amazon S3 … calculates CRC64NVME checksums for new objects" uploaded without one, and
-/// returns it as a FULL_OBJECT checksum (S3-FACTS §4.2). The client here sends no checksum.
+/// returns it as a FULL_OBJECT checksum (`docs/aws-facts.md#checksum-algorithms`). The client
+/// here sends no checksum.
 pub async fn put_without_checksum_gets_default_crc64nvme_full_object_checksum(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     let client = ctx

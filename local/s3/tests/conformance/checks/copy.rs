@@ -1,5 +1,6 @@
-//! CopyObject: directives, copy-source conditions (incl. S3-FACTS §6 combination rules),
-//! destination conditions, versioned sources and checksums.
+//! CopyObject: directives, copy-source conditions (incl. the combination rules of
+//! `docs/aws-facts.md#conditional-requests`), destination conditions, versioned sources and
+//! checksums.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -226,7 +227,7 @@ pub async fn copy_metadata_directive_copy_keeps_source_metadata_and_content_head
 }
 
 /// `Expires` is user-controllable system metadata, copied with the rest under
-/// MetadataDirective COPY (S3-FACTS §7).
+/// MetadataDirective COPY (`docs/aws-facts.md#what-a-copy-keeps`).
 pub async fn copy_metadata_directive_copy_keeps_source_expires(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     put_with_headers(&ctx, &bucket, "src", b"payload").await?;
