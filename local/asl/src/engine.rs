@@ -677,6 +677,26 @@ impl Engine {
         }
     }
 
+    /// Waits until the execution ends, then hands its description and history to `read`
+    /// straight from memory. None when the engine no longer holds it (finished and
+    /// forgotten): read the store then.
+    pub async fn wait_then<R>(
+        &self,
+        execution_arn: &str,
+        read: impl FnOnce(&ExecutionDescription, &[HistoryEvent]) -> R,
+    ) -> Option<R> {
+        let record = self.record(execution_arn)?;
+        let mut changed = record.subscribe();
+        loop {
+            changed.borrow_and_update();
+            if record.status() != ExecutionStatus::Running || changed.changed().await.is_err() {
+                break;
+            }
+        }
+        let description = record.describe();
+        Some(record.with_events(|events| read(&description, events)))
+    }
+
     /// `StopExecution`: abort a running execution (`ExecutionAborted`). Returns false if it is
     /// unknown or already finished.
     pub fn stop_execution(

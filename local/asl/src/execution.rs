@@ -418,6 +418,11 @@ impl ExecutionRecord {
         self.lock().events.clone()
     }
 
+    /// Reads the history in place, without copying it.
+    pub fn with_events<R>(&self, read: impl FnOnce(&[HistoryEvent]) -> R) -> R {
+        read(&self.lock().events)
+    }
+
     fn event_at(&self, index: usize) -> Result<HistoryEvent, bool> {
         let s = self.lock();
         match s.events.get(index) {

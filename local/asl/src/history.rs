@@ -7,7 +7,9 @@
 //! `inputDetails`/`outputDetails` `{"truncated": false}`. [`HistoryEvent::to_json`] produces that
 //! wire shape (timestamps as epoch seconds, as the Step Functions JSON protocol sends them).
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde::ser::SerializeMap;
+use serde_json::Value;
 use time::OffsetDateTime;
 
 /// The state types, for `<Type>StateEntered` / `<Type>StateExited` events.
@@ -274,58 +276,60 @@ pub struct HistoryEvent {
 impl HistoryEvent {
     /// The event in the `GetExecutionHistory` JSON shape.
     pub fn to_json(&self) -> Value {
-        let mut out = Map::new();
-        out.insert(
-            "timestamp".into(),
-            json!(self.timestamp.unix_timestamp_nanos() as f64 / 1e9),
-        );
-        out.insert("type".into(), Value::String(self.event_type.name().into()));
-        out.insert("id".into(), Value::from(self.id));
-        out.insert(
-            "previousEventId".into(),
-            Value::from(self.previous_event_id),
-        );
-        if let Some(details) = self.details_json() {
-            out.insert(self.event_type.details_key(), details);
-        }
-        Value::Object(out)
+        serde_json::to_value(self).unwrap_or(Value::Null)
     }
 
-    fn details_json(&self) -> Option<Value> {
-        fn put(m: &mut Map<String, Value>, k: &str, v: &str) {
-            m.insert(k.into(), Value::String(v.to_owned()));
-        }
-        fn opt(m: &mut Map<String, Value>, k: &str, v: &Option<String>) {
-            if let Some(v) = v {
-                put(m, k, v);
-            }
-        }
-        let untruncated = || json!({"truncated": false});
-        let mut m = Map::new();
-        match &self.details {
-            EventDetails::None => return None,
+    /// The event as compact JSON text (what the store records), written straight from the
+    /// event: no intermediate `Value`, whose copies of every payload string cost more than
+    /// the text itself.
+    pub fn to_json_text(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// `{"truncated": false}`: payloads are never truncated locally.
+struct Untruncated;
+
+impl Serialize for Untruncated {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut m = serializer.serialize_map(Some(1))?;
+        m.serialize_entry("truncated", &false)?;
+        m.end()
+    }
+}
+
+/// The details object of an event, fields in the order AWS returns them.
+struct DetailsJson<'a>(&'a EventDetails);
+
+impl Serialize for DetailsJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut m = serializer.serialize_map(None)?;
+        match self.0 {
+            EventDetails::None => {}
             EventDetails::ExecutionStarted { input, role_arn } => {
-                put(&mut m, "input", input);
-                m.insert("inputDetails".into(), untruncated());
-                put(&mut m, "roleArn", role_arn);
+                m.serialize_entry("input", input)?;
+                m.serialize_entry("inputDetails", &Untruncated)?;
+                m.serialize_entry("roleArn", role_arn)?;
             }
-            EventDetails::ExecutionSucceeded { output } => {
-                put(&mut m, "output", output);
-                m.insert("outputDetails".into(), untruncated());
+            EventDetails::ExecutionSucceeded { output }
+            | EventDetails::LambdaFunctionSucceeded { output } => {
+                m.serialize_entry("output", output)?;
+                m.serialize_entry("outputDetails", &Untruncated)?;
             }
-            EventDetails::ExecutionFailed { error, cause } => {
-                opt(&mut m, "error", error);
-                opt(&mut m, "cause", cause);
+            EventDetails::ExecutionFailed { error, cause }
+            | EventDetails::LambdaFunctionFailed { error, cause } => {
+                optional(&mut m, "error", error)?;
+                optional(&mut m, "cause", cause)?;
             }
             EventDetails::StateEntered { name, input } => {
-                put(&mut m, "name", name);
-                put(&mut m, "input", input);
-                m.insert("inputDetails".into(), untruncated());
+                m.serialize_entry("name", name)?;
+                m.serialize_entry("input", input)?;
+                m.serialize_entry("inputDetails", &Untruncated)?;
             }
             EventDetails::StateExited { name, output } => {
-                put(&mut m, "name", name);
-                put(&mut m, "output", output);
-                m.insert("outputDetails".into(), untruncated());
+                m.serialize_entry("name", name)?;
+                m.serialize_entry("output", output)?;
+                m.serialize_entry("outputDetails", &Untruncated)?;
             }
             EventDetails::TaskScheduled {
                 resource_type,
@@ -334,30 +338,30 @@ impl HistoryEvent {
                 parameters,
                 timeout_in_seconds,
             } => {
-                put(&mut m, "resourceType", resource_type);
-                put(&mut m, "resource", resource);
-                put(&mut m, "region", region);
-                put(&mut m, "parameters", parameters);
+                m.serialize_entry("resourceType", resource_type)?;
+                m.serialize_entry("resource", resource)?;
+                m.serialize_entry("region", region)?;
+                m.serialize_entry("parameters", parameters)?;
                 if let Some(t) = timeout_in_seconds {
-                    m.insert("timeoutInSeconds".into(), Value::from(*t));
+                    m.serialize_entry("timeoutInSeconds", t)?;
                 }
             }
             EventDetails::TaskStarted {
                 resource_type,
                 resource,
             } => {
-                put(&mut m, "resourceType", resource_type);
-                put(&mut m, "resource", resource);
+                m.serialize_entry("resourceType", resource_type)?;
+                m.serialize_entry("resource", resource)?;
             }
             EventDetails::TaskSucceeded {
                 resource_type,
                 resource,
                 output,
             } => {
-                put(&mut m, "resourceType", resource_type);
-                put(&mut m, "resource", resource);
-                put(&mut m, "output", output);
-                m.insert("outputDetails".into(), untruncated());
+                m.serialize_entry("resourceType", resource_type)?;
+                m.serialize_entry("resource", resource)?;
+                m.serialize_entry("output", output)?;
+                m.serialize_entry("outputDetails", &Untruncated)?;
             }
             EventDetails::TaskFailed {
                 resource_type,
@@ -365,46 +369,56 @@ impl HistoryEvent {
                 error,
                 cause,
             } => {
-                put(&mut m, "resourceType", resource_type);
-                put(&mut m, "resource", resource);
-                opt(&mut m, "error", error);
-                opt(&mut m, "cause", cause);
+                m.serialize_entry("resourceType", resource_type)?;
+                m.serialize_entry("resource", resource)?;
+                optional(&mut m, "error", error)?;
+                optional(&mut m, "cause", cause)?;
             }
             EventDetails::LambdaFunctionScheduled {
                 resource,
                 input,
                 timeout_in_seconds,
             } => {
-                put(&mut m, "resource", resource);
-                put(&mut m, "input", input);
-                m.insert("inputDetails".into(), untruncated());
+                m.serialize_entry("resource", resource)?;
+                m.serialize_entry("input", input)?;
+                m.serialize_entry("inputDetails", &Untruncated)?;
                 if let Some(t) = timeout_in_seconds {
-                    m.insert("timeoutInSeconds".into(), Value::from(*t));
+                    m.serialize_entry("timeoutInSeconds", t)?;
                 }
             }
-            EventDetails::LambdaFunctionSucceeded { output } => {
-                put(&mut m, "output", output);
-                m.insert("outputDetails".into(), untruncated());
-            }
-            EventDetails::LambdaFunctionFailed { error, cause } => {
-                opt(&mut m, "error", error);
-                opt(&mut m, "cause", cause);
-            }
             EventDetails::MapStateStarted { length } => {
-                m.insert("length".into(), Value::from(*length));
+                m.serialize_entry("length", length)?;
             }
             EventDetails::MapIteration { name, index } => {
-                put(&mut m, "name", name);
-                m.insert("index".into(), Value::from(*index));
+                m.serialize_entry("name", name)?;
+                m.serialize_entry("index", index)?;
             }
         }
-        Some(Value::Object(m))
+        m.end()
     }
 }
 
-impl serde::Serialize for HistoryEvent {
+fn optional<M: SerializeMap>(m: &mut M, key: &str, value: &Option<String>) -> Result<(), M::Error> {
+    match value {
+        Some(v) => m.serialize_entry(key, v),
+        None => Ok(()),
+    }
+}
+
+impl Serialize for HistoryEvent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.to_json().serialize(serializer)
+        let mut m = serializer.serialize_map(None)?;
+        m.serialize_entry(
+            "timestamp",
+            &(self.timestamp.unix_timestamp_nanos() as f64 / 1e9),
+        )?;
+        m.serialize_entry("type", self.event_type.name())?;
+        m.serialize_entry("id", &self.id)?;
+        m.serialize_entry("previousEventId", &self.previous_event_id)?;
+        if !matches!(self.details, EventDetails::None) {
+            m.serialize_entry(&self.event_type.details_key(), &DetailsJson(&self.details))?;
+        }
+        m.end()
     }
 }
 
@@ -412,6 +426,7 @@ impl serde::Serialize for HistoryEvent {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use time::macros::datetime;
 
     #[test]

@@ -120,12 +120,14 @@ fn which(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
         // pyenv shims exist for commands that no Python version has installed.
         .filter(|p| {
-            Command::new(p)
-                .arg("--version")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
+            ["--version", "version"].iter().any(|arg| {
+                Command::new(p)
+                    .arg(arg)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success())
+            })
         })
 }
 
@@ -373,14 +375,12 @@ fn peer_copies(
         let mut c = peer_command(program, endpoint);
         let workers = UPLOAD_CONCURRENCY.to_string();
         match (name, key) {
-            ("s5cmd", None) => c.args(["--numworkers", &workers, "cp"]).args([
-                format!("s3://{SOURCE}/*"),
-                format!("s3://{bucket}/"),
-            ]),
-            ("s5cmd", Some(k)) => {
-                c.arg("cp")
-                    .args([format!("s3://{SOURCE}/{k}"), format!("s3://{bucket}/{k}")])
-            }
+            ("s5cmd", None) => c
+                .args(["--numworkers", &workers, "cp"])
+                .args([format!("s3://{SOURCE}/*"), format!("s3://{bucket}/")]),
+            ("s5cmd", Some(k)) => c
+                .arg("cp")
+                .args([format!("s3://{SOURCE}/{k}"), format!("s3://{bucket}/{k}")]),
             ("rclone", None) => c
                 .args(["copy", "--transfers", &workers, "--checkers", &workers])
                 .args([format!("bench:{SOURCE}"), format!("bench:{bucket}")]),
@@ -395,14 +395,18 @@ fn peer_copies(
                 .args([format!("s3://{SOURCE}/{k}"), format!("s3://{bucket}/{k}")]),
         };
         let began = Instant::now();
-        let out = c.stdout(Stdio::null()).stderr(Stdio::piped()).output().unwrap();
+        let out = c
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
         let seconds = began.elapsed().as_secs_f64();
         if out.status.success() {
             results.push((name, seconds));
         } else {
             let err = String::from_utf8_lossy(&out.stderr);
-            let first = err.lines().next().unwrap_or("").to_owned();
-            println!("    {name:<24} failed: {first}");
+            let last = err.lines().last().unwrap_or("").to_owned();
+            println!("    {name:<24} failed: {last}");
         }
     }
     results
@@ -416,7 +420,14 @@ fn small_objects(n: usize, peers: &Peers) {
     let files_dir = tempfile::tempdir().unwrap();
     let files = small_files(n, files_dir.path());
     create_bucket(&rt, &client, "bench-unwatched");
-    let idle = upload(&rt, peers, &up.s3, files_dir.path(), &files, "bench-unwatched");
+    let idle = upload(
+        &rt,
+        peers,
+        &up.s3,
+        files_dir.path(),
+        &files,
+        "bench-unwatched",
+    );
     let cpu_before = up.cpu();
     let began = Instant::now();
     let busy = upload(&rt, peers, &up.s3, files_dir.path(), &files, SOURCE);
@@ -434,10 +445,10 @@ fn small_objects(n: usize, peers: &Peers) {
         cpu * 1000.0 / n as f64
     );
     println!(
-        "  uploader ({uploader:<10})    {:>8.0} PUT/s alone, {:.0} PUT/s while the pipeline runs ({:+.0}%)",
+        "  uploader ({uploader:<10})    {:>8.0} PUT/s alone, {:.0} PUT/s while the pipeline runs (slowed {:.0}%)",
         n as f64 / idle,
         n as f64 / busy,
-        (idle / busy - 1.0) * -100.0
+        (1.0 - idle / busy) * 100.0
     );
     println!("  peers, server-side copy of the same objects (no verification):");
     for (name, s) in peer_copies(&rt, &client, peers, &up.s3, None) {
@@ -462,7 +473,14 @@ fn large_object(gib: u64, peers: &Peers) {
     let cp = {
         let began = Instant::now();
         let copy = dir.path().join("large.copy");
-        assert!(Command::new("cp").arg(&file).arg(&copy).status().unwrap().success());
+        assert!(
+            Command::new("cp")
+                .arg(&file)
+                .arg(&copy)
+                .status()
+                .unwrap()
+                .success()
+        );
         let s = began.elapsed().as_secs_f64();
         std::fs::remove_file(copy).unwrap();
         s
@@ -593,9 +611,10 @@ fn cold_starts() {
     let dir = Path::new(env!("CARGO_BIN_EXE_copyflow")).parent().unwrap();
     println!("\ncold starts: spawn to the first invocation/next, median of {RUNS}");
     let settings = {
-        let doc: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(workspace_root().join("copyflow.json")).unwrap())
-                .unwrap();
+        let doc: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(workspace_root().join("copyflow.json")).unwrap(),
+        )
+        .unwrap();
         let mut doc = doc.as_object().unwrap().clone();
         doc.remove("local");
         doc.remove("deploy");
@@ -642,7 +661,10 @@ fn one_cold_start(
             ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"),
             ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
             ("AWS_LAMBDA_LOG_GROUP_NAME", &format!("/aws/lambda/{name}")),
-            ("AWS_LAMBDA_LOG_STREAM_NAME", "2025/01/01/[$LATEST]0123456789abcdef"),
+            (
+                "AWS_LAMBDA_LOG_STREAM_NAME",
+                "2025/01/01/[$LATEST]0123456789abcdef",
+            ),
             ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
             ("AWS_REGION", "us-east-1"),
             ("AWS_DEFAULT_REGION", "us-east-1"),
@@ -661,7 +683,10 @@ fn one_cold_start(
     let mut chunk = [0u8; 1024];
     while !buf.windows(2).any(|w| w == b"\r\n") {
         let n = conn.read(&mut chunk).unwrap();
-        assert!(n > 0, "{name} closed the connection before asking for an event");
+        assert!(
+            n > 0,
+            "{name} closed the connection before asking for an event"
+        );
         buf.extend_from_slice(&chunk[..n]);
     }
     let elapsed = began.elapsed().as_secs_f64() * 1000.0;

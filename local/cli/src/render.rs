@@ -45,6 +45,30 @@ impl Event {
     }
 }
 
+impl Event {
+    /// From one event of the local engine's history, read in place (no JSON in between).
+    pub fn from_history(e: &copyflow_asl::HistoryEvent) -> Event {
+        use copyflow_asl::EventDetails as D;
+        let (state, error, cause) = match &e.details {
+            D::StateEntered { name, .. } | D::StateExited { name, .. } => {
+                (Some(name.clone()), None, None)
+            }
+            D::ExecutionFailed { error, cause }
+            | D::TaskFailed { error, cause, .. }
+            | D::LambdaFunctionFailed { error, cause } => (None, error.clone(), cause.clone()),
+            _ => (None, None, None),
+        };
+        Event {
+            id: e.id as i64,
+            timestamp: e.timestamp.unix_timestamp_nanos() as f64 / 1e9,
+            kind: e.event_type.name().to_owned(),
+            state,
+            error,
+            cause,
+        }
+    }
+}
+
 /// One visit of a state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Visit {

@@ -75,19 +75,22 @@ pub async fn run(
                 let Some(s) = next else { break };
                 let p = pipeline.clone();
                 tokio::spawn(async move {
-                    p.executions().engine().wait_for(&s.execution_arn).await;
-                    let events: Vec<render::Event> = p.executions().history(&s.execution_arn).unwrap_or_default().iter().map(render::Event::from_json).collect();
-                    let path = render::path(&events);
-                    let key = p.executions().describe(&s.execution_arn)
-                        .and_then(|d| d["input"].as_str().and_then(|i| serde_json::from_str::<serde_json::Value>(i).ok()))
-                        .and_then(|i| copyflow::executions::object_key(&i))
-                        .unwrap_or_default();
-                    let mark = if path.status == "SUCCEEDED" { "✔" } else { "✘" };
-                    outln!("{mark} {:<11} {}  [{}]\n    {}", path.outcome(), copyflow::output::escape(&key), path.seconds.map_or_else(String::new, render::duration), path.one_line());
-                    let output = p.executions().describe(&s.execution_arn).and_then(|d| d["output"].as_str().and_then(|o| serde_json::from_str(o).ok()));
-                    if let Some(line) = render::summary(output.as_ref(), &path) {
-                        outln!("    {line}");
-                    }
+                    let engine = p.executions().engine();
+                    let from_memory = engine.wait_then(&s.execution_arn, |d, events| {
+                        let events: Vec<render::Event> = events.iter().map(render::Event::from_history).collect();
+                        finished_lines(&d.input, d.output.as_deref(), &events)
+                    });
+                    let lines = match from_memory.await {
+                        Some(lines) => lines,
+                        // Already out of memory (it ended before this task ran): the store has it.
+                        None => {
+                            let d = p.executions().describe(&s.execution_arn);
+                            let text = |k: &str| d.as_ref().and_then(|d| d[k].as_str().map(str::to_owned));
+                            let events: Vec<render::Event> = p.executions().history(&s.execution_arn).unwrap_or_default().iter().map(render::Event::from_json).collect();
+                            finished_lines(&text("input").unwrap_or_default(), text("output").as_deref(), &events)
+                        }
+                    };
+                    outln!("{lines}");
                 });
             }
             _ = tokio::signal::ctrl_c() => break,
@@ -100,4 +103,32 @@ pub async fn run(
     pipeline.shutdown().await;
     drop(lock);
     Ok(())
+}
+
+/// What `up` prints for a finished execution: outcome, key, duration and path, then the
+/// copy's summary when there is one.
+fn finished_lines(input: &str, output: Option<&str>, events: &[render::Event]) -> String {
+    let path = render::path(events);
+    let key = serde_json::from_str::<serde_json::Value>(input)
+        .ok()
+        .and_then(|i| copyflow::executions::object_key(&i))
+        .unwrap_or_default();
+    let mark = if path.status == "SUCCEEDED" {
+        "✔"
+    } else {
+        "✘"
+    };
+    let mut lines = format!(
+        "{mark} {:<11} {}  [{}]\n    {}",
+        path.outcome(),
+        copyflow::output::escape(&key),
+        path.seconds.map_or_else(String::new, render::duration),
+        path.one_line()
+    );
+    let output = output.and_then(|o| serde_json::from_str(o).ok());
+    if let Some(line) = render::summary(output.as_ref(), &path) {
+        lines.push_str("\n    ");
+        lines.push_str(&line);
+    }
+    lines
 }

@@ -2,6 +2,7 @@
 //! one transaction (group commit), then releases the barriers that were waiting for it.
 
 use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, params};
 use tokio::sync::oneshot;
@@ -52,6 +53,9 @@ pub(super) struct Writer {
 
 /// Writes applied per transaction at most, so one commit never holds the lock for long.
 const MAX_BATCH: usize = 4096;
+/// Commits at most this often. Each barrier waits at most this long more, which an
+/// execution pays once per state: a few milliseconds beside its S3 requests.
+const MIN_COMMIT_INTERVAL: Duration = Duration::from_millis(2);
 
 impl Writer {
     pub fn spawn(conn: Connection, path: String) -> Writer {
@@ -88,14 +92,22 @@ impl Writer {
 }
 
 fn run(mut conn: Connection, rx: mpsc::Receiver<Write>, path: &str) {
+    let mut last_commit = Instant::now();
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
+        // A commit rewrites every page it touched; under load, waiting a moment lets one
+        // commit carry the writes of many executions instead of each paying for the same
+        // pages.
+        let gather_until = last_commit + MIN_COMMIT_INTERVAL;
         while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(w) => batch.push(w),
-                Err(_) => break,
-            }
+            let next = match gather_until.checked_duration_since(Instant::now()) {
+                Some(wait) if !wait.is_zero() => rx.recv_timeout(wait).ok(),
+                _ => rx.try_recv().ok(),
+            };
+            let Some(w) = next else { break };
+            batch.push(w);
         }
+        last_commit = Instant::now();
         let mut barriers = Vec::new();
         let result = apply(&mut conn, batch, &mut barriers);
         if let Err(e) = &result {
@@ -157,7 +169,7 @@ fn apply(
                     ])?;
                 }
                 Write::Event { seq, event: e } => {
-                    event.execute(params![seq as i64, e.id as i64, e.to_json().to_string()])?;
+                    event.execute(params![seq as i64, e.id as i64, e.to_json_text()])?;
                 }
                 Write::Checkpoint { seq, checkpoint: c } => {
                     checkpoint.execute(params![seq as i64, c])?;
