@@ -18,6 +18,7 @@
 //!   failed, so a restarted engine continues from there.
 
 mod checkpoint;
+mod chunk;
 mod read;
 mod schema;
 mod write;

@@ -173,24 +173,49 @@ pub(super) fn history(
     after: u64,
     limit: u64,
 ) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached(
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let after_sql = after.min(i64::MAX as u64) as i64;
+    // Rows from earlier versions first: their ids are below any chunk's of the same execution.
+    let mut legacy = conn.prepare_cached(
         "SELECT event FROM events WHERE seq = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
     )?;
-    let rows = stmt.query_map(
-        params![
-            seq as i64,
-            after.min(i64::MAX as u64) as i64,
-            limit.min(i64::MAX as u64) as i64
-        ],
-        |r| r.get(0),
+    let mut out: Vec<String> = legacy
+        .query_map(
+            params![seq as i64, after_sql, limit.min(i64::MAX as usize) as i64],
+            |r| r.get(0),
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    if out.len() >= limit {
+        return Ok(out);
+    }
+    let mut chunks = conn.prepare_cached(
+        "SELECT first_id, body FROM event_chunks WHERE seq = ?1 AND last_id > ?2 ORDER BY first_id",
     )?;
-    rows.collect()
+    let mut rows = chunks.query(params![seq as i64, after_sql])?;
+    while let Some(row) = rows.next()? {
+        let first_id = row.get::<_, i64>(0)? as u64;
+        let body = row.get_ref(1)?.as_blob()?;
+        let events = super::chunk::decode(body).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Blob, e.into())
+        })?;
+        let skip = usize::try_from(after.saturating_sub(first_id - 1)).unwrap_or(usize::MAX);
+        for text in events.into_iter().skip(skip) {
+            out.push(text);
+            if out.len() >= limit {
+                return Ok(out);
+            }
+        }
+    }
+    Ok(out)
 }
 
 pub(super) fn last_event_id(conn: &Connection, seq: u64) -> rusqlite::Result<u64> {
-    conn.prepare_cached("SELECT COALESCE(MAX(id), 0) FROM events WHERE seq = ?1")?
-        .query_row(params![seq as i64], |r| r.get::<_, i64>(0))
-        .map(|n| n as u64)
+    conn.prepare_cached(
+        "SELECT MAX(COALESCE((SELECT MAX(id) FROM events WHERE seq = ?1), 0),
+                    COALESCE((SELECT MAX(last_id) FROM event_chunks WHERE seq = ?1), 0))",
+    )?
+    .query_row(params![seq as i64], |r| r.get::<_, i64>(0))
+    .map(|n| n as u64)
 }
 
 pub(super) fn running(

@@ -1,9 +1,13 @@
 //! The database layout and connection settings.
 //!
 //! `executions` holds one row per execution (the `DescribeExecution` fields plus the host's
-//! label, the state it ended in, and the resume point while it runs); `events` holds the
-//! history, one row per event, keyed by execution and event id. Indexes serve the reads the
-//! API makes: newest first per state machine, by status, by label prefix.
+//! label, the state it ended in, and the resume point while it runs); `event_chunks` holds
+//! the history: the consecutive events of one execution that one commit wrote, as one LZ4
+//! block of JSON lines. Rows append in rowid order, so a commit dirties few pages, and the
+//! state document the events of a chunk repeat is stored about once. `events` (one row
+//! per event) is where earlier versions wrote; it is still read, never written. Indexes
+//! serve the reads the API makes: newest first per state machine, by status, by label
+//! prefix.
 
 use std::path::Path;
 
@@ -35,6 +39,13 @@ CREATE TABLE IF NOT EXISTS events (
     event TEXT NOT NULL,
     PRIMARY KEY (seq, id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS event_chunks (
+    seq      INTEGER NOT NULL,
+    first_id INTEGER NOT NULL,
+    last_id  INTEGER NOT NULL,
+    body     BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS event_chunks_by_execution ON event_chunks(seq, last_id);
 ";
 
 /// Opens a connection with the store's settings and makes sure the tables exist.

@@ -1,6 +1,7 @@
 //! The writer thread: applies queued writes in order, committing everything queued at once in
 //! one transaction (group commit), then releases the barriers that were waiting for it.
 
+use std::collections::HashMap;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -131,8 +132,9 @@ fn apply(
                (seq, arn, name, machine_arn, status, start_ns, input, label, checkpoint)
              VALUES (?1, ?2, ?3, ?4, 'RUNNING', ?5, ?6, ?7, ?8)",
         )?;
-        let mut event = tx
-            .prepare_cached("INSERT OR REPLACE INTO events (seq, id, event) VALUES (?1, ?2, ?3)")?;
+        let mut chunk = tx.prepare_cached(
+            "INSERT INTO event_chunks (seq, first_id, last_id, body) VALUES (?1, ?2, ?3, ?4)",
+        )?;
         let mut checkpoint =
             tx.prepare_cached("UPDATE executions SET checkpoint = ?2 WHERE seq = ?1")?;
         let mut entered = tx.prepare_cached(
@@ -145,6 +147,7 @@ fn apply(
                cause = ?6, last_state = ?7, checkpoint = NULL
              WHERE seq = ?1",
         )?;
+        let mut chunks = Chunks::default();
         for write in batch {
             match write {
                 Write::Start {
@@ -168,9 +171,7 @@ fn apply(
                         c
                     ])?;
                 }
-                Write::Event { seq, event: e } => {
-                    event.execute(params![seq as i64, e.id as i64, e.to_json_text()])?;
-                }
+                Write::Event { seq, event } => chunks.push(seq, &event),
                 Write::Checkpoint { seq, checkpoint: c } => {
                     checkpoint.execute(params![seq as i64, c])?;
                 }
@@ -197,6 +198,48 @@ fn apply(
                 Write::Barrier(b) => barriers.push(b),
             }
         }
+        for c in chunks.runs {
+            chunk.execute(params![
+                c.seq as i64,
+                c.first_id as i64,
+                (c.first_id + c.events.len() as u64 - 1) as i64,
+                super::chunk::encode(&c.events)
+            ])?;
+        }
     }
     tx.commit()
+}
+
+/// The events of one batch, as runs of consecutive events per execution: one stored chunk
+/// each.
+#[derive(Default)]
+struct Chunks {
+    runs: Vec<Run>,
+    /// The run each execution is extending.
+    open: HashMap<u64, usize>,
+}
+
+struct Run {
+    seq: u64,
+    first_id: u64,
+    events: Vec<String>,
+}
+
+impl Chunks {
+    fn push(&mut self, seq: u64, event: &HistoryEvent) {
+        let text = event.to_json_text();
+        if let Some(&i) = self.open.get(&seq) {
+            let run = &mut self.runs[i];
+            if run.first_id + run.events.len() as u64 == event.id {
+                run.events.push(text);
+                return;
+            }
+        }
+        self.open.insert(seq, self.runs.len());
+        self.runs.push(Run {
+            seq,
+            first_id: event.id,
+            events: vec![text],
+        });
+    }
 }
