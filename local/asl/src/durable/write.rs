@@ -98,15 +98,17 @@ fn run(mut conn: Connection, rx: mpsc::Receiver<Write>, path: &str) {
         let mut batch = vec![first];
         // A commit rewrites every page it touched; under load, waiting a moment lets one
         // commit carry the writes of many executions instead of each paying for the same
-        // pages.
-        let gather_until = last_commit + MIN_COMMIT_INTERVAL;
+        // pages. It sleeps rather than waits on the channel, so senders do not wake it for
+        // each write.
+        let wait = (last_commit + MIN_COMMIT_INTERVAL).saturating_duration_since(Instant::now());
+        if !wait.is_zero() {
+            std::thread::sleep(wait);
+        }
         while batch.len() < MAX_BATCH {
-            let next = match gather_until.checked_duration_since(Instant::now()) {
-                Some(wait) if !wait.is_zero() => rx.recv_timeout(wait).ok(),
-                _ => rx.try_recv().ok(),
-            };
-            let Some(w) = next else { break };
-            batch.push(w);
+            match rx.try_recv() {
+                Ok(w) => batch.push(w),
+                Err(_) => break,
+            }
         }
         last_commit = Instant::now();
         let mut barriers = Vec::new();
