@@ -335,7 +335,10 @@ fn peer_command(program: &Path, endpoint: &str) -> Command {
     let name = program.file_name().and_then(|n| n.to_str()).unwrap_or("");
     match name {
         "rclone" => {
-            c.env("RCLONE_CONFIG_BENCH_TYPE", "s3")
+            // rclone's AWS SDK refuses to start when AWS_CA_BUNDLE is set ("unsupported
+            // transport"); the endpoint is plain HTTP on loopback, so no bundle is needed.
+            c.env_remove("AWS_CA_BUNDLE")
+                .env("RCLONE_CONFIG_BENCH_TYPE", "s3")
                 .env("RCLONE_CONFIG_BENCH_PROVIDER", "Other")
                 .env("RCLONE_CONFIG_BENCH_ENDPOINT", endpoint)
                 .env("RCLONE_CONFIG_BENCH_ACCESS_KEY_ID", ACCESS_KEY)
