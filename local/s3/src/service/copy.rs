@@ -6,8 +6,16 @@
 //! 5 GiB are refused; metadata and tags are copied unless a REPLACE directive says otherwise;
 //! storage class is not inherited; the checksum is kept unless another algorithm is asked
 //! for, and a composite source checksum becomes a full-object one.
+//!
+//! A copy does not re-read what the server already knows: it shares the source's files
+//! (hard links, see [`crate::store::blobs`]), keeps the source's ETag when that is an MD5
+//! (single-part sources, as on AWS), and takes its checksum from the stored values (a
+//! full-object one as is, a composite CRC combined from the part CRCs, CRC64NVME from the
+//! value every version records). The bytes are read, never written, only for what those
+//! cannot give: another algorithm asked for with `x-amz-checksum-algorithm`, a SHA composite,
+//! or the MD5 ETag of a multipart source.
 
-use copyflow_checksum::{Algorithm, Hasher};
+use copyflow_checksum::{Algorithm, Digest, Hasher};
 use s3s::dto::*;
 use s3s::{S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
 
@@ -17,8 +25,8 @@ use crate::limits::check_metadata;
 use super::convert::*;
 use super::{RequestInfo, Service, check_key};
 use crate::event::Reason;
-use crate::store::model::{ObjectVersion, StoredChecksum};
-use crate::store::now_ms;
+use crate::store::model::{ObjectVersion, Segment, StoredChecksum};
+use crate::store::{internal, now_ms};
 
 /// The largest source CopyObject accepts (5 GiB).
 pub const MAX_COPY_SOURCE: u64 = 5 * 1024 * 1024 * 1024;
@@ -76,7 +84,115 @@ fn destination_condition(headers: &http::HeaderMap, name: &str) -> S3Result<Opti
         .transpose()
 }
 
+/// A CopyObject's checksum and ETag as far as the source's stored values give them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Derived {
+    /// The copy's checksum algorithm (its checksum is always full-object).
+    algorithm: Algorithm,
+    /// The base64 value, or `None` when it has to be computed from the bytes.
+    value: Option<String>,
+    /// The copy's ETag, or `None` when an MD5 of the bytes is needed: a multipart source's
+    /// ETag is not an MD5 and a copy's is (`docs/aws-facts.md#etags`).
+    etag: Option<String>,
+}
+
+/// What a copy of `src` gets without reading it, with `requested` the
+/// `x-amz-checksum-algorithm` of the request (pure).
+fn derive_checksums(src: &ObjectVersion, requested: Option<Algorithm>) -> Derived {
+    let stored = src.checksum.as_ref();
+    let source_alg = stored.and_then(|c| Algorithm::from_s3_name(&c.algorithm));
+    let algorithm = requested.or(source_alg).unwrap_or(Algorithm::Crc64Nvme);
+    let value = stored
+        .filter(|_| source_alg == Some(algorithm))
+        .and_then(|c| match c.checksum_type.as_str() {
+            "FULL_OBJECT" => Some(c.value.clone()),
+            _ => combined_parts(src, algorithm),
+        })
+        .or_else(|| {
+            (algorithm == Algorithm::Crc64Nvme)
+                .then(|| Digest::from_crc(algorithm, src.crc64nvme).ok())
+                .flatten()
+                .map(|d| d.to_base64())
+        });
+    Derived {
+        algorithm,
+        value,
+        etag: (!src.etag.contains('-')).then(|| src.etag.clone()),
+    }
+}
+
+/// The full-object CRC of a multipart source combined from its parts' CRCs and sizes
+/// (`docs/aws-facts.md#checksums-on-copies`); `None` for a SHA algorithm or a part without a
+/// checksum.
+fn combined_parts(src: &ObjectVersion, algorithm: Algorithm) -> Option<String> {
+    let parts = src
+        .parts
+        .as_ref()?
+        .iter()
+        .map(|p| {
+            let digest = Digest::from_base64(algorithm, p.checksum.as_deref()?).ok()?;
+            Some((digest, p.size))
+        })
+        .collect::<Option<Vec<_>>>()?;
+    copyflow_checksum::combine_full_object(algorithm, &parts)
+        .ok()
+        .map(|d| d.to_base64())
+}
+
 impl Service {
+    /// The copy's segments, checksum and ETag: the source's files shared through hard links
+    /// where the file system allows (copied otherwise), read only for what `derived` leaves
+    /// to compute.
+    async fn copy_bytes(
+        &self,
+        src: &ObjectVersion,
+        derived: &Derived,
+    ) -> S3Result<(Vec<Segment>, StoredChecksum, String)> {
+        let blobs = &self.store.blobs;
+        let compute: Vec<Algorithm> = derived
+            .value
+            .is_none()
+            .then_some(derived.algorithm)
+            .into_iter()
+            .collect();
+        let md5 = derived.etag.is_none();
+        let read = md5 || !compute.is_empty();
+        let mut hasher = Hasher::new(&compute, md5);
+        let segments = match blobs.link(&src.segments).await {
+            Some(linked) => {
+                if read && let Err(e) = blobs.hash(&linked, 0..src.size, &mut hasher).await {
+                    blobs.remove(&linked).await;
+                    return Err(internal(e));
+                }
+                linked
+            }
+            None => vec![
+                blobs
+                    .copy_range(&src.segments, 0..src.size, read.then_some(&mut hasher))
+                    .await
+                    .map_err(internal)?,
+            ],
+        };
+        let hashes = hasher.finish();
+        let value = derived.value.clone().unwrap_or_else(|| {
+            hashes
+                .get(derived.algorithm)
+                .map(|d| d.to_base64())
+                .unwrap_or_default()
+        });
+        let etag = derived
+            .etag
+            .clone()
+            .or_else(|| hashes.md5().map(|m| copyflow_checksum::md5_etag(&m)))
+            .unwrap_or_default();
+        let checksum = StoredChecksum {
+            algorithm: derived.algorithm.as_s3_name().to_owned(),
+            checksum_type: "FULL_OBJECT".to_owned(),
+            value,
+        };
+        Ok((segments, checksum, etag))
+    }
+
     /// Resolves `x-amz-copy-source` to a version and checks the copy-source conditions.
     pub(super) fn copy_source(
         &self,
@@ -151,56 +267,8 @@ impl Service {
             ));
         }
 
-        // Which checksum the copy gets, and whether the bytes must be read to compute it.
-        let stored = src.checksum.clone();
-        let source_alg = stored
-            .as_ref()
-            .and_then(|c| Algorithm::from_s3_name(&c.algorithm));
-        let keep = stored.as_ref().filter(|c| {
-            c.checksum_type == "FULL_OBJECT" && requested.is_none_or(|r| Some(r) == source_alg)
-        });
-        let target_alg = requested.or(source_alg).unwrap_or(Algorithm::Crc64Nvme);
-        // A multipart source's ETag is not an MD5; a copy's is, so it must be computed.
-        let needs_md5 = src.etag.contains('-');
-        let needs_read = keep.is_none() || needs_md5;
-
-        let mut hasher = Hasher::new(
-            &super::body::dedup(&[target_alg, Algorithm::Crc64Nvme]),
-            needs_md5,
-        );
-        let segment = self
-            .store
-            .blobs
-            .copy_range(
-                &src.segments,
-                0..src.size,
-                needs_read.then_some(&mut hasher),
-            )
-            .await
-            .map_err(crate::store::internal)?;
-        let (checksum, etag_value, crc64) = if needs_read {
-            let hashes = hasher.finish();
-            let value = hashes
-                .get(target_alg)
-                .map(|d| d.to_base64())
-                .unwrap_or_default();
-            let checksum = keep.cloned().unwrap_or(StoredChecksum {
-                algorithm: target_alg.as_s3_name().to_owned(),
-                checksum_type: "FULL_OBJECT".to_owned(),
-                value,
-            });
-            let etag_value = hashes
-                .md5()
-                .map_or_else(|| src.etag.clone(), |m| copyflow_checksum::md5_etag(&m));
-            let crc = hashes
-                .get(Algorithm::Crc64Nvme)
-                .and_then(|d| d.as_u64())
-                .unwrap_or(src.crc64nvme);
-            (Some(checksum), etag_value, crc)
-        } else {
-            (keep.cloned(), src.etag.clone(), src.crc64nvme)
-        };
-
+        let derived = derive_checksums(&src, requested);
+        let (segments, checksum, etag_value) = self.copy_bytes(&src, &derived).await?;
         let (headers, metadata) = if replace_metadata {
             let h = headers_in(
                 input.content_type,
@@ -230,13 +298,13 @@ impl Service {
             last_modified_ms: now_ms(),
             size: src.size,
             etag: etag_value,
-            segments: vec![segment.clone()],
+            segments,
             headers,
             metadata,
             tags,
             storage_class: storage_class(input.storage_class.as_ref()),
-            checksum,
-            crc64nvme: crc64,
+            checksum: Some(checksum),
+            crc64nvme: src.crc64nvme,
             parts: None,
         };
         let (v, versioned) = self
@@ -262,5 +330,143 @@ impl Service {
             version_id: versioned.then(|| v.version_id.clone()),
             ..Default::default()
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::model::PartRecord;
+
+    /// A version of `parts` (bytes), stored as a single PUT with `checksum` when there is one
+    /// part, as a multipart object with per-part checksums in `checksum`'s algorithm otherwise.
+    fn version(parts: &[&[u8]], checksum: Option<(Algorithm, &str)>) -> ObjectVersion {
+        let all: Vec<u8> = parts.concat();
+        let crc64 = Digest::compute(Algorithm::Crc64Nvme, &all);
+        let (etag, parts_records) = if parts.len() == 1 {
+            (md5_hex(&all), None)
+        } else {
+            let records = parts
+                .iter()
+                .zip(1..)
+                .map(|(p, number)| PartRecord {
+                    number,
+                    size: p.len() as u64,
+                    etag: md5_hex(p),
+                    checksum: checksum.map(|(a, _)| Digest::compute(a, p).to_base64()),
+                })
+                .collect();
+            (
+                format!("{}-{}", md5_hex(b"not relevant"), parts.len()),
+                Some(records),
+            )
+        };
+        ObjectVersion {
+            version_id: "null".into(),
+            delete_marker: false,
+            last_modified_ms: 0,
+            size: all.len() as u64,
+            etag,
+            segments: vec![],
+            headers: Default::default(),
+            metadata: Default::default(),
+            tags: vec![],
+            storage_class: "STANDARD".into(),
+            checksum: checksum.map(|(a, checksum_type)| StoredChecksum {
+                algorithm: a.as_s3_name().to_owned(),
+                checksum_type: checksum_type.to_owned(),
+                value: match checksum_type {
+                    "COMPOSITE" => {
+                        let digests: Vec<Digest> =
+                            parts.iter().map(|p| Digest::compute(a, p)).collect();
+                        copyflow_checksum::composite(a, &digests).unwrap_or_default()
+                    }
+                    _ => Digest::compute(a, &all).to_base64(),
+                },
+            }),
+            crc64nvme: crc64.as_u64().unwrap_or_default(),
+            parts: parts_records,
+        }
+    }
+
+    fn md5_hex(data: &[u8]) -> String {
+        let mut h = Hasher::new(&[], true);
+        h.update(data);
+        copyflow_checksum::md5_etag(&h.finish().md5().unwrap_or_default())
+    }
+
+    fn full(a: Algorithm, data: &[u8]) -> Option<String> {
+        Some(Digest::compute(a, data).to_base64())
+    }
+
+    #[test]
+    fn a_single_part_source_gives_its_checksum_and_etag_without_a_read() {
+        let src = version(&[b"hello world"], Some((Algorithm::Crc32c, "FULL_OBJECT")));
+        for requested in [None, Some(Algorithm::Crc32c)] {
+            let d = derive_checksums(&src, requested);
+            assert_eq!(d.algorithm, Algorithm::Crc32c);
+            assert_eq!(d.value, full(Algorithm::Crc32c, b"hello world"));
+            assert_eq!(d.etag.as_deref(), Some(md5_hex(b"hello world").as_str()));
+        }
+    }
+
+    #[test]
+    fn crc64nvme_is_known_for_every_source() {
+        let src = version(&[b"hello world"], Some((Algorithm::Sha256, "FULL_OBJECT")));
+        let d = derive_checksums(&src, Some(Algorithm::Crc64Nvme));
+        assert_eq!(d.value, full(Algorithm::Crc64Nvme, b"hello world"));
+        let unrecorded = ObjectVersion {
+            checksum: None,
+            ..src
+        };
+        let d = derive_checksums(&unrecorded, None);
+        assert_eq!(d.algorithm, Algorithm::Crc64Nvme);
+        assert_eq!(d.value, full(Algorithm::Crc64Nvme, b"hello world"));
+    }
+
+    #[test]
+    fn another_algorithm_asked_for_is_left_to_compute() {
+        let src = version(&[b"hello world"], Some((Algorithm::Crc32, "FULL_OBJECT")));
+        for other in [Algorithm::Crc32c, Algorithm::Sha1, Algorithm::Sha256] {
+            let d = derive_checksums(&src, Some(other));
+            assert_eq!((d.algorithm, d.value), (other, None));
+            assert!(d.etag.is_some(), "the ETag is still the source's");
+        }
+    }
+
+    #[test]
+    fn a_composite_crc_source_gives_the_full_object_crc_of_its_parts() {
+        let parts: [&[u8]; 3] = [b"hello ", b"", b"composite world"];
+        for a in [Algorithm::Crc32, Algorithm::Crc32c] {
+            let src = version(&parts, Some((a, "COMPOSITE")));
+            let d = derive_checksums(&src, None);
+            assert_eq!(d.algorithm, a);
+            assert_eq!(d.value, full(a, b"hello composite world"));
+            assert_eq!(
+                d.etag, None,
+                "a multipart ETag is not an MD5: the copy needs one"
+            );
+        }
+    }
+
+    #[test]
+    fn a_composite_sha_source_or_a_part_without_checksum_is_left_to_compute() {
+        let parts: [&[u8]; 2] = [b"hello ", b"world"];
+        let sha = version(&parts, Some((Algorithm::Sha256, "COMPOSITE")));
+        assert_eq!(derive_checksums(&sha, None).value, None);
+        let mut partial = version(&parts, Some((Algorithm::Crc32, "COMPOSITE")));
+        if let Some(p) = partial.parts.as_mut() {
+            p[1].checksum = None;
+        }
+        assert_eq!(derive_checksums(&partial, None).value, None);
+    }
+
+    #[test]
+    fn a_full_object_multipart_source_keeps_its_value_and_needs_an_md5() {
+        let parts: [&[u8]; 2] = [b"hello ", b"world"];
+        let src = version(&parts, Some((Algorithm::Crc64Nvme, "FULL_OBJECT")));
+        let d = derive_checksums(&src, None);
+        assert_eq!(d.value, full(Algorithm::Crc64Nvme, b"hello world"));
+        assert_eq!(d.etag, None);
     }
 }

@@ -4,6 +4,13 @@
 //! written once under a fresh id and never modified, so readers need no locks: a version's
 //! metadata names its segments, and replacing an object only swaps metadata, then deletes the
 //! old files.
+//!
+//! Because no file is ever written after it is named by a version, a copy can share its
+//! source's bytes: [`Blobs::link`] gives them a second name (a hard link) under a fresh id.
+//! Each version still owns its own names, so removing a version's segments ([`Blobs::remove`],
+//! the startup reclaim) unlinks only its names; the file system frees the bytes with the last
+//! one. Hard links rather than reflinks: ext4 has no reflink (`FICLONE`), and a link shares
+//! the bytes just as well when nothing writes them in place.
 
 use std::io;
 use std::ops::Range;
@@ -50,7 +57,12 @@ impl Blobs {
         if let Some(dir) = path.parent() {
             tokio::fs::create_dir_all(dir).await?;
         }
-        let file = tokio::fs::File::create(&path).await?;
+        // Never truncates: a file with this name could be shared with another version.
+        let file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .await?;
         Ok((id, path, file))
     }
 
@@ -131,6 +143,51 @@ impl Blobs {
             })
     }
 
+    /// New names for the files of `segments` (hard links under fresh ids), so a copy shares
+    /// its source's bytes instead of writing them again. `None` when the file system refuses
+    /// a link: across file systems (EXDEV), on file systems without hard links (EPERM), or at
+    /// the link-count limit (EMLINK, 65,000 on ext4); the caller then copies the bytes. No
+    /// link is left behind when `None` is returned.
+    pub async fn link(&self, segments: &[Segment]) -> Option<Vec<Segment>> {
+        let mut linked = Vec::with_capacity(segments.len());
+        for s in segments {
+            let id = Self::new_id();
+            let path = self.path(&id);
+            let made = async {
+                if let Some(dir) = path.parent() {
+                    tokio::fs::create_dir_all(dir).await?;
+                }
+                tokio::fs::hard_link(self.path(&s.blob), &path).await
+            }
+            .await;
+            if let Err(e) = made {
+                tracing::debug!(blob = %s.blob, error = %e, "no hard link; copying instead");
+                self.remove(&linked).await;
+                return None;
+            }
+            linked.push(Segment {
+                blob: id,
+                size: s.size,
+            });
+        }
+        Some(linked)
+    }
+
+    /// Reads `range` of the object made of `segments` into `hasher`, writing nothing: the
+    /// checksums of a copy whose bytes are shared.
+    pub async fn hash(
+        &self,
+        segments: &[Segment],
+        range: Range<u64>,
+        hasher: &mut Hasher,
+    ) -> io::Result<()> {
+        let mut stream = self.read_range(segments, range);
+        while let Some(chunk) = stream.next().await {
+            hasher.update(&chunk?);
+        }
+        Ok(())
+    }
+
     /// Streams `range` of the object made of `segments`. A background task reads ahead a
     /// few chunks so disk reads overlap with the network.
     pub fn read_range(&self, segments: &[Segment], range: Range<u64>) -> ChunkStream {
@@ -190,7 +247,8 @@ impl Blobs {
         Ok(Segment { blob: id, size })
     }
 
-    /// Best-effort removal of segments no longer referenced by any version.
+    /// Best-effort removal of segments no longer referenced by any version. Removes their
+    /// names only: bytes another version shares through a link of its own stay.
     pub async fn remove(&self, segments: &[Segment]) {
         for s in segments {
             if let Err(e) = tokio::fs::remove_file(self.path(&s.blob)).await
@@ -240,6 +298,7 @@ impl Stream for ChunkStream {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -248,6 +307,98 @@ mod tests {
             blob: format!("b{size}"),
             size,
         }
+    }
+
+    async fn write(blobs: &Blobs, data: &'static [u8]) -> Segment {
+        let body = futures::stream::iter([Ok::<_, io::Error>(Bytes::from_static(data))]);
+        blobs
+            .write_stream(body, &mut Hasher::new(&[], false))
+            .await
+            .unwrap()
+    }
+
+    async fn read(blobs: &Blobs, segments: &[Segment]) -> Vec<u8> {
+        let size = segments.iter().map(|s| s.size).sum();
+        let mut out = Vec::new();
+        let mut stream = blobs.read_range(segments, 0..size);
+        while let Some(chunk) = stream.next().await {
+            out.extend_from_slice(&chunk.unwrap());
+        }
+        out
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_link_names_the_same_file_and_outlives_the_name_it_was_made_from() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Blobs::new(dir.path().to_owned());
+        let source = [
+            write(&blobs, b"shared ").await,
+            write(&blobs, b"bytes").await,
+        ];
+        let linked = blobs.link(&source).await.unwrap();
+        for (s, l) in source.iter().zip(&linked) {
+            assert_ne!(s.blob, l.blob, "a link has a name of its own");
+            let (a, b) = (
+                std::fs::metadata(blobs.path(&s.blob)).unwrap(),
+                std::fs::metadata(blobs.path(&l.blob)).unwrap(),
+            );
+            assert_eq!((a.dev(), a.ino()), (b.dev(), b.ino()));
+            assert_eq!(b.nlink(), 2);
+        }
+        blobs.remove(&source).await;
+        assert_eq!(read(&blobs, &linked).await, b"shared bytes");
+        let left = std::fs::metadata(blobs.path(&linked[0].blob)).unwrap();
+        assert_eq!(left.nlink(), 1);
+    }
+
+    /// A real EXDEV: the source's fan-out directory is a symlink to another file system
+    /// (`/dev/shm`), so new names (under the hex fan-outs of the data directory) cannot be
+    /// links to it.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_link_across_file_systems_is_refused_and_leaves_no_name_behind() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let other = tempfile::tempdir_in("/dev/shm").expect("this test needs /dev/shm");
+        let (here, there) = (
+            std::fs::metadata(dir.path()).unwrap().dev(),
+            std::fs::metadata(other.path()).unwrap().dev(),
+        );
+        assert_ne!(
+            here, there,
+            "/dev/shm must be another file system than the temp dir"
+        );
+        std::os::unix::fs::symlink(other.path(), dir.path().join("zz")).unwrap();
+        std::fs::write(other.path().join("zz-source"), b"elsewhere").unwrap();
+        let blobs = Blobs::new(dir.path().to_owned());
+        let source = [
+            write(&blobs, b"here, ").await,
+            Segment {
+                blob: "zz-source".to_owned(),
+                size: 9,
+            },
+        ];
+        assert_eq!(blobs.link(&source).await, None);
+        let mut names = Vec::new();
+        for fan in std::fs::read_dir(dir.path()).unwrap() {
+            let fan = fan.unwrap().path();
+            if fan.is_dir() && !fan.is_symlink() {
+                names.extend(
+                    std::fs::read_dir(&fan)
+                        .unwrap()
+                        .map(|e| e.unwrap().file_name()),
+                );
+            }
+        }
+        assert_eq!(
+            names,
+            [source[0].blob.as_str()],
+            "the first link was undone"
+        );
+        let copied = blobs.copy_range(&source, 0..15, None).await.unwrap();
+        assert_eq!(read(&blobs, &[copied]).await, b"here, elsewhere");
     }
 
     #[test]

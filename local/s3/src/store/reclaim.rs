@@ -6,6 +6,10 @@
 //! (the rename never happened). Neither is ever visible through S3; both only waste disk.
 //! At startup, before the server accepts requests, every segment under `blobs/` that no
 //! version and no uploaded part references is deleted, and so is every leftover temp file.
+//!
+//! Files are referenced by name: a copy shares its source's bytes through a hard link of its
+//! own (see [`super::blobs`]), so deleting an unreferenced name never removes bytes another
+//! name still holds; the file system frees them with the last link.
 
 use std::collections::HashSet;
 use std::io;
@@ -19,6 +23,7 @@ use super::{Store, lock};
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Reclaimed {
     pub orphan_blobs: u64,
+    /// Bytes freed: an orphan name whose file another name still holds frees nothing.
     pub orphan_bytes: u64,
     pub temp_files: u64,
 }
@@ -64,6 +69,18 @@ struct BlobRef {
     blob: String,
 }
 
+/// The bytes removing this name frees: its size if it is the file's last name.
+#[cfg(unix)]
+fn freed_by_unlink(m: &std::fs::Metadata) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    if m.nlink() <= 1 { m.len() } else { 0 }
+}
+
+#[cfg(not(unix))]
+fn freed_by_unlink(m: &std::fs::Metadata) -> u64 {
+    m.len()
+}
+
 impl Store {
     /// Every blob id a version or an uploaded part references; the key records are streamed
     /// from the database, so only the set of names is held at once.
@@ -104,7 +121,7 @@ impl Store {
                 if referenced.contains(file_name(&blob)) {
                     continue;
                 }
-                let size = std::fs::metadata(&blob).map(|m| m.len()).unwrap_or(0);
+                let size = std::fs::metadata(&blob).map_or(0, |m| freed_by_unlink(&m));
                 remove(&blob)?;
                 out.orphan_blobs += 1;
                 out.orphan_bytes += size;
@@ -128,8 +145,24 @@ impl Store {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::is_temp_file;
+
+    /// Two orphan names of one 5-byte file: both go, and 5 bytes are freed, not 10.
+    #[cfg(unix)]
+    #[test]
+    fn orphan_bytes_count_a_file_once_whatever_its_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = super::Store::open(dir.path()).unwrap();
+        let fan = dir.path().join("blobs").join("ab");
+        std::fs::create_dir_all(&fan).unwrap();
+        std::fs::write(fan.join("ab01"), b"12345").unwrap();
+        std::fs::hard_link(fan.join("ab01"), fan.join("ab02")).unwrap();
+        let reclaimed = store.reclaim().unwrap();
+        assert_eq!((reclaimed.orphan_blobs, reclaimed.orphan_bytes), (2, 5));
+        assert_eq!(std::fs::read_dir(&fan).unwrap().count(), 0);
+    }
 
     #[test]
     fn temp_files_are_recognised_by_their_tmp_extension() {
