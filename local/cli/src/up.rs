@@ -76,12 +76,13 @@ pub async fn run(
                 let p = pipeline.clone();
                 tokio::spawn(async move {
                     let engine = p.executions().engine();
+                    // Only the copying happens under the record's lock; parsing and layout after.
                     let from_memory = engine.wait_then(&s.execution_arn, |d, events| {
                         let events: Vec<render::Event> = events.iter().map(render::Event::from_history).collect();
-                        finished_lines(&d.input, d.output.as_deref(), &events)
+                        (d.input.clone(), d.output.clone(), events)
                     });
                     let lines = match from_memory.await {
-                        Some(lines) => lines,
+                        Some((input, output, events)) => finished_lines(&input, output.as_deref(), &events),
                         // Already out of memory (it ended before this task ran): the store has it.
                         None => {
                             let d = p.executions().describe(&s.execution_arn);
