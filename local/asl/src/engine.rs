@@ -665,16 +665,8 @@ impl Engine {
             // Finished and already out of memory: the store has its end.
             return self.describe_execution(execution_arn);
         };
-        let mut changed = record.subscribe();
-        loop {
-            changed.borrow_and_update();
-            if record.status() != ExecutionStatus::Running {
-                return Some(record.describe());
-            }
-            if changed.changed().await.is_err() {
-                return Some(record.describe());
-            }
-        }
+        until_finished(&record).await;
+        Some(record.describe())
     }
 
     /// Waits until the execution ends, then hands its description and history to `read`
@@ -686,13 +678,7 @@ impl Engine {
         read: impl FnOnce(&ExecutionDescription, &[HistoryEvent]) -> R,
     ) -> Option<R> {
         let record = self.record(execution_arn)?;
-        let mut changed = record.subscribe();
-        loop {
-            changed.borrow_and_update();
-            if record.status() != ExecutionStatus::Running || changed.changed().await.is_err() {
-                break;
-            }
-        }
+        until_finished(&record).await;
         let description = record.describe();
         Some(record.with_events(|events| read(&description, events)))
     }
@@ -849,6 +835,17 @@ fn validate_name(name: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Returns once the execution is no longer running (or its record is dropped).
+async fn until_finished(record: &ExecutionRecord) {
+    let mut changed = record.subscribe();
+    loop {
+        changed.borrow_and_update();
+        if record.status() != ExecutionStatus::Running || changed.changed().await.is_err() {
+            return;
+        }
+    }
 }
 
 #[cfg(test)]
