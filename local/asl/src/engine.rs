@@ -30,6 +30,9 @@ use crate::lambda::LambdaHandler;
 use crate::model::StateMachine;
 use crate::parse;
 
+mod redrive;
+pub use redrive::{HISTORY_EVENT_LIMIT, RedriveError};
+
 /// Where the engine pretends to run: used in ARNs, the context object and task events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineConfig {
@@ -226,6 +229,11 @@ impl Engine {
         EngineBuilder::default()
     }
 
+    /// The engine's time now (its clock: real, or a test's).
+    pub fn now(&self) -> OffsetDateTime {
+        self.shared.clock.now()
+    }
+
     /// The configuration.
     pub fn config(&self) -> &EngineConfig {
         &self.shared.config
@@ -376,22 +384,7 @@ impl Engine {
             0,
             start,
         );
-        let runner = Runner {
-            shared: self.shared.clone(),
-            record: record.clone(),
-            execution: ExecutionContext {
-                id: arn.clone(),
-                name,
-                role_arn: config.role_arn.clone(),
-                start_time: format_timestamp(start),
-                input: parsed.clone(),
-                state_machine_id: machine.arn.clone(),
-                state_machine_name: machine.name.clone(),
-            },
-        };
-        let definition = machine.definition.clone();
-        let handle = runtime.spawn(run(runner, definition, parsed, None));
-        record.set_task(handle.abort_handle());
+        self.launch(&runtime, &record, &machine, parsed, None);
         Ok(StartedExecution {
             execution_arn: arn,
             start_date: start,
@@ -424,19 +417,8 @@ impl Engine {
                 .last_event_id(stored.seq)
                 .map_err(|e| StartError::Store(e.to_string()))?;
             let parsed: Value = serde_json::from_str(&d.input).unwrap_or(Value::Null);
-            let record = Arc::new(ExecutionRecord::durable(
-                d.execution_arn.clone(),
-                d.name.clone(),
-                d.state_machine_arn.clone(),
-                d.input.clone(),
-                d.start_date,
-                (
-                    stored.seq,
-                    base,
-                    checkpoint.as_ref().map(|c| c.state.clone()),
-                ),
-                Some(store.clone()),
-            ));
+            let resumed_in = checkpoint.as_ref().map(|c| c.state.clone());
+            let record = stored_record(&stored, base, resumed_in, &store);
             {
                 let mut executions = write(&self.shared.executions);
                 executions
@@ -444,32 +426,14 @@ impl Engine {
                     .insert(d.execution_arn.clone(), record.clone());
                 executions.order.insert(stored.seq, record.clone());
             }
-            let runner = Runner {
-                shared: self.shared.clone(),
-                record: record.clone(),
-                execution: ExecutionContext {
-                    id: d.execution_arn.clone(),
-                    name: d.name.clone(),
-                    role_arn: self.shared.config.role_arn.clone(),
-                    start_time: format_timestamp(d.start_date),
-                    input: parsed.clone(),
-                    state_machine_id: machine.arn.clone(),
-                    state_machine_name: machine.name.clone(),
-                },
-            };
-            let handle = runtime.spawn(run(
-                runner,
-                machine.definition.clone(),
-                parsed,
-                Some(checkpoint.unwrap_or_else(|| Checkpoint {
-                    state: machine.definition.start_at.clone(),
-                    input: d.input.clone(),
-                    entered_id: 0,
-                    entered_ns: 0,
-                    retry: None,
-                })),
-            ));
-            record.set_task(handle.abort_handle());
+            let resume = checkpoint.unwrap_or_else(|| Checkpoint {
+                state: machine.definition.start_at.clone(),
+                input: d.input.clone(),
+                entered_id: 0,
+                entered_ns: 0,
+                retry: None,
+            });
+            self.launch(&runtime, &record, &machine, parsed, Some(resume));
             resumed.push(StartedExecution {
                 execution_arn: d.execution_arn.clone(),
                 start_date: d.start_date,
@@ -593,10 +557,43 @@ impl Engine {
     }
 
     /// Drop a finished execution from memory once the store has it.
+    /// Runs `record` on its own task, from the start or from `resume`.
+    fn launch(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        record: &Arc<ExecutionRecord>,
+        machine: &StateMachineInfo,
+        input: Value,
+        resume: Option<Checkpoint>,
+    ) {
+        let runner = Runner {
+            shared: self.shared.clone(),
+            record: record.clone(),
+            execution: ExecutionContext {
+                id: record.arn.clone(),
+                name: record.name.clone(),
+                role_arn: self.shared.config.role_arn.clone(),
+                start_time: format_timestamp(record.start_date),
+                input: input.clone(),
+                state_machine_id: machine.arn.clone(),
+                state_machine_name: machine.name.clone(),
+            },
+        };
+        let handle = runtime.spawn(run(runner, machine.definition.clone(), input, resume));
+        record.set_task(handle.abort_handle());
+    }
+
+    /// Drops a finished record from memory (the store has it), unless another record of the
+    /// same execution (a redrive) has taken its place.
     fn forget(&self, record: &ExecutionRecord) {
         let mut executions = write(&self.shared.executions);
-        executions.by_arn.remove(&record.arn);
-        executions.order.remove(&record.seq);
+        let same = |r: &Arc<ExecutionRecord>| std::ptr::eq(Arc::as_ptr(r), record);
+        if executions.by_arn.get(&record.arn).is_some_and(same) {
+            executions.by_arn.remove(&record.arn);
+        }
+        if executions.order.get(&record.seq).is_some_and(same) {
+            executions.order.remove(&record.seq);
+        }
     }
 
     fn record(&self, execution_arn: &str) -> Option<Arc<ExecutionRecord>> {
@@ -736,6 +733,28 @@ impl Engine {
         executions.by_arn.retain(|arn, _| keep.contains(arn));
         before - executions.order.len()
     }
+}
+
+/// The in-memory record of a stored execution that runs again (resumed or redriven); its
+/// first `base` events stay in the store.
+fn stored_record(
+    stored: &StoredExecution,
+    base: u64,
+    resumed_in: Option<String>,
+    store: &Store,
+) -> Arc<ExecutionRecord> {
+    let d = &stored.description;
+    let record = ExecutionRecord::durable(
+        d.execution_arn.clone(),
+        d.name.clone(),
+        d.state_machine_arn.clone(),
+        d.input.clone(),
+        d.start_date,
+        (stored.seq, base, resumed_in),
+        Some(store.clone()),
+    );
+    record.set_redrives(d.redrive_count, d.redrive_date);
+    Arc::new(record)
 }
 
 /// A page entry: the description without its (possibly large) input, output and cause.

@@ -78,15 +78,22 @@ pub struct ExecutionDescription {
     pub error: Option<String>,
     /// The cause.
     pub cause: Option<String>,
+    /// How many times it was redriven.
+    pub redrive_count: u32,
+    /// When it was redriven last.
+    pub redrive_date: Option<OffsetDateTime>,
 }
+
+/// How long after its end an execution can be redriven (AWS: 14 days).
+pub const REDRIVE_PERIOD: time::Duration = time::Duration::days(14);
 
 fn epoch(t: OffsetDateTime) -> Value {
     json!(t.unix_timestamp_nanos() as f64 / 1e9)
 }
 
 impl ExecutionDescription {
-    /// The `DescribeExecution` response body.
-    pub fn to_json(&self) -> Value {
+    /// The `DescribeExecution` response body; `now` decides whether it can still be redriven.
+    pub fn to_json(&self, now: OffsetDateTime) -> Value {
         let mut m = Map::new();
         m.insert("executionArn".into(), json!(self.execution_arn));
         m.insert("stateMachineArn".into(), json!(self.state_machine_arn));
@@ -108,9 +115,37 @@ impl ExecutionDescription {
         if let Some(cause) = &self.cause {
             m.insert("cause".into(), json!(cause));
         }
-        m.insert("redriveCount".into(), json!(0));
-        m.insert("redriveStatus".into(), json!("NOT_REDRIVABLE"));
+        m.insert("redriveCount".into(), json!(self.redrive_count));
+        if let Some(date) = self.redrive_date {
+            m.insert("redriveDate".into(), epoch(date));
+        }
+        match self.redrivable(now) {
+            Ok(()) => {
+                m.insert("redriveStatus".into(), json!("REDRIVABLE"));
+            }
+            Err(reason) => {
+                m.insert("redriveStatus".into(), json!("NOT_REDRIVABLE"));
+                m.insert("redriveStatusReason".into(), json!(reason));
+            }
+        }
         Value::Object(m)
+    }
+
+    /// Whether RedriveExecution may restart it at `now`, or AWS's reason why not (the
+    /// `redriveStatusReason` texts of DescribeExecution).
+    pub fn redrivable(&self, now: OffsetDateTime) -> Result<(), &'static str> {
+        match self.status {
+            ExecutionStatus::Running => Err("Execution is RUNNING and cannot be redriven"),
+            ExecutionStatus::Succeeded => Err("Execution is SUCCEEDED and cannot be redriven"),
+            ExecutionStatus::Failed | ExecutionStatus::TimedOut | ExecutionStatus::Aborted => {
+                match self.stop_date {
+                    Some(stop) if now - stop > REDRIVE_PERIOD => {
+                        Err("Execution redrivable period exceeded")
+                    }
+                    _ => Ok(()),
+                }
+            }
+        }
     }
 
     /// The `ListExecutions` item for this execution.
@@ -124,6 +159,10 @@ impl ExecutionDescription {
         if let Some(stop) = self.stop_date {
             m.insert("stopDate".into(), epoch(stop));
         }
+        m.insert("redriveCount".into(), json!(self.redrive_count));
+        if let Some(date) = self.redrive_date {
+            m.insert("redriveDate".into(), epoch(date));
+        }
         Value::Object(m)
     }
 }
@@ -135,6 +174,11 @@ struct Mutable {
     error: Option<String>,
     cause: Option<String>,
     events: Vec<HistoryEvent>,
+    redrive_count: u32,
+    redrive_date: Option<OffsetDateTime>,
+    /// The top-level state the execution is in and its input, kept here only without a store
+    /// (with one, the store's checkpoint is the record): where a redrive starts.
+    resume_point: Option<(String, String)>,
 }
 
 /// The shared record of one execution.
@@ -223,6 +267,9 @@ impl ExecutionRecord {
                 error: None,
                 cause: None,
                 events: Vec::with_capacity(16),
+                redrive_count: 0,
+                redrive_date: None,
+                resume_point: None,
             }),
             changed: watch::channel(0).0,
             task: Mutex::new(None),
@@ -411,7 +458,55 @@ impl ExecutionRecord {
             output: s.output.clone(),
             error: s.error.clone(),
             cause: s.cause.clone(),
+            redrive_count: s.redrive_count,
+            redrive_date: s.redrive_date,
         }
+    }
+
+    /// Sets how often an execution loaded from the store was redriven before.
+    pub fn set_redrives(&self, count: u32, last: Option<OffsetDateTime>) {
+        let mut s = self.lock();
+        s.redrive_count = count;
+        s.redrive_date = last;
+    }
+
+    /// Remembers the top-level state about to run (records without a store only).
+    pub fn set_resume_point(&self, state: &str, input: &str) {
+        if self.store.is_none() {
+            self.lock().resume_point = Some((state.to_owned(), input.to_owned()));
+        }
+    }
+
+    /// The top-level state the execution was in and that state's input (records without a
+    /// store only).
+    pub fn resume_point(&self) -> Option<(String, String)> {
+        self.lock().resume_point.clone()
+    }
+
+    /// Makes an unsuccessful execution run again (RedriveExecution): RUNNING, without its
+    /// end, one more redrive. Returns the new redrive count, or `None` if it is running or
+    /// succeeded.
+    pub fn reopen(&self, at: OffsetDateTime) -> Option<u32> {
+        let mut s = self.lock();
+        if matches!(
+            s.status,
+            ExecutionStatus::Running | ExecutionStatus::Succeeded
+        ) {
+            return None;
+        }
+        s.status = ExecutionStatus::Running;
+        s.stop_date = None;
+        s.output = None;
+        s.error = None;
+        s.cause = None;
+        s.redrive_count += 1;
+        s.redrive_date = Some(at);
+        Some(s.redrive_count)
+    }
+
+    /// The id of the last event recorded.
+    pub fn last_event_id(&self) -> u64 {
+        self.base + self.lock().events.len() as u64
     }
 
     pub fn events(&self) -> Vec<HistoryEvent> {
@@ -525,7 +620,7 @@ mod tests {
         let events = r.events();
         assert_eq!(events.len(), 3);
         assert_eq!(events[2].previous_event_id, 2);
-        assert_eq!(d.to_json()["status"], json!("SUCCEEDED"));
+        assert_eq!(d.to_json(t)["status"], json!("SUCCEEDED"));
     }
 
     #[tokio::test]

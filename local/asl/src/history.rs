@@ -42,6 +42,7 @@ pub enum EventType {
     ExecutionFailed,
     ExecutionAborted,
     ExecutionTimedOut,
+    ExecutionRedriven,
     StateEntered(StateType),
     StateExited(StateType),
     TaskScheduled,
@@ -79,6 +80,7 @@ impl EventType {
             ExecutionFailed => "ExecutionFailed",
             ExecutionAborted => "ExecutionAborted",
             ExecutionTimedOut => "ExecutionTimedOut",
+            ExecutionRedriven => "ExecutionRedriven",
             StateEntered(t) => match t {
                 S::Pass => "PassStateEntered",
                 S::Task => "TaskStateEntered",
@@ -168,6 +170,11 @@ pub enum EventDetails {
         error: Option<String>,
         /// The cause, if any.
         cause: Option<String>,
+    },
+    /// `executionRedrivenEventDetails`.
+    ExecutionRedriven {
+        /// How many times the execution has been redriven, this time included.
+        redrive_count: u32,
     },
     /// `stateEnteredEventDetails`.
     StateEntered {
@@ -320,6 +327,9 @@ impl Serialize for DetailsJson<'_> {
             | EventDetails::LambdaFunctionFailed { error, cause } => {
                 optional(&mut m, "error", error)?;
                 optional(&mut m, "cause", cause)?;
+            }
+            EventDetails::ExecutionRedriven { redrive_count } => {
+                m.serialize_entry("redriveCount", redrive_count)?;
             }
             EventDetails::StateEntered { name, input } => {
                 m.serialize_entry("name", name)?;

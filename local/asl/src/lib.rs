@@ -73,7 +73,8 @@ pub mod timestamp;
 
 pub use durable::{ExecutionFilter, Store, StoreError, StoredExecution};
 pub use engine::{
-    Engine, EngineBuilder, EngineConfig, Labeler, StartError, StartedExecution, StateMachineInfo,
+    Engine, EngineBuilder, EngineConfig, Labeler, RedriveError, StartError, StartedExecution,
+    StateMachineInfo,
 };
 pub use error::{Failure, LoadError};
 pub use execution::{EventStream, ExecutionDescription, ExecutionStatus};

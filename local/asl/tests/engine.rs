@@ -123,7 +123,7 @@ async fn a_task_and_choice_machine_runs_and_records_aws_shaped_history() {
         json["taskScheduledEventDetails"]["resourceType"],
         json!("lambda")
     );
-    let described = done.to_json();
+    let described = done.to_json(engine.now());
     assert_eq!(described["status"], json!("SUCCEEDED"));
     assert_eq!(described["input"], json!("{\"n\":3}"));
 }

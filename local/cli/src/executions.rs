@@ -39,7 +39,9 @@ impl Executions {
 
     /// DescribeExecution body.
     pub fn describe(&self, arn: &str) -> Option<Value> {
-        self.engine.describe_execution(arn).map(|d| d.to_json())
+        self.engine
+            .describe_execution(arn)
+            .map(|d| d.to_json(self.engine.now()))
     }
 
     /// GetExecutionHistory events, all of them.

@@ -1,7 +1,7 @@
 //! The Step Functions API on loopback (AWS JSON 1.0: `POST /` with
 //! `X-Amz-Target: AWSStepFunctions.<Operation>`), the subset that matters locally:
 //! ListStateMachines, DescribeStateMachine, DescribeStateMachineForExecution, StartExecution,
-//! DescribeExecution, ListExecutions, GetExecutionHistory, StopExecution. `aws stepfunctions --endpoint-url`
+//! DescribeExecution, ListExecutions, GetExecutionHistory, StopExecution, RedriveExecution. `aws stepfunctions --endpoint-url`
 //! and aws-sdk-sfn work against it. Requests are not signature-checked: it only listens on
 //! loopback and holds nothing secret.
 
@@ -12,7 +12,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use std::time::Duration;
 
-use copyflow_asl::{ExecutionFilter, ExecutionStatus};
+use copyflow_asl::{ExecutionFilter, ExecutionStatus, RedriveError};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -355,6 +355,25 @@ async fn call(op: &str, input: &Value, pipeline: &Pipeline) -> Result<Value, Api
                 ));
             }
             Ok(json!({"stopDate": epoch(time::OffsetDateTime::now_utc())}))
+        }
+        "RedriveExecution" => {
+            let arn = field(input, "executionArn")?;
+            let date = engine.redrive(arn).await.map_err(|e| match e {
+                RedriveError::ExecutionDoesNotExist(_) => err(
+                    "ExecutionDoesNotExist",
+                    format!("Execution Does Not Exist: '{arn}'"),
+                ),
+                RedriveError::ExecutionNotRedrivable(reason) => {
+                    err("ExecutionNotRedrivable", reason)
+                }
+                other => err("InternalFailure", other.to_string()),
+            })?;
+            // Returns once the redrive is recorded, as StartExecution does.
+            engine
+                .flush()
+                .await
+                .map_err(|e| err("InternalFailure", e.to_string()))?;
+            Ok(json!({"redriveDate": epoch(date)}))
         }
         other => Err(err(
             "UnknownOperationException",

@@ -179,6 +179,13 @@ impl Store {
         self.sqlite(r)
     }
 
+    /// The resume point of execution `seq`: where it runs, or where it stopped when it
+    /// ended unsuccessfully (`None` once it succeeded).
+    pub fn checkpoint(&self, seq: u64) -> Result<Option<Checkpoint>, StoreError> {
+        let r = read::checkpoint(&self.reader(), seq);
+        self.sqlite(r)
+    }
+
     /// The executions still running, with their resume points, oldest first.
     pub fn running(
         &self,

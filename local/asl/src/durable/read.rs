@@ -40,7 +40,7 @@ pub struct ExecutionFilter<'a> {
 }
 
 const COLUMNS: &str = "seq, arn, name, machine_arn, status, start_ns, stop_ns, input, output, \
-                       error, cause, label, last_state";
+                       error, cause, label, last_state, redrive_count, redrive_ns";
 
 fn time_of(ns: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ns)).unwrap_or(OffsetDateTime::UNIX_EPOCH)
@@ -61,6 +61,8 @@ fn stored(row: &Row<'_>) -> rusqlite::Result<StoredExecution> {
             output: row.get(8)?,
             error: row.get(9)?,
             cause: row.get(10)?,
+            redrive_count: row.get::<_, i64>(13)?.try_into().unwrap_or(u32::MAX),
+            redrive_date: row.get::<_, Option<i64>>(14)?.map(time_of),
         },
         label: row.get(11)?,
         last_state: row.get(12)?,
@@ -70,7 +72,7 @@ fn stored(row: &Row<'_>) -> rusqlite::Result<StoredExecution> {
 /// The columns of a page entry: no input, output or cause (they can be kilobytes each, and
 /// a page of summaries is what `ListExecutions` returns).
 const SUMMARY_COLUMNS: &str = "seq, arn, name, machine_arn, status, start_ns, stop_ns, '', NULL, \
-                               error, NULL, label, last_state";
+                               error, NULL, label, last_state, redrive_count, redrive_ns";
 
 pub(super) fn max_seq(conn: &Connection) -> rusqlite::Result<u64> {
     conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM executions", [], |r| {
@@ -218,6 +220,15 @@ pub(super) fn last_event_id(conn: &Connection, seq: u64) -> rusqlite::Result<u64
     .map(|n| n as u64)
 }
 
+pub(super) fn checkpoint(conn: &Connection, seq: u64) -> rusqlite::Result<Option<Checkpoint>> {
+    let text: Option<String> = conn
+        .prepare_cached("SELECT checkpoint FROM executions WHERE seq = ?1")?
+        .query_row(params![seq as i64], |r| r.get(0))
+        .optional()?
+        .flatten();
+    Ok(text.as_deref().and_then(Checkpoint::from_text))
+}
+
 pub(super) fn running(
     conn: &Connection,
     machine_arn: &str,
@@ -227,7 +238,7 @@ pub(super) fn running(
          WHERE machine_arn = ?1 AND status = 'RUNNING' ORDER BY seq"
     ))?;
     let rows = stmt.query_map(params![machine_arn], |r| {
-        let checkpoint: Option<String> = r.get(13)?;
+        let checkpoint: Option<String> = r.get(15)?;
         Ok((
             stored(r)?,
             checkpoint.as_deref().and_then(Checkpoint::from_text),

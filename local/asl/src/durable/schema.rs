@@ -1,7 +1,8 @@
 //! The database layout and connection settings.
 //!
 //! `executions` holds one row per execution (the `DescribeExecution` fields plus the host's
-//! label, the state it ended in, and the resume point while it runs); `event_chunks` holds
+//! label, the state it ended in, the resume point while it runs (kept after an unsuccessful
+//! end: a redrive starts there) and how often it was redriven); `event_chunks` holds
 //! the history: the consecutive events of one execution that one commit wrote, as one LZ4
 //! block of JSON lines. Rows append in rowid order, so a commit dirties few pages, and the
 //! state document the events of a chunk repeat is stored about once. `events` (one row
@@ -28,7 +29,9 @@ CREATE TABLE IF NOT EXISTS executions (
     cause       TEXT,
     label       TEXT,
     last_state  TEXT,
-    checkpoint  TEXT
+    checkpoint  TEXT,
+    redrive_count INTEGER NOT NULL DEFAULT 0,
+    redrive_ns  INTEGER
 );
 CREATE INDEX IF NOT EXISTS executions_by_machine ON executions(machine_arn, seq);
 CREATE INDEX IF NOT EXISTS executions_by_status ON executions(machine_arn, status, seq);
@@ -63,5 +66,60 @@ pub(super) fn open(path: &Path) -> rusqlite::Result<Connection> {
     // pays an fsync.
     conn.pragma_update(None, "wal_autocheckpoint", 16384)?;
     conn.execute_batch(SCHEMA)?;
+    add_redrive_columns(&conn)?;
     Ok(conn)
+}
+
+/// A store written before redrive existed lacks its columns: add them (every execution of
+/// such a store has been redriven 0 times).
+fn add_redrive_columns(conn: &Connection) -> rusqlite::Result<()> {
+    let has: bool = conn.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info('executions') WHERE name = 'redrive_count'",
+        [],
+        |r| r.get::<_, i64>(0).map(|n| n > 0),
+    )?;
+    if !has {
+        conn.execute_batch(
+            "ALTER TABLE executions ADD COLUMN redrive_count INTEGER NOT NULL DEFAULT 0;
+             ALTER TABLE executions ADD COLUMN redrive_ns INTEGER;",
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_from_before_redrive_gains_its_columns_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite3");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE executions (
+                   seq INTEGER PRIMARY KEY, arn TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
+                   machine_arn TEXT NOT NULL, status TEXT NOT NULL, start_ns INTEGER NOT NULL,
+                   stop_ns INTEGER, input TEXT NOT NULL, output TEXT, error TEXT, cause TEXT,
+                   label TEXT, last_state TEXT, checkpoint TEXT);
+                 INSERT INTO executions (seq, arn, name, machine_arn, status, start_ns, input)
+                   VALUES (1, 'arn:e', 'e', 'arn:m', 'FAILED', 0, '{}');",
+            )
+            .unwrap();
+        }
+        let conn = open(&path).unwrap();
+        let count: i64 = conn
+            .query_row(
+                "SELECT redrive_count FROM executions WHERE seq = 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(count, 0);
+        drop(conn);
+        // Opening again finds the columns there and leaves them alone.
+        open(&path).unwrap();
+    }
 }

@@ -44,6 +44,13 @@ pub(crate) enum Write {
         cause: Option<String>,
         last_state: Option<String>,
     },
+    /// An unsuccessful execution runs again from `checkpoint` (RedriveExecution).
+    Redrive {
+        seq: u64,
+        redrive_count: u32,
+        redrive_ns: i64,
+        checkpoint: String,
+    },
     /// Released once everything before it is committed.
     Barrier(oneshot::Sender<Result<(), String>>),
 }
@@ -146,7 +153,14 @@ fn apply(
         )?;
         let mut finish = tx.prepare_cached(
             "UPDATE executions SET status = ?2, stop_ns = ?3, output = ?4, error = ?5,
-               cause = ?6, last_state = ?7, checkpoint = NULL
+               cause = ?6, last_state = ?7,
+               checkpoint = CASE WHEN ?2 = 'SUCCEEDED' THEN NULL ELSE checkpoint END
+             WHERE seq = ?1",
+        )?;
+        let mut redrive = tx.prepare_cached(
+            "UPDATE executions SET status = 'RUNNING', stop_ns = NULL, output = NULL,
+               error = NULL, cause = NULL, last_state = NULL, redrive_count = ?2,
+               redrive_ns = ?3, checkpoint = ?4
              WHERE seq = ?1",
         )?;
         let mut chunks = Chunks::default();
@@ -196,6 +210,14 @@ fn apply(
                     finish.execute(params![
                         seq as i64, status, stop_ns, output, error, cause, last_state
                     ])?;
+                }
+                Write::Redrive {
+                    seq,
+                    redrive_count,
+                    redrive_ns,
+                    checkpoint: c,
+                } => {
+                    redrive.execute(params![seq as i64, redrive_count, redrive_ns, c])?;
                 }
                 Write::Barrier(b) => barriers.push(b),
             }

@@ -122,7 +122,9 @@ impl Runner {
             None => self.walk(machine, &machine.start_at, input, 0, true, None),
             Some(c) => {
                 let input = serde_json::from_str(&c.input).unwrap_or(input);
-                let prev = self.record.base;
+                // A resumed execution follows its last stored event, a redriven one its
+                // ExecutionRedriven event.
+                let prev = self.record.last_event_id();
                 let Some((name, _)) = machine.states.get_key_value(c.state.as_str()) else {
                     let missing = c.state.clone();
                     return Box::pin(async move {
@@ -203,6 +205,7 @@ impl Runner {
     /// Records where the execution is about to go, then waits until its history so far is
     /// on disk: a state never starts before what led to it is recorded.
     async fn checkpoint_before(&self, state: &State, input: &str) {
+        self.record.set_resume_point(&state.name, input);
         let Some(store) = self.record.store() else {
             return;
         };
