@@ -1,7 +1,10 @@
 //! `copyflow backfill`: starts an execution for every object already in the source bucket,
 //! with the same `Object Created` event shape S3 sends, so existing data is copied by the
 //! same steps. Execution names derive from bucket, key and ETag, so running it again starts
-//! nothing new for objects already handled (StartExecution refuses a used name).
+//! nothing new for objects already handled (StartExecution refuses a used name). With
+//! `--retry-failed`, an object whose last backfill execution FAILED, TIMED_OUT or was ABORTED
+//! gets a new execution named after the attempt (`-r1`, `-r2`, ...): after fixing a setting,
+//! the failed objects go through the whole pipeline again, and only they do.
 
 use aws_sdk_sfn::error::ProvideErrorMetadata;
 use copyflow::outln;
@@ -19,6 +22,29 @@ pub struct Source {
     /// S3 endpoint to list (default: the local one from copyflow.json; with --aws: AWS).
     #[arg(long)]
     pub s3_endpoint: Option<String>,
+    /// Start objects again whose last backfill execution did not succeed.
+    #[arg(long)]
+    pub retry_failed: bool,
+}
+
+/// The name of attempt `n` for an object version: the first has the plain name.
+fn attempt_name(first: &str, n: u32) -> String {
+    match n {
+        0 => first.to_owned(),
+        n => format!("{first}-r{n}"),
+    }
+}
+
+/// More failed attempts than this for one object is a setting still wrong, not bad luck.
+const MAX_ATTEMPTS: u32 = 100;
+
+/// What backfilling one object did.
+#[derive(Debug, PartialEq, Eq)]
+enum Started {
+    /// A first execution (attempt 0) or a retry (attempt > 0).
+    Attempt(u32),
+    /// Its last execution runs or succeeded, or it failed and retries were not asked for.
+    AlreadyBackfilled,
 }
 
 /// A StartExecution name for an object version: at most 80 characters of [A-Za-z0-9-].
@@ -61,7 +87,7 @@ pub async fn run(settings: &Settings, target: &Target, source: &Source) -> CliRe
         "copyflow-backfill",
         KeyEncoding::Form,
     );
-    let (mut started, mut existing) = (0, 0);
+    let (mut started, mut retried, mut existing) = (0, 0, 0);
     let mut pages = s3
         .list_objects_v2()
         .bucket(bucket)
@@ -72,7 +98,7 @@ pub async fn run(settings: &Settings, target: &Target, source: &Source) -> CliRe
         let page = page.map_err(|e| {
             format!(
                 "listing s3://{bucket}/{prefix}: {}",
-                aws_smithy_types::error::display::DisplayErrorContext(&e)
+                copyflow::sdk_error::one_line(&e)
             )
         })?;
         for object in page.contents() {
@@ -92,20 +118,15 @@ pub async fn run(settings: &Settings, target: &Target, source: &Source) -> CliRe
                 source_ip: "127.0.0.1".to_owned(),
             });
             let input = serde_json::to_string(&event)?;
-            let result = sfn
-                .start_execution()
-                .state_machine_arn(&machine)
-                .name(execution_name(bucket, key, etag))
-                .input(input)
-                .send()
-                .await;
-            match result {
-                Ok(_) => started += 1,
-                Err(e) if e.code() == Some("ExecutionAlreadyExists") => existing += 1,
+            let first = execution_name(bucket, key, etag);
+            match start(&sfn, &machine, &first, &input, source.retry_failed).await {
+                Ok(Started::Attempt(0)) => started += 1,
+                Ok(Started::Attempt(_)) => (started, retried) = (started + 1, retried + 1),
+                Ok(Started::AlreadyBackfilled) => existing += 1,
                 Err(e) => {
                     return Err(format!(
-                        "StartExecution for {key}: {}",
-                        aws_smithy_types::error::display::DisplayErrorContext(&e)
+                        "StartExecution for {}: {e}",
+                        copyflow::output::escape(key)
                     )
                     .into());
                 }
@@ -113,15 +134,62 @@ pub async fn run(settings: &Settings, target: &Target, source: &Source) -> CliRe
         }
     }
     outln!(
-        "backfill of s3://{bucket}/{prefix}: {started} executions started, {existing} objects already backfilled"
+        "backfill of s3://{bucket}/{prefix}: {started} executions started ({retried} of them retries of failed ones), {existing} objects already backfilled"
     );
     Ok(())
+}
+
+/// Starts the first execution for an object version or, with `retry`, the attempt after its
+/// last unsuccessful one.
+async fn start(
+    sfn: &aws_sdk_sfn::Client,
+    machine: &str,
+    first: &str,
+    input: &str,
+    retry: bool,
+) -> Result<Started, String> {
+    let executions = machine.replace(":stateMachine:", ":execution:");
+    for n in 0..MAX_ATTEMPTS {
+        let name = attempt_name(first, n);
+        let result = sfn
+            .start_execution()
+            .state_machine_arn(machine)
+            .name(&name)
+            .input(input)
+            .send()
+            .await;
+        match result {
+            Ok(_) => return Ok(Started::Attempt(n)),
+            Err(e) if e.code() == Some("ExecutionAlreadyExists") => {}
+            Err(e) => return Err(copyflow::sdk_error::one_line(&e)),
+        }
+        if !retry {
+            return Ok(Started::AlreadyBackfilled);
+        }
+        let arn = format!("{executions}:{name}");
+        let status = views::describe(sfn, &arn)
+            .await
+            .map_err(|e| e.to_string())?
+            .status()
+            .clone();
+        if !is_unsuccessful(&status) {
+            return Ok(Started::AlreadyBackfilled);
+        }
+    }
+    Err(format!(
+        "{MAX_ATTEMPTS} attempts failed already: see `copyflow executions --status FAILED`"
+    ))
+}
+
+fn is_unsuccessful(status: &aws_sdk_sfn::types::ExecutionStatus) -> bool {
+    use aws_sdk_sfn::types::ExecutionStatus as S;
+    matches!(status, S::Failed | S::TimedOut | S::Aborted)
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::execution_name;
+    use super::{attempt_name, execution_name};
 
     #[test]
     fn backfill_names_are_stable_valid_and_distinct_per_version() {
@@ -129,5 +197,14 @@ mod tests {
         assert_eq!(a, execution_name("b", "k", "e1"));
         assert_ne!(a, execution_name("b", "k", "e2"));
         assert!(a.len() <= 80 && a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    }
+
+    #[test]
+    fn retries_are_named_after_their_attempt_and_stay_valid_names() {
+        let first = execution_name("b", "k", "e1");
+        assert_eq!(attempt_name(&first, 0), first);
+        assert_eq!(attempt_name(&first, 1), format!("{first}-r1"));
+        let last = attempt_name(&first, super::MAX_ATTEMPTS);
+        assert!(last.len() <= 80, "{last}");
     }
 }

@@ -28,3 +28,13 @@ pub fn load(path: &Path) -> Result<Settings, ConfigError> {
 pub fn data_dir(settings: &Settings, path: &Path) -> PathBuf {
     settings.data_dir(path)
 }
+
+/// `deploy.stackName`: the stack `--aws` reads the state machine from (the CDK app's default).
+pub fn stack_name(settings: &Settings) -> String {
+    settings
+        .deploy
+        .as_ref()
+        .and_then(|d| d["stackName"].as_str())
+        .unwrap_or("Copyflow")
+        .to_owned()
+}

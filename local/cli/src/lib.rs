@@ -9,6 +9,7 @@ pub mod output;
 pub mod pipeline;
 pub mod render;
 pub mod rule;
+pub mod sdk_error;
 pub mod sfn_api;
 
 /// Errors of command code: reported as text, exit 1.

@@ -3,6 +3,7 @@
 mod backfill;
 mod config;
 mod demo;
+mod redrive;
 mod run;
 mod up;
 mod views;
@@ -64,6 +65,13 @@ enum Command {
         #[command(flatten)]
         source: backfill::Source,
     },
+    /// Run unsuccessful executions again from the state they stopped in (RedriveExecution).
+    Redrive {
+        #[command(flatten)]
+        which: redrive::Which,
+        #[command(flatten)]
+        target: views::Target,
+    },
     /// Run one execution for an EventBridge event file.
     Run(run::RunArgs),
 }
@@ -96,6 +104,7 @@ async fn main() -> ExitCode {
 async fn execute(cli: Cli) -> CliResult<bool> {
     let settings = config::load(&cli.config)?;
     let sfn_local = settings.local.sfn_address.to_string();
+    let stack = config::stack_name(&settings);
     match cli.command {
         Command::Demo => demo::run(settings).await,
         Command::Up { faults, fault_seed } => {
@@ -109,15 +118,27 @@ async fn execute(cli: Cli) -> CliResult<bool> {
             target,
             limit,
             filter,
-        } => views::executions(&target, &sfn_local, limit, &filter)
-            .await
-            .map(|()| true),
-        Command::History { execution, target } => views::show(&target, &sfn_local, &execution)
-            .await
-            .map(|()| true),
-        Command::Backfill { target, source } => backfill::run(&settings, &target, &source)
-            .await
-            .map(|()| true),
+        } => views::executions(
+            &target.with_stack_default(stack),
+            &sfn_local,
+            limit,
+            &filter,
+        )
+        .await
+        .map(|()| true),
+        Command::History { execution, target } => {
+            views::show(&target.with_stack_default(stack), &sfn_local, &execution)
+                .await
+                .map(|()| true)
+        }
+        Command::Backfill { target, source } => {
+            backfill::run(&settings, &target.with_stack_default(stack), &source)
+                .await
+                .map(|()| true)
+        }
+        Command::Redrive { which, target } => {
+            redrive::run(&target.with_stack_default(stack), &sfn_local, &which).await
+        }
         Command::Run(args) => run::run(settings, &cli.config, &args).await,
     }
 }

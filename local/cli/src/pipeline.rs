@@ -216,8 +216,7 @@ impl Pipeline {
                     .await
                     .map_err(|e| PipelineError::Bucket {
                         bucket: bucket.clone(),
-                        message: aws_smithy_types::error::display::DisplayErrorContext(&e)
-                            .to_string(),
+                        message: crate::sdk_error::one_line(&e).to_string(),
                     })?;
             }
             self.abort_incomplete_uploads(bucket).await?;
@@ -258,9 +257,7 @@ impl Pipeline {
             .lifecycle_configuration(config)
             .send()
             .await
-            .map_err(|e| {
-                failed(aws_smithy_types::error::display::DisplayErrorContext(&e).to_string())
-            })?;
+            .map_err(|e| failed(crate::sdk_error::one_line(&e).to_string()))?;
         Ok(())
     }
 

@@ -90,6 +90,7 @@ async fn run_on_up(sfn: &str, pid: u32, input: &str) -> CliResult<bool> {
         aws: false,
         region: None,
         state_machine_arn: None,
+        stack_name: None,
     };
     let client = views::client(&target, sfn).await;
     let machine = views::machine_arn(&client, &target).await?;
@@ -102,7 +103,7 @@ async fn run_on_up(sfn: &str, pid: u32, input: &str) -> CliResult<bool> {
         .map_err(|e| {
             format!(
                 "StartExecution on the running up: {}",
-                aws_smithy_types::error::display::DisplayErrorContext(&e)
+                copyflow::sdk_error::one_line(&e)
             )
         })?;
     let arn = started.execution_arn().to_owned();

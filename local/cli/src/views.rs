@@ -20,19 +20,36 @@ pub struct Target {
     pub aws: bool,
     #[arg(long)]
     pub region: Option<String>,
-    /// The state machine (default: the one named "copyflow", or whose name contains it).
+    /// The state machine (default: with --aws, the deployed stack's StateMachineArn output;
+    /// locally, the one named "copyflow").
     #[arg(long)]
     pub state_machine_arn: Option<String>,
+    /// With --aws: the deployed stack (default: deploy.stackName from copyflow.json).
+    #[arg(long)]
+    pub stack_name: Option<String>,
+}
+
+impl Target {
+    /// Fills in the stack name from the settings when none was given.
+    pub fn with_stack_default(mut self, stack_name: String) -> Self {
+        self.stack_name.get_or_insert(stack_name);
+        self
+    }
+}
+
+/// The AWS configuration of the user's environment (credentials, region, endpoints).
+async fn aws_config(target: &Target) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(copyflow_core::s3::https_client());
+    if let Some(r) = &target.region {
+        loader = loader.region(Region::new(r.clone()));
+    }
+    loader.load().await
 }
 
 pub async fn client(target: &Target, local_default: &str) -> Client {
     if target.aws {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(copyflow_core::s3::https_client());
-        if let Some(r) = &target.region {
-            loader = loader.region(Region::new(r.clone()));
-        }
-        return Client::new(&loader.load().await);
+        return Client::new(&aws_config(target).await);
     }
     let endpoint = target
         .endpoint_url
@@ -63,7 +80,15 @@ pub async fn machine_arn(client: &Client, target: &Target) -> CliResult<String> 
     if let Some(arn) = &target.state_machine_arn {
         return Ok(arn.clone());
     }
-    let out = client.list_state_machines().send().await.map_err(|e| format!("ListStateMachines failed ({}): is `copyflow up` running, or pass --aws / --endpoint-url", aws_smithy_types::error::display::DisplayErrorContext(&e)))?;
+    if target.aws {
+        return deployed_machine_arn(target).await;
+    }
+    let out = client.list_state_machines().send().await.map_err(|e| {
+        format!(
+            "ListStateMachines failed ({}): is `copyflow up` running, or pass --aws / --endpoint-url",
+            copyflow::sdk_error::one_line(&e)
+        )
+    })?;
     let machines = out.state_machines();
     machines
         .iter()
@@ -75,6 +100,66 @@ pub async fn machine_arn(client: &Client, target: &Target) -> CliResult<String> 
         })
         .map(|m| m.state_machine_arn().to_owned())
         .ok_or_else(|| "no copyflow state machine found: pass --state-machine-arn".into())
+}
+
+/// The deployed stack's `StateMachineArn` output: the CDK app names no state machine, so
+/// CloudFormation generates a name, and the stack is what knows it.
+async fn deployed_machine_arn(target: &Target) -> CliResult<String> {
+    let stack = target.stack_name.as_deref().unwrap_or("Copyflow");
+    let cfn = aws_sdk_cloudformation::Client::new(&aws_config(target).await);
+    let out = cfn
+        .describe_stacks()
+        .stack_name(stack)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "DescribeStacks {stack}: {} (deploy the stack, or pass --stack-name / --state-machine-arn)",
+                copyflow::sdk_error::one_line(&e)
+            )
+        })?;
+    out.stacks()
+        .iter()
+        .flat_map(|s| s.outputs())
+        .find(|o| o.output_key() == Some("StateMachineArn"))
+        .and_then(|o| o.output_value())
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            format!("stack {stack} has no StateMachineArn output: pass --state-machine-arn").into()
+        })
+}
+
+/// Refuses an Express state machine with where its executions are instead: Step Functions
+/// keeps no history of them in its API (no ListExecutions, GetExecutionHistory or redrive).
+pub async fn require_standard(client: &Client, machine: &str) -> CliResult<()> {
+    let d = client
+        .describe_state_machine()
+        .state_machine_arn(machine)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "DescribeStateMachine {machine}: {}",
+                copyflow::sdk_error::one_line(&e)
+            )
+        })?;
+    if d.r#type() == &aws_sdk_sfn::types::StateMachineType::Express {
+        let logs = d
+            .logging_configuration()
+            .and_then(|l| l.destinations().first())
+            .and_then(|dest| dest.cloud_watch_logs_log_group())
+            .and_then(|g| g.log_group_arn())
+            .map_or_else(
+                || "CloudWatch Logs, if logging is on".to_owned(),
+                |arn| format!("CloudWatch Logs ({})", copyflow::output::escape(arn)),
+            );
+        return Err(format!(
+            "{} is an EXPRESS state machine: Step Functions keeps no execution history for it in its API, so there is nothing to list, show or redrive here; its executions are in {logs}",
+            d.name()
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// One execution's description.
@@ -90,14 +175,14 @@ pub async fn describe(
         .map_err(|e| {
             format!(
                 "DescribeExecution {arn}: {}",
-                aws_smithy_types::error::display::DisplayErrorContext(&e)
+                copyflow::sdk_error::one_line(&e)
             )
             .into()
         })
 }
 
 /// One page (100) of a state machine's executions, newest first.
-async fn executions_page(
+pub async fn executions_page(
     client: &Client,
     machine: &str,
     status: Option<aws_sdk_sfn::types::ExecutionStatus>,
@@ -111,13 +196,7 @@ async fn executions_page(
         .set_next_token(next)
         .send()
         .await
-        .map_err(|e| {
-            format!(
-                "ListExecutions: {}",
-                aws_smithy_types::error::display::DisplayErrorContext(&e)
-            )
-            .into()
-        })
+        .map_err(|e| format!("ListExecutions: {}", copyflow::sdk_error::one_line(&e)).into())
 }
 
 /// One history event in the renderer's terms.
@@ -162,7 +241,7 @@ pub async fn history(client: &Client, arn: &str) -> CliResult<Vec<HistoryEvent>>
             .map_err(|e| {
                 format!(
                     "GetExecutionHistory {arn}: {}",
-                    aws_smithy_types::error::display::DisplayErrorContext(&e)
+                    copyflow::sdk_error::one_line(&e)
                 )
             })?;
         events.extend(page.events().iter().cloned());
@@ -300,6 +379,7 @@ pub async fn executions(
 ) -> CliResult<()> {
     let client = client(target, local_default).await;
     let machine = machine_arn(&client, target).await?;
+    require_standard(&client, &machine).await?;
     let rows = matching(
         &client,
         &machine,
@@ -327,37 +407,42 @@ pub async fn executions(
     Ok(())
 }
 
+/// The ARN of an execution given by ARN, by name, or by object key (its newest execution).
+pub async fn resolve(client: &Client, target: &Target, execution: &str) -> CliResult<String> {
+    if execution.starts_with("arn:") {
+        return Ok(execution.to_owned());
+    }
+    let machine = machine_arn(client, target).await?;
+    require_standard(client, &machine).await?;
+    let by_name = format!(
+        "{}:{execution}",
+        machine.replace(":stateMachine:", ":execution:")
+    );
+    let named = client
+        .describe_execution()
+        .execution_arn(&by_name)
+        .send()
+        .await
+        .is_ok();
+    if named {
+        return Ok(by_name);
+    }
+    // Not a name: an object key, whose newest execution is meant.
+    newest_for_key(client, &machine, execution)
+        .await?
+        .ok_or_else(|| {
+            format!(
+                "no execution is named {0}, and none of the newest {SCAN_LIMIT} is for an object with that key",
+                copyflow::output::escape(execution)
+            )
+            .into()
+        })
+}
+
 /// `copyflow history <execution>`: the path through the states, then every event.
 pub async fn show(target: &Target, local_default: &str, execution: &str) -> CliResult<()> {
     let client = client(target, local_default).await;
-    let arn = if execution.starts_with("arn:") {
-        execution.to_owned()
-    } else {
-        let machine = machine_arn(&client, target).await?;
-        let by_name = format!(
-            "{}:{execution}",
-            machine.replace(":stateMachine:", ":execution:")
-        );
-        let named = client
-            .describe_execution()
-            .execution_arn(&by_name)
-            .send()
-            .await
-            .is_ok();
-        if named {
-            by_name
-        } else {
-            // Not a name: an object key, whose newest execution is shown.
-            newest_for_key(&client, &machine, execution)
-                .await?
-                .ok_or_else(|| {
-                    format!(
-                        "no execution is named {0}, and none of the newest {SCAN_LIMIT} is for an object with that key",
-                        copyflow::output::escape(execution)
-                    )
-                })?
-        }
-    };
+    let arn = resolve(&client, target, execution).await?;
     let d = describe(&client, &arn).await?;
     let raw = history(&client, &arn).await?;
     let events: Vec<render::Event> = raw.iter().map(event).collect();
