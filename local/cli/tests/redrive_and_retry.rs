@@ -6,7 +6,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
@@ -14,24 +13,10 @@ use aws_sdk_sfn::types::ExecutionStatus;
 use serde_json::{Value, json};
 
 mod support;
-use support::{MACHINE, s3, sfn, up};
+use support::{MACHINE, copyflow, s3, sfn, up};
 
 const KEY: &str = "AjayMuralidhar/2020-04-06/12/retry-me.txt";
 const BODY: &[u8] = b"the bytes that must land";
-
-fn copyflow(config: &Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_copyflow"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    (
-        out.status.success(),
-        text + &String::from_utf8_lossy(&out.stderr),
-    )
-}
 
 /// Waits until `count` executions exist and none runs; returns (name, status) newest first.
 async fn settled(client: &aws_sdk_sfn::Client, count: usize) -> Vec<(String, ExecutionStatus)> {

@@ -9,24 +9,10 @@ use std::time::{Duration, Instant};
 use aws_sdk_s3::primitives::ByteStream;
 
 mod support;
-use support::{MACHINE, s3, sfn, up};
+use support::{MACHINE, copyflow, s3, sfn, up};
 
 const EVIL: &str = "Mallory/2020-04-06/12/\u{1b}[2J\u{1b}]0;owned\u{7}.txt";
 const PLAIN: &str = "AjayMuralidhar/2020-04-06/12/plain.txt";
-
-fn copyflow(config: &std::path::Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_copyflow"))
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    (
-        out.status.success(),
-        text + &String::from_utf8_lossy(&out.stderr),
-    )
-}
 
 #[test]
 fn views_escape_keys_find_executions_by_key_filter_and_survive_a_closed_pipe() {

@@ -96,3 +96,18 @@ pub fn sfn(endpoint: &str) -> aws_sdk_sfn::Client {
         .build();
     aws_sdk_sfn::Client::from_conf(config)
 }
+
+/// Runs the `copyflow` binary with `--config config`; returns (success, stdout + stderr).
+pub fn copyflow(config: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_copyflow"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    (
+        out.status.success(),
+        text + &String::from_utf8_lossy(&out.stderr),
+    )
+}
