@@ -133,10 +133,21 @@ pub async fn run(settings: &Settings, target: &Target, source: &Source) -> CliRe
             }
         }
     }
+    let retries = source.retry_failed.then_some(retried);
     outln!(
-        "backfill of s3://{bucket}/{prefix}: {started} executions started ({retried} of them retries of failed ones), {existing} objects already backfilled"
+        "backfill of s3://{bucket}/{prefix}: {}",
+        summary(started, retries, existing)
     );
     Ok(())
+}
+
+/// The backfill's last line; retries are counted only when they were asked for.
+fn summary(started: usize, retried: Option<usize>, existing: usize) -> String {
+    let retries = match retried {
+        Some(n) => format!(" ({n} of them retries of failed ones)"),
+        None => String::new(),
+    };
+    format!("{started} executions started{retries}, {existing} objects already backfilled")
 }
 
 /// Starts the first execution for an object version or, with `retry`, the attempt after its
@@ -189,7 +200,19 @@ fn is_unsuccessful(status: &aws_sdk_sfn::types::ExecutionStatus) -> bool {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::{attempt_name, execution_name};
+    use super::{attempt_name, execution_name, summary};
+
+    #[test]
+    fn retries_are_counted_only_when_asked_for() {
+        assert_eq!(
+            summary(0, None, 3),
+            "0 executions started, 3 objects already backfilled"
+        );
+        assert_eq!(
+            summary(2, Some(1), 0),
+            "2 executions started (1 of them retries of failed ones), 0 objects already backfilled"
+        );
+    }
 
     #[test]
     fn backfill_names_are_stable_valid_and_distinct_per_version() {

@@ -80,7 +80,7 @@ fn redrive_resumes_a_failed_execution_and_backfill_retries_what_failed_after_a_f
         let (ok, out) = copyflow(&config, &["backfill"]);
         assert!(ok, "{out}");
         assert!(
-            out.contains("1 executions started (0 of them retries"),
+            out.contains("1 executions started, 0 objects already backfilled"),
             "{out}"
         );
         runtime.block_on(settled(&sfn(&sfn_endpoint), 2));
