@@ -11,7 +11,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use copyflow::pipeline::{Pipeline, PipelineOptions, S3Target};
 use copyflow::render;
 use copyflow_asl::StartedExecution;
-use copyflow_core::Settings;
+use copyflow_core::{SettingsDocument, SettingsOrigin};
 use copyflow_s3::faults::{Fault, FaultPlan, Operation};
 use serde_json::Value;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -25,13 +25,13 @@ struct Env {
 }
 
 async fn env() -> Env {
-    env_with(Settings::new(SRC, "copyflow-destination")).await
+    env_with(SettingsDocument::new(SRC, "copyflow-destination")).await
 }
 
-async fn env_with(settings: Settings) -> Env {
+async fn env_with(document: SettingsDocument) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let options = PipelineOptions {
-        settings,
+        settings: document.check(SettingsOrigin::Built).unwrap(),
         s3: S3Target::Embedded {
             address: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: dir.path().join("s3"),
@@ -225,7 +225,7 @@ async fn s3_throttling_that_outlasts_the_sdk_retries_is_retried_by_the_state_mac
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_execution_cancels_a_running_multipart_copy_and_aborts_its_upload() {
-    let mut settings = Settings::new(SRC, "copyflow-destination");
+    let mut settings = SettingsDocument::new(SRC, "copyflow-destination");
     settings.copy.multipart_threshold_bytes = 8 << 20;
     settings.copy.part_size_bytes = 5 << 20;
     settings.copy.max_concurrency = 1;
@@ -293,7 +293,7 @@ async fn stop_execution_cancels_a_running_multipart_copy_and_aborts_its_upload()
 /// still ends Copied and verified, and no upload is left. Prints what absorbed the faults.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_objects_are_copied_through_ten_percent_s3_faults() {
-    let mut settings = Settings::new(SRC, "copyflow-destination");
+    let mut settings = SettingsDocument::new(SRC, "copyflow-destination");
     settings.copy.multipart_threshold_bytes = 6 << 20;
     settings.copy.part_size_bytes = 5 << 20;
     let mut e = env_with(settings).await;

@@ -8,14 +8,16 @@ use std::time::{Duration, Instant};
 
 use copyflow::pipeline::{DEFAULT_MAX_RUNNING, Pipeline, PipelineOptions, S3Target};
 use copyflow::sfn_api;
-use copyflow_core::Settings;
+use copyflow_core::{SettingsDocument, SettingsOrigin};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 async fn api(idle: Duration) -> (SocketAddr, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let (pipeline, _) = Pipeline::start(PipelineOptions {
-        settings: Settings::new("copyflow-source", "copyflow-destination"),
+        settings: SettingsDocument::new("copyflow-source", "copyflow-destination")
+            .check(SettingsOrigin::Built)
+            .unwrap(),
         s3: S3Target::Embedded {
             address: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: dir.path().join("s3"),

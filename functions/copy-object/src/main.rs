@@ -8,10 +8,9 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let steps = Steps::new(
-        copyflow_core::s3::client_from_env().await,
-        Settings::from_env()?,
-    )?;
+    // Settings are checked here, once: a bad configuration fails at start-up.
+    let settings = Settings::from_env()?;
+    let steps = Steps::new(copyflow_core::s3::client_from_env().await, settings);
     let steps = &steps;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         let deadline = steps.deadline_from_epoch_millis(event.context.deadline);

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ChecksumAlgorithm;
 use copyflow_core::deadline::Deadline;
-use copyflow_core::{Settings, Steps};
+use copyflow_core::{SettingsDocument, SettingsOrigin, Steps};
 use copyflow_s3::faults::{FaultPlan, Operation};
 use copyflow_s3::{S3Server, ServerConfig};
 use futures::StreamExt;
@@ -70,9 +70,10 @@ async fn main() {
         .send()
         .await
         .unwrap();
-    let mut settings = Settings::new("copyflow-source", "copyflow-destination");
-    settings.copy.part_size_bytes = 64 * 1024 * 1024;
-    let steps = Steps::new(client.clone(), settings).unwrap();
+    let mut document = SettingsDocument::new("copyflow-source", "copyflow-destination");
+    document.copy.part_size_bytes = 64 * 1024 * 1024;
+    let settings = document.check(SettingsOrigin::Built).unwrap();
+    let steps = Steps::new(client.clone(), settings);
     let mut events = server.subscribe();
 
     // 1,000 small objects: upload them first, then time only the pipeline.
@@ -142,10 +143,11 @@ async fn main() {
             break serde_json::to_value(&*e).unwrap();
         }
     };
-    let mut settings = Settings::new("copyflow-source", "copyflow-destination");
-    settings.copy.multipart_threshold_bytes = 64 * 1024 * 1024;
-    settings.copy.part_size_bytes = 64 * 1024 * 1024;
-    let big_steps = Steps::new(client.clone(), settings).unwrap();
+    let mut document = SettingsDocument::new("copyflow-source", "copyflow-destination");
+    document.copy.multipart_threshold_bytes = 64 * 1024 * 1024;
+    document.copy.part_size_bytes = 64 * 1024 * 1024;
+    let settings = document.check(SettingsOrigin::Built).unwrap();
+    let big_steps = Steps::new(client.clone(), settings);
     sync_all();
     let t = Instant::now();
     let out = run_steps(&big_steps, &event).await;

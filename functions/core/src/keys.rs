@@ -21,9 +21,10 @@
 //! - **Folder markers** (a key ending in `/` with no bytes, what the console's "Create folder"
 //!   writes) are skipped: there is nothing to copy and the destination needs no folders.
 //! - **The loop guard**: a copy must never land inside the watched source range, or the
-//!   pipeline would trigger on its own output. Settings refuse such configurations
-//!   ([`crate::Settings::loop_guard_violation`]); [`KeyRules::evaluate`] checks every key
-//!   again and answers `ConfigurationError`, never a copy.
+//!   pipeline would trigger on its own output. Settings refuse such configurations when they
+//!   are checked ([`crate::settings`]); [`KeyRules::evaluate`] still guards every key (a
+//!   loop is costly, the test is one comparison) and answers `ConfigurationError`, never a
+//!   copy.
 //! - **`x-amz-copy-source` must be URL-encoded by the caller**: aws-sdk-s3 sends it as given
 //!   (aws-sdk-rust#1357; non-ASCII does not even make a valid header), while the `Key` parameter
 //!   is encoded by the SDK. [`copy_source`] is the only place that builds it.
@@ -34,8 +35,8 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode, utf8_percent_
 use regex_lite::Regex;
 use serde::{Deserialize, Serialize};
 
-use crate::settings::{SettingsError, single_problem};
-use crate::{Settings, StepError};
+use crate::StepError;
+use crate::settings::SettingsDocument;
 
 /// Bytes kept as-is in `x-amz-copy-source`: RFC 3986 unreserved characters and `/`.
 const COPY_SOURCE: &AsciiSet = &NON_ALPHANUMERIC
@@ -308,8 +309,8 @@ pub enum KeyDecision {
     },
 }
 
-/// The routing and key rules of one pipeline, compiled from [`Settings`] once (at Lambda init or
-/// CLI start) and applied to every event.
+/// The routing and key rules of one pipeline, compiled once when the settings are checked (at
+/// Lambda init or CLI start; [`crate::Settings::key_rules`]) and applied to every event.
 #[derive(Clone, Debug)]
 pub struct KeyRules {
     source_bucket: String,
@@ -321,23 +322,17 @@ pub struct KeyRules {
 }
 
 impl KeyRules {
-    /// Compiles the rules; fails on invalid settings (including a loop).
-    pub fn new(settings: &Settings) -> Result<Self, SettingsError> {
-        settings.validate()?;
-        let pattern = match &settings.keys.pattern {
-            Some(p) => Some(
-                KeyPattern::new(p).map_err(|message| single_problem("keys.pattern", message))?,
-            ),
-            None => None,
-        };
-        Ok(Self {
-            source_bucket: settings.source.bucket.clone(),
-            source_prefix: settings.source.prefix.clone(),
-            destination_bucket: settings.destination.bucket.clone(),
-            destination_prefix: settings.destination_prefix().to_owned(),
+    /// The rules of a document that passed every check, with its compiled pattern (only the
+    /// settings check builds them, so no value is checked again here).
+    pub(crate) fn compiled(document: &SettingsDocument, pattern: Option<KeyPattern>) -> Self {
+        Self {
+            source_bucket: document.source.bucket.clone(),
+            source_prefix: document.source.prefix.clone(),
+            destination_bucket: document.destination.bucket.clone(),
+            destination_prefix: document.destination_prefix().to_owned(),
             pattern,
-            max_key_bytes: settings.keys.max_key_bytes,
-        })
+            max_key_bytes: document.keys.max_key_bytes,
+        }
     }
 
     /// `source.bucket`.
@@ -445,10 +440,23 @@ mod tests {
     use proptest::prelude::*;
 
     fn rules(source_prefix: &str, destination_prefix: Option<&str>) -> KeyRules {
-        let mut settings = Settings::new("src", "dst");
-        settings.source.prefix = source_prefix.to_owned();
-        settings.destination.prefix = destination_prefix.map(str::to_owned);
-        KeyRules::new(&settings).unwrap()
+        rules_of("src", "dst", |d| {
+            d.source.prefix = source_prefix.to_owned();
+            d.destination.prefix = destination_prefix.map(str::to_owned);
+        })
+        .unwrap()
+    }
+
+    /// The rules of checked settings for these buckets after `edit`.
+    fn rules_of(
+        source: &str,
+        destination: &str,
+        edit: impl FnOnce(&mut SettingsDocument),
+    ) -> Result<KeyRules, crate::SettingsError> {
+        let mut document = SettingsDocument::new(source, destination);
+        edit(&mut document);
+        let settings = document.check(crate::SettingsOrigin::Built)?;
+        Ok(settings.key_rules().clone())
     }
 
     fn copy_to(decision: KeyDecision) -> String {
@@ -620,11 +628,12 @@ mod tests {
 
     #[test]
     fn the_byte_limit_applies_after_mapping() {
-        let mut settings = Settings::new("src", "dst");
-        settings.keys.pattern = None;
-        settings.source.prefix = "in/".into();
-        settings.destination.prefix = Some("a-much-longer-prefix/".into());
-        let rules = KeyRules::new(&settings).unwrap();
+        let rules = rules_of("src", "dst", |d| {
+            d.keys.pattern = None;
+            d.source.prefix = "in/".into();
+            d.destination.prefix = Some("a-much-longer-prefix/".into());
+        })
+        .unwrap();
         let fits = format!("in/{}", "k".repeat(1024 - "a-much-longer-prefix/".len()));
         assert_eq!(
             copy_to(rules.evaluate("src", &fits, Some(1)).unwrap()).len(),
@@ -638,9 +647,10 @@ mod tests {
 
     #[test]
     fn multibyte_keys_count_bytes_not_characters() {
-        let mut settings = Settings::new("src", "dst");
-        settings.keys.pattern = None;
-        let rules = KeyRules::new(&settings).unwrap();
+        let rules = rules_of("src", "dst", |d| {
+            d.keys.pattern = None;
+        })
+        .unwrap();
         let key = "é".repeat(512);
         assert!(rules.evaluate("src", &key, Some(1)).is_ok());
         let key = format!("{key}x");
@@ -649,10 +659,11 @@ mod tests {
 
     #[test]
     fn prefixes_are_rewritten_and_keys_outside_are_skipped() {
-        let mut settings = Settings::new("src", "dst");
-        settings.source.prefix = "incoming/".into();
-        settings.destination.prefix = Some("archive/".into());
-        let rules = KeyRules::new(&settings).unwrap();
+        let rules = rules_of("src", "dst", |d| {
+            d.source.prefix = "incoming/".into();
+            d.destination.prefix = Some("archive/".into());
+        })
+        .unwrap();
         assert_eq!(
             copy_to(
                 rules
@@ -705,11 +716,12 @@ mod tests {
 
     #[test]
     fn a_key_equal_to_the_source_prefix_with_no_destination_prefix_is_rejected() {
-        let mut settings = Settings::new("src", "dst");
-        settings.keys.pattern = None;
-        settings.source.prefix = "in".into();
-        settings.destination.prefix = Some(String::new());
-        let rules = KeyRules::new(&settings).unwrap();
+        let rules = rules_of("src", "dst", |d| {
+            d.keys.pattern = None;
+            d.source.prefix = "in".into();
+            d.destination.prefix = Some(String::new());
+        })
+        .unwrap();
         assert_eq!(
             rules.evaluate("src", "in", Some(1)).unwrap_err().name(),
             "KeyRejected"
@@ -719,10 +731,11 @@ mod tests {
     #[test]
     fn the_loop_guard_refuses_to_copy_into_the_watched_range() {
         // Settings refuse the loop outright...
-        let mut settings = Settings::new("same", "same");
-        settings.source.prefix = "in/".into();
-        settings.destination.prefix = Some("in/copies/".into());
-        assert!(KeyRules::new(&settings).is_err());
+        let refused = rules_of("same", "same", |d| {
+            d.source.prefix = "in/".into();
+            d.destination.prefix = Some("in/copies/".into());
+        });
+        assert!(refused.is_err());
         // ...and rules built around the check still never copy into the range.
         let rules = KeyRules {
             source_bucket: "same".into(),
@@ -739,10 +752,11 @@ mod tests {
 
     #[test]
     fn same_bucket_with_disjoint_prefixes_copies_and_ignores_its_own_output() {
-        let mut settings = Settings::new("same", "same");
-        settings.source.prefix = "in/".into();
-        settings.destination.prefix = Some("out/".into());
-        let rules = KeyRules::new(&settings).unwrap();
+        let rules = rules_of("same", "same", |d| {
+            d.source.prefix = "in/".into();
+            d.destination.prefix = Some("out/".into());
+        })
+        .unwrap();
         assert_eq!(
             copy_to(
                 rules

@@ -12,7 +12,7 @@
 //! | [`keys`] | Key decoding, key rules, destination mapping, loop guard, `x-amz-copy-source`. |
 //! | [`plan`] | `CopyObject` vs multipart, part sizes and ranges within S3's limits. |
 //! | [`checksums`] | Stored checksums in comparable form, range CRC combining. |
-//! | [`settings`] | `copyflow.json` / `COPYFLOW_SETTINGS`. |
+//! | [`settings`] | `copyflow.json` / `COPYFLOW_SETTINGS`, parsed into checked [`Settings`]. |
 //! | [`error`] | [`StepError`], the error names the state machine matches. |
 //! | [`deadline`] | When a step stops starting work before the Lambda deadline. |
 //! | [`mod@validate`] | The validate-key step ([`validate()`]). |
@@ -48,7 +48,7 @@ pub use copyflow_checksum::{
     combine_full_object,
 };
 pub use error::StepError;
-pub use settings::{Settings, SettingsError};
+pub use settings::{Settings, SettingsDocument, SettingsError, SettingsOrigin};
 #[cfg(feature = "s3")]
 pub use steps::Steps;
 pub use validate::{CopyJob, ValidateOutput, validate, validate_json};

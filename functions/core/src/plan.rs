@@ -50,15 +50,13 @@ pub const DEFAULT_MULTIPART_THRESHOLD: u64 = GIB;
 /// redo. Raised automatically for objects over 625 GiB (10,000 × 64 MiB).
 pub const DEFAULT_PART_SIZE: u64 = 64 * MIB;
 
-/// The tunables of [`plan_copy`] (`copy.multipartThresholdBytes`, `copy.partSizeBytes`).
+/// The tunables of [`plan_copy`] (`copy.multipartThresholdBytes`, `copy.partSizeBytes`),
+/// checked against S3's limits when built ([`PlanOptions::new`]), so the planner never checks
+/// them again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PlanOptions {
-    /// Objects of at most this many bytes are copied with one `CopyObject`;
-    /// [`MIN_PART_SIZE`]..=[`MAX_COPY_OBJECT_SIZE`].
-    pub multipart_threshold: u64,
-    /// The preferred part size; [`MIN_PART_SIZE`]..=[`MAX_PART_SIZE`]. Raised when the object
-    /// would otherwise need more than [`MAX_PARTS`] parts.
-    pub part_size: u64,
+    multipart_threshold: u64,
+    part_size: u64,
 }
 
 impl Default for PlanOptions {
@@ -71,44 +69,53 @@ impl Default for PlanOptions {
 }
 
 impl PlanOptions {
-    /// Checks both values against S3's limits: `(setting, "is N: what to use")` for each value
-    /// out of bounds.
-    pub fn problems(&self) -> Vec<(&'static str, String)> {
+    /// Checks both values against S3's limits. `multipart_threshold` must be in
+    /// [`MIN_PART_SIZE`]..=[`MAX_COPY_OBJECT_SIZE`], `part_size` in
+    /// [`MIN_PART_SIZE`]..=[`MAX_PART_SIZE`]; the error has one `(setting, "is N: what to
+    /// use")` for each value out of bounds.
+    pub fn new(
+        multipart_threshold: u64,
+        part_size: u64,
+    ) -> Result<Self, Vec<(&'static str, String)>> {
         let mut problems = Vec::new();
-        if !(MIN_PART_SIZE..=MAX_COPY_OBJECT_SIZE).contains(&self.multipart_threshold) {
+        if !(MIN_PART_SIZE..=MAX_COPY_OBJECT_SIZE).contains(&multipart_threshold) {
             problems.push((
                 "copy.multipartThresholdBytes",
                 format!(
-                    "is {}: it must be between {MIN_PART_SIZE} (5 MiB, the smallest object S3 \
-                     copies by ranges) and {MAX_COPY_OBJECT_SIZE} (5 GiB, the CopyObject limit)",
-                    self.multipart_threshold
+                    "is {multipart_threshold}: it must be between {MIN_PART_SIZE} (5 MiB, the \
+                     smallest object S3 copies by ranges) and {MAX_COPY_OBJECT_SIZE} (5 GiB, the \
+                     CopyObject limit)"
                 ),
             ));
         }
-        if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&self.part_size) {
+        if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&part_size) {
             problems.push((
                 "copy.partSizeBytes",
                 format!(
-                    "is {}: S3 parts must be between {MIN_PART_SIZE} (5 MiB) and {MAX_PART_SIZE} \
-                     (5 GiB)",
-                    self.part_size
+                    "is {part_size}: S3 parts must be between {MIN_PART_SIZE} (5 MiB) and \
+                     {MAX_PART_SIZE} (5 GiB)"
                 ),
             ));
         }
-        problems
+        if problems.is_empty() {
+            Ok(Self {
+                multipart_threshold,
+                part_size,
+            })
+        } else {
+            Err(problems)
+        }
     }
 
-    /// [`PlanOptions::problems`] as one message, `Ok` when there are none.
-    pub fn check(&self) -> Result<(), String> {
-        let problems = self.problems();
-        if problems.is_empty() {
-            return Ok(());
-        }
-        Err(problems
-            .iter()
-            .map(|(field, message)| format!("{field} {message}"))
-            .collect::<Vec<_>>()
-            .join("; "))
+    /// Objects of at most this many bytes are copied with one `CopyObject`.
+    pub const fn multipart_threshold(&self) -> u64 {
+        self.multipart_threshold
+    }
+
+    /// The preferred part size; raised when the object would otherwise need more than
+    /// [`MAX_PARTS`] parts.
+    pub const fn part_size(&self) -> u64 {
+        self.part_size
     }
 }
 
@@ -178,10 +185,9 @@ pub fn range_header(start: u64, end_inclusive: u64) -> String {
 /// `Single` up to `options.multipart_threshold`, `Multipart` above it, with
 /// [`part_size_for`]`(size, options.part_size)`.
 ///
-/// Errors: `ConfigurationError` when `options` break S3's limits, `CopyFailed` when `size`
-/// exceeds [`MAX_OBJECT_SIZE`] (S3 cannot hold such an object; no retry will help).
+/// Errors: `CopyFailed` when `size` exceeds [`MAX_OBJECT_SIZE`] (S3 cannot hold such an
+/// object; no retry will help). The options were checked when they were built.
 pub fn plan_copy(size: u64, options: &PlanOptions) -> Result<CopyPlan, StepError> {
-    options.check().map_err(StepError::ConfigurationError)?;
     if size <= options.multipart_threshold {
         return Ok(CopyPlan::Single { size });
     }
@@ -311,10 +317,7 @@ mod tests {
 
     #[test]
     fn a_64_mib_object_with_a_low_threshold_has_the_expected_parts() {
-        let options = PlanOptions {
-            multipart_threshold: 8 * MIB,
-            part_size: 16 * MIB,
-        };
+        let options = PlanOptions::new(8 * MIB, 16 * MIB).unwrap();
         let plan = plan_copy(64 * MIB, &options).unwrap();
         let (_, parts) = multipart(&plan);
         let headers: Vec<String> = parts.iter().map(PartRange::range_header).collect();
@@ -354,27 +357,39 @@ mod tests {
     }
 
     #[test]
-    fn options_outside_s3_limits_are_configuration_errors() {
-        for options in [
-            PlanOptions {
-                multipart_threshold: MIN_PART_SIZE - 1,
-                part_size: DEFAULT_PART_SIZE,
-            },
-            PlanOptions {
-                multipart_threshold: MAX_COPY_OBJECT_SIZE + 1,
-                part_size: DEFAULT_PART_SIZE,
-            },
-            PlanOptions {
-                multipart_threshold: GIB,
-                part_size: MIN_PART_SIZE - 1,
-            },
-            PlanOptions {
-                multipart_threshold: GIB,
-                part_size: MAX_PART_SIZE + 1,
-            },
+    fn options_outside_s3_limits_are_refused_with_the_setting_named() {
+        for (threshold, part_size, field) in [
+            (
+                MIN_PART_SIZE - 1,
+                DEFAULT_PART_SIZE,
+                "copy.multipartThresholdBytes",
+            ),
+            (
+                MAX_COPY_OBJECT_SIZE + 1,
+                DEFAULT_PART_SIZE,
+                "copy.multipartThresholdBytes",
+            ),
+            (GIB, MIN_PART_SIZE - 1, "copy.partSizeBytes"),
+            (GIB, MAX_PART_SIZE + 1, "copy.partSizeBytes"),
         ] {
-            let error = plan_copy(10 * GIB, &options).unwrap_err();
-            assert_eq!(error.name(), "ConfigurationError", "{options:?}");
+            let problems = PlanOptions::new(threshold, part_size).unwrap_err();
+            let fields: Vec<&str> = problems.iter().map(|(f, _)| *f).collect();
+            assert_eq!(fields, [field], "{threshold} {part_size}");
+        }
+        let both = PlanOptions::new(0, 0).unwrap_err();
+        assert_eq!(both.len(), 2);
+        assert!(both[0].1.contains("CopyObject limit"), "{both:?}");
+    }
+
+    #[test]
+    fn options_at_s3_limits_are_accepted() {
+        for (threshold, part_size) in [
+            (MIN_PART_SIZE, MIN_PART_SIZE),
+            (MAX_COPY_OBJECT_SIZE, MAX_PART_SIZE),
+        ] {
+            let options = PlanOptions::new(threshold, part_size).unwrap();
+            assert_eq!(options.multipart_threshold(), threshold);
+            assert_eq!(options.part_size(), part_size);
         }
     }
 
@@ -419,7 +434,7 @@ mod tests {
             threshold in MIN_PART_SIZE..=MAX_COPY_OBJECT_SIZE,
             preferred in MIN_PART_SIZE..=MAX_PART_SIZE,
         ) {
-            let options = PlanOptions { multipart_threshold: threshold, part_size: preferred };
+            let options = PlanOptions::new(threshold, preferred).unwrap();
             match plan_copy(size, &options).unwrap() {
                 CopyPlan::Single { size: planned } => {
                     prop_assert!(size <= threshold);

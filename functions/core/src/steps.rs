@@ -9,27 +9,20 @@ use serde_json::Value;
 
 use crate::copy::{CopyContext, CopyDocument, copy};
 use crate::deadline::Deadline;
-use crate::keys::KeyRules;
 use crate::verify::{VerifyContext, VerifyDocument, verify};
-use crate::{Settings, SettingsError, StepError};
+use crate::{Settings, StepError};
 
 /// The three steps with their shared configuration.
 pub struct Steps {
     client: Client,
     settings: Settings,
-    rules: KeyRules,
 }
 
 impl Steps {
-    /// Validates the settings once, up front (a bad configuration fails at start-up, not on
-    /// the first object).
-    pub fn new(client: Client, settings: Settings) -> Result<Steps, SettingsError> {
-        let rules = KeyRules::new(&settings)?;
-        Ok(Steps {
-            client,
-            settings,
-            rules,
-        })
+    /// The steps over checked settings (a bad configuration failed when it was loaded, at
+    /// start-up, not on the first object).
+    pub fn new(client: Client, settings: Settings) -> Steps {
+        Steps { client, settings }
     }
 
     /// The settings in force.
@@ -39,7 +32,7 @@ impl Steps {
 
     /// validate-key: the EventBridge event in, `{"action": ...}` out.
     pub fn validate_key(&self, event: &Value) -> Result<Value, StepError> {
-        crate::validate::validate_json(event, &self.rules)
+        crate::validate::validate_json(event, self.settings.key_rules())
     }
 
     /// copy-object: the state document in, the document with `copy` set out.
@@ -75,10 +68,7 @@ impl Steps {
     /// The deadline a step invocation gets from a Lambda context deadline (ms since epoch),
     /// keeping `copy.deadlineMarginSeconds` in hand.
     pub fn deadline_from_epoch_millis(&self, deadline_ms: u64) -> Deadline {
-        Deadline::from_epoch_millis(
-            deadline_ms,
-            std::time::Duration::from_secs(self.settings.copy.deadline_margin_seconds),
-        )
+        Deadline::from_epoch_millis(deadline_ms, self.settings.deadline_margin())
     }
 }
 

@@ -208,11 +208,18 @@ pub fn validate_event(
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use crate::Settings;
+    use crate::{SettingsDocument, SettingsOrigin};
     use serde_json::json;
 
     fn rules() -> KeyRules {
-        KeyRules::new(&Settings::new("copyflow-source", "copyflow-destination")).unwrap()
+        rules_of(|_| ())
+    }
+
+    fn rules_of(edit: impl FnOnce(&mut SettingsDocument)) -> KeyRules {
+        let mut document = SettingsDocument::new("copyflow-source", "copyflow-destination");
+        edit(&mut document);
+        let settings = document.check(SettingsOrigin::Built).unwrap();
+        settings.key_rules().clone()
     }
 
     fn event(key: &str, size: Option<u64>) -> Value {
@@ -323,10 +330,10 @@ mod tests {
         let error = validate(&event("Ajay/2020-04-06/12/a%0A.txt", Some(1)), &rules()).unwrap_err();
         assert_eq!(error.name(), "KeyRejected");
         // A raw key outside the source prefix (the prefix has a space) gives no fallback.
-        let mut settings = Settings::new("copyflow-source", "copyflow-destination");
-        settings.source.prefix = "in box/".into();
-        settings.destination.prefix = Some("out/".into());
-        let rules = KeyRules::new(&settings).unwrap();
+        let rules = rules_of(|d| {
+            d.source.prefix = "in box/".into();
+            d.destination.prefix = Some("out/".into());
+        });
         let output = validate(&event("in+box/Ajay/2020-04-06/12/a.txt", Some(1)), &rules).unwrap();
         let ValidateOutput::Copy { job } = output else {
             panic!("{output:?}")

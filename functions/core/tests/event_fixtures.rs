@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use copyflow_core::event::{self, ObjectCreatedEvent};
 use copyflow_core::keys::{KeyRules, SkipReason};
 use copyflow_core::plan::{self, CopyPlan, PlanOptions};
-use copyflow_core::{CopyJob, Settings, ValidateOutput, validate};
+use copyflow_core::{
+    CopyJob, Settings, SettingsDocument, SettingsOrigin, ValidateOutput, validate,
+};
 use serde_json::Value;
 
 fn fixtures_dir() -> PathBuf {
@@ -24,14 +26,15 @@ fn fixture(name: &str) -> Value {
 /// The repository's own settings (`copyflow.json`): source `copyflow-source`, default rules.
 fn rules() -> KeyRules {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../copyflow.json");
-    KeyRules::new(&Settings::from_file(&path).unwrap()).unwrap()
+    Settings::from_file(&path).unwrap().key_rules().clone()
 }
 
 /// Rules for the bucket of the AWS documentation examples, any key.
 fn doc_bucket_rules() -> KeyRules {
-    let mut settings = Settings::new("amzn-s3-demo-bucket1", "copyflow-destination");
-    settings.keys.pattern = None;
-    KeyRules::new(&settings).unwrap()
+    let mut document = SettingsDocument::new("amzn-s3-demo-bucket1", "copyflow-destination");
+    document.keys.pattern = None;
+    let settings = document.check(SettingsOrigin::Built).unwrap();
+    settings.key_rules().clone()
 }
 
 fn job(output: ValidateOutput) -> CopyJob {
@@ -118,10 +121,7 @@ fn a_multipart_upload_keeps_its_part_count_etag_and_plans_by_size() {
         plan::plan_copy(size, &PlanOptions::default()).unwrap(),
         CopyPlan::Single { size }
     );
-    let low = PlanOptions {
-        multipart_threshold: 8 * plan::MIB,
-        part_size: 16 * plan::MIB,
-    };
+    let low = PlanOptions::new(8 * plan::MIB, 16 * plan::MIB).unwrap();
     assert_eq!(plan::plan_copy(size, &low).unwrap().requests(), 12);
 }
 

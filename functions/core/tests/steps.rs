@@ -11,9 +11,10 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode};
 use copyflow_core::copy::{CopyContext, CopyDocument, CopyMethod, CopyStatus, copy};
 use copyflow_core::deadline::Deadline;
-use copyflow_core::keys::KeyRules;
 use copyflow_core::verify::{VerifyContext, VerifyDocument, VerifyMethod, verify};
-use copyflow_core::{Settings, StepError, Steps, ValidateOutput, validate};
+use copyflow_core::{
+    Settings, SettingsDocument, SettingsOrigin, StepError, Steps, ValidateOutput, validate,
+};
 use copyflow_s3::event::KeyEncoding;
 use copyflow_s3::faults::{Fault, FaultPlan, Operation};
 use copyflow_s3::{ObjectCreatedEvent, S3Server, ServerConfig};
@@ -31,12 +32,12 @@ struct Env {
     _dir: tempfile::TempDir,
 }
 
-async fn env(configure: impl FnOnce(&mut Settings)) -> Env {
+async fn env(configure: impl FnOnce(&mut SettingsDocument)) -> Env {
     env_encoding(KeyEncoding::default(), configure).await
 }
 
 /// [`env`] with a server that writes event keys in `encoding`.
-async fn env_encoding(encoding: KeyEncoding, configure: impl FnOnce(&mut Settings)) -> Env {
+async fn env_encoding(encoding: KeyEncoding, configure: impl FnOnce(&mut SettingsDocument)) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let server = S3Server::start(ServerConfig {
         key_encoding: encoding,
@@ -54,8 +55,9 @@ async fn env_encoding(encoding: KeyEncoding, configure: impl FnOnce(&mut Setting
     client.create_bucket().bucket(SRC).send().await.unwrap();
     client.create_bucket().bucket(DST).send().await.unwrap();
     let events = server.subscribe();
-    let mut settings = Settings::new(SRC, DST);
-    configure(&mut settings);
+    let mut document = SettingsDocument::new(SRC, DST);
+    configure(&mut document);
+    let settings = document.check(SettingsOrigin::Built).unwrap();
     Env {
         server,
         client,
@@ -100,7 +102,7 @@ impl Env {
     }
 
     fn validate(&self, event: &Value) -> ValidateOutput {
-        validate(event, &KeyRules::new(&self.settings).unwrap()).unwrap()
+        validate(event, self.settings.key_rules()).unwrap()
     }
 
     fn job_doc(&self, event: &Value) -> CopyDocument {
@@ -845,7 +847,7 @@ async fn an_event_key_that_is_not_url_encoding_and_names_no_object_is_an_invalid
     // A control character never gets this far: validate rejects the key (KeyRejected).
     let mut control = event.clone();
     control["detail"]["object"]["key"] = Value::String("in/real%zz\u{7}.txt".to_owned());
-    let rejected = validate(&control, &KeyRules::new(&e.settings).unwrap()).unwrap_err();
+    let rejected = validate(&control, e.settings.key_rules()).unwrap_err();
     assert_eq!(rejected.name(), "KeyRejected");
     assert!(!rejected.to_string().contains('\u{7}'), "{rejected}");
 }
@@ -1226,7 +1228,7 @@ async fn dropping_a_multipart_copy_mid_copy_aborts_its_upload() {
         1.0,
     )));
     // As StopExecution or a timeout does in the local engine: the step's future is dropped.
-    let steps = Steps::new(e.client.clone(), e.settings.clone()).unwrap();
+    let steps = Steps::new(e.client.clone(), e.settings.clone());
     let payload = serde_json::to_value(e.job_doc(&event)).unwrap();
     let cut = tokio::time::timeout(
         Duration::from_millis(500),

@@ -3,16 +3,16 @@
 //! AWS SDK). Settings come from `COPYFLOW_SETTINGS` (the `copyflow.json` document).
 
 use copyflow_core::Settings;
-use copyflow_core::keys::KeyRules;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    // The rules are checked once, up front: a bad configuration fails at start-up.
-    let rules = KeyRules::new(&Settings::from_env()?)?;
-    let rules = &rules;
+    // The settings (and so the rules) are checked once, up front: a bad configuration fails
+    // at start-up.
+    let settings = Settings::from_env()?;
+    let rules = settings.key_rules();
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         copyflow_core::validate_json(&event.payload, rules)
     }))

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_s3::primitives::ByteStream;
 use copyflow::pipeline::{DEFAULT_MAX_RUNNING, Pipeline, PipelineOptions, S3Target};
 use copyflow_asl::ExecutionFilter;
-use copyflow_core::Settings;
+use copyflow_core::{SettingsDocument, SettingsOrigin};
 
 fn rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -27,7 +27,9 @@ fn rss_mb() -> f64 {
 
 async fn start(dir: &Path) -> std::sync::Arc<Pipeline> {
     let options = PipelineOptions {
-        settings: Settings::new("copyflow-source", "copyflow-destination"),
+        settings: SettingsDocument::new("copyflow-source", "copyflow-destination")
+            .check(SettingsOrigin::Built)
+            .unwrap(),
         s3: S3Target::Embedded {
             address: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir: dir.join("s3"),

@@ -69,7 +69,7 @@ pub async fn run(settings: &Settings, target: &Target, source: &Source) -> CliRe
         let endpoint = source
             .s3_endpoint
             .clone()
-            .unwrap_or_else(|| format!("http://{}", settings.local.s3_address));
+            .unwrap_or_else(|| format!("http://{}", settings.s3_address()));
         copyflow_core::s3::client_for_endpoint(
             &endpoint,
             copyflow_s3::DEFAULT_ACCESS_KEY,
@@ -77,10 +77,10 @@ pub async fn run(settings: &Settings, target: &Target, source: &Source) -> CliRe
             target.region.as_deref().unwrap_or("us-east-1"),
         )
     };
-    let sfn = views::client(target, &settings.local.sfn_address.to_string()).await;
+    let sfn = views::client(target, &settings.sfn_address().to_string()).await;
     let machine = views::machine_arn(&sfn, target).await?;
-    let bucket = &settings.source.bucket;
-    let prefix = format!("{}{}", settings.source.prefix, source.prefix);
+    let bucket = settings.source_bucket();
+    let prefix = format!("{}{}", settings.source_prefix(), source.prefix);
     let factory = EventFactory::new(
         copyflow_s3::LOCAL_ACCOUNT_ID,
         target.region.clone().unwrap_or_else(|| "us-east-1".into()),
@@ -105,7 +105,7 @@ pub async fn run(settings: &Settings, target: &Target, source: &Source) -> CliRe
             let key = object.key().unwrap_or_default();
             let etag = object.e_tag().unwrap_or_default().trim_matches('"');
             let event = factory.build(ObjectCreated {
-                bucket: bucket.clone(),
+                bucket: bucket.to_owned(),
                 key: key.to_owned(),
                 size: object
                     .size()

@@ -119,10 +119,12 @@ struct Finished {
     output: Option<Value>,
 }
 
-pub async fn run(mut settings: Settings) -> CliResult<bool> {
+pub async fn run(settings: Settings) -> CliResult<bool> {
     // A large object small enough for a quick demo still takes the multipart path.
-    settings.copy.multipart_threshold_bytes = 16 * 1024 * 1024;
-    settings.copy.part_size_bytes = 8 * 1024 * 1024;
+    let mut document = settings.document().clone();
+    document.copy.multipart_threshold_bytes = 16 * 1024 * 1024;
+    document.copy.part_size_bytes = 8 * 1024 * 1024;
+    let settings = document.check(settings.origin().clone())?;
     let large = 40 * 1024 * 1024;
     let dir = tempfile::tempdir()?;
     let started_at = Instant::now();
@@ -144,27 +146,27 @@ pub async fn run(mut settings: Settings) -> CliResult<bool> {
     );
     outln!(
         "  source -> destination  s3://{} -> s3://{}",
-        settings.source.bucket,
-        settings.destination.bucket
+        settings.source_bucket(),
+        settings.destination_bucket()
     );
     outln!(
         "  multipart above        {} MiB (lowered for the demo), parts of {} MiB",
-        settings.copy.multipart_threshold_bytes >> 20,
-        settings.copy.part_size_bytes >> 20
+        settings.plan_options().multipart_threshold() >> 20,
+        settings.plan_options().part_size() >> 20
     );
 
     let cases = workload(large);
     outln!(
         "\nuploading {} objects to s3://{} ...\n",
         cases.len(),
-        settings.source.bucket
+        settings.source_bucket()
     );
     let expected: HashMap<String, &Case> = cases.iter().map(|c| (c.key.clone(), c)).collect();
     for (i, c) in cases.iter().enumerate() {
         pipeline
             .s3()
             .put_object()
-            .bucket(&settings.source.bucket)
+            .bucket(settings.source_bucket())
             .key(&c.key)
             .body(ByteStream::from(body(c.size, i)))
             .send()
@@ -191,7 +193,7 @@ pub async fn run(mut settings: Settings) -> CliResult<bool> {
     pipeline
         .s3()
         .put_object()
-        .bucket(&settings.source.bucket)
+        .bucket(settings.source_bucket())
         .key(key)
         .body(ByteStream::from_static(b"draft one"))
         .send()
@@ -206,7 +208,7 @@ pub async fn run(mut settings: Settings) -> CliResult<bool> {
     pipeline
         .s3()
         .put_object()
-        .bucket(&settings.source.bucket)
+        .bucket(settings.source_bucket())
         .key(key)
         .body(ByteStream::from_static(b"draft two, final"))
         .send()

@@ -103,7 +103,7 @@ async fn main() -> ExitCode {
 
 async fn execute(cli: Cli) -> CliResult<bool> {
     let settings = config::load(&cli.config)?;
-    let sfn_local = settings.local.sfn_address.to_string();
+    let sfn_local = settings.sfn_address().to_string();
     let stack = config::stack_name(&settings);
     match cli.command {
         Command::Demo => demo::run(settings).await,
@@ -112,7 +112,7 @@ async fn execute(cli: Cli) -> CliResult<bool> {
                 .map(|spec| copyflow_s3::faults::FaultPlan::parse_spec(&spec, fault_seed))
                 .transpose()
                 .map_err(|e| format!("--faults: {e}"))?;
-            up::run(settings, &cli.config, faults).await.map(|()| true)
+            up::run(settings, faults).await.map(|()| true)
         }
         Command::Executions {
             target,
@@ -139,6 +139,6 @@ async fn execute(cli: Cli) -> CliResult<bool> {
         Command::Redrive { which, target } => {
             redrive::run(&target.with_stack_default(stack), &sfn_local, &which).await
         }
-        Command::Run(args) => run::run(settings, &cli.config, &args).await,
+        Command::Run(args) => run::run(settings, &args).await,
     }
 }

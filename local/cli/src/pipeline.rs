@@ -77,8 +77,6 @@ pub const DEFAULT_MAX_RUNNING: usize = 256;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
-    #[error("{0}")]
-    Settings(#[from] copyflow_core::SettingsError),
     #[error(
         "cannot listen on {address}: {source}. Is another copyflow (or another S3 server) running there? Stop it, or set local.s3Address in copyflow.json"
     )]
@@ -154,7 +152,7 @@ impl Pipeline {
                 (None, endpoint, client)
             }
         };
-        let steps = Arc::new(Steps::new(client.clone(), options.settings.clone())?);
+        let steps = Arc::new(Steps::new(client.clone(), options.settings.clone()));
         let executions = Arc::new(
             Executions::open(
                 EngineConfig {
@@ -205,8 +203,8 @@ impl Pipeline {
 
     async fn create_buckets(&self) -> Result<(), PipelineError> {
         for bucket in [
-            &self.settings.source.bucket,
-            &self.settings.destination.bucket,
+            self.settings.source_bucket(),
+            self.settings.destination_bucket(),
         ] {
             if self.s3.head_bucket().bucket(bucket).send().await.is_err() {
                 self.s3
@@ -215,7 +213,7 @@ impl Pipeline {
                     .send()
                     .await
                     .map_err(|e| PipelineError::Bucket {
-                        bucket: bucket.clone(),
+                        bucket: bucket.to_owned(),
                         message: crate::sdk_error::one_line(&e).to_string(),
                     })?;
             }
@@ -333,7 +331,7 @@ impl Pipeline {
     /// The EventBridge rule the CDK app deploys: Object Created in the source bucket.
     fn rule(&self) -> Rule {
         Rule {
-            bucket: self.settings.source.bucket.clone(),
+            bucket: self.settings.source_bucket().to_owned(),
             key_prefixes: Vec::new(),
         }
     }
@@ -440,7 +438,7 @@ fn register_steps(engine: &Engine, steps: &Arc<Steps>) {
     engine.register_function("copyflow-copy-object", move |payload: Value| {
         let s = s.clone();
         async move {
-            let margin = Duration::from_secs(s.settings().copy.deadline_margin_seconds);
+            let margin = s.settings().deadline_margin();
             s.copy_object(
                 payload,
                 Deadline::at(Instant::now() + FUNCTION_TIMEOUT, margin),
@@ -453,7 +451,7 @@ fn register_steps(engine: &Engine, steps: &Arc<Steps>) {
     engine.register_function("copyflow-verify-copy", move |payload: Value| {
         let s = s.clone();
         async move {
-            let margin = Duration::from_secs(s.settings().copy.deadline_margin_seconds);
+            let margin = s.settings().deadline_margin();
             s.verify_copy(
                 payload,
                 Deadline::at(Instant::now() + FUNCTION_TIMEOUT, margin),

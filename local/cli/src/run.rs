@@ -3,7 +3,7 @@
 
 use copyflow::outln;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use copyflow_core::Settings;
 
@@ -27,12 +27,12 @@ pub struct RunArgs {
     pub region: String,
 }
 
-pub async fn run(settings: Settings, config_path: &Path, args: &RunArgs) -> CliResult<bool> {
+pub async fn run(settings: Settings, args: &RunArgs) -> CliResult<bool> {
     let input = std::fs::read_to_string(&args.event)
         .map_err(|e| format!("cannot read {}: {e}", args.event.display()))?;
     serde_json::from_str::<serde_json::Value>(&input)
         .map_err(|e| format!("{} is not JSON: {e}", args.event.display()))?;
-    let data = crate::config::data_dir(&settings, config_path);
+    let data = settings.data_dir();
     // A running `up` owns the data directory: run the execution there, never behind its back.
     if args.s3_endpoint.is_none()
         && let Some(holder) = DataDirLock::holder(&data)

@@ -3,7 +3,6 @@
 //! `local.sfnAddress`, executions shown live as objects arrive, kept across restarts.
 
 use copyflow::outln;
-use std::path::Path;
 
 use copyflow_core::Settings;
 
@@ -13,23 +12,22 @@ use copyflow::pipeline::{DEFAULT_MAX_RUNNING, Pipeline, PipelineOptions, S3Targe
 
 pub async fn run(
     settings: Settings,
-    config_path: &Path,
     faults: Option<copyflow_s3::faults::FaultPlan>,
 ) -> CliResult<()> {
-    let data = crate::config::data_dir(&settings, config_path);
+    let data = settings.data_dir();
     let mut lock = DataDirLock::acquire(&data, "up")?;
     let options = PipelineOptions {
         settings: settings.clone(),
         s3: S3Target::Embedded {
-            address: settings.local.s3_address,
+            address: settings.s3_address(),
             data_dir: data.join("s3"),
         },
         executions_dir: Some(data.join("executions")),
         max_running: DEFAULT_MAX_RUNNING,
     };
     let (pipeline, mut started) = Pipeline::start(options).await?;
-    let (sfn, _api) = sfn_api::serve(settings.local.sfn_address, pipeline.clone()).await.map_err(|e| {
-        format!("cannot listen on {} for the Step Functions API: {e}. Stop whatever uses it, or set local.sfnAddress in copyflow.json", settings.local.sfn_address)
+    let (sfn, _api) = sfn_api::serve(settings.sfn_address(), pipeline.clone()).await.map_err(|e| {
+        format!("cannot listen on {} for the Step Functions API: {e}. Stop whatever uses it, or set local.sfnAddress in {}", settings.sfn_address(), settings.origin())
     })?;
     let s3 = pipeline.s3_endpoint().to_owned();
     let fault_injection = faults.is_some();
@@ -44,7 +42,7 @@ pub async fn run(
     lock.advertise(&s3, &sfn.to_string());
     let machine = pipeline.machine_arn().to_owned();
     let earlier = pipeline.executions().count(&machine);
-    let (src, dst) = (&settings.source.bucket, &settings.destination.bucket);
+    let (src, dst) = (settings.source_bucket(), settings.destination_bucket());
     outln!(
         "copyflow is up (data in {}; {earlier} executions from earlier runs)",
         data.display()
@@ -61,7 +59,7 @@ pub async fn run(
     outln!("try:");
     outln!(
         "  aws --endpoint-url {s3} s3 cp ./report.txt s3://{src}/{}AjayMuralidhar/2020-04-06/12/report.txt",
-        settings.source.prefix
+        settings.source_prefix()
     );
     outln!("  aws --endpoint-url {s3} s3 ls --recursive s3://{dst}/");
     outln!(

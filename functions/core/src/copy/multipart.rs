@@ -56,9 +56,8 @@ pub(super) async fn start(
     .await?;
     let storage_class = cx
         .settings
-        .destination
-        .storage_class
-        .clone()
+        .storage_class()
+        .map(str::to_owned)
         .or_else(|| source.storage_class.clone())
         .unwrap_or_else(|| "STANDARD".to_owned());
     let h = &source.headers;
@@ -258,7 +257,7 @@ async fn copy_parts(
     let total = i32::try_from(checkpoint.part_count).unwrap_or(i32::MAX);
     let todo: Vec<i32> = (1..=total).filter(|n| !done.contains_key(n)).collect();
     let mut missing = todo.into_iter();
-    let concurrency = cx.settings.copy.max_concurrency.max(1);
+    let concurrency = cx.settings.copy_concurrency();
     let (source, destination_key) = (outcome.source.clone(), outcome.destination_key.clone());
     let mut in_flight = FuturesUnordered::new();
     let mut first_error = None;

@@ -22,9 +22,8 @@ pub(super) async fn copy_object(
     let algorithm = target_algorithm(&source, false);
     let storage_class = cx
         .settings
-        .destination
-        .storage_class
-        .clone()
+        .storage_class()
+        .map(str::to_owned)
         .or_else(|| source.storage_class.clone())
         .unwrap_or_else(|| "STANDARD".to_owned());
     let out = cx

@@ -32,7 +32,7 @@ pub(super) async fn object_crc(
     if from.next_start >= object.size {
         return Ok((Crc::Done(combiner.finish(object.size)?), 0, 0));
     }
-    let chunk = cx.settings.verify.range_size_bytes.max(1);
+    let chunk = cx.settings.verify_range_size();
     let rest = ranges(object.size, chunk)
         .ok_or_else(|| StepError::Internal("invalid verify range size".into()))?
         .skip_while(move |r| r.start < from.next_start);
@@ -82,7 +82,7 @@ pub(super) async fn object_crc(
                 .ok_or_else(|| StepError::Internal("hasher lost its digest".into()))?;
             Ok::<_, StepError>((range, digest))
         })
-        .buffer_unordered(cx.settings.verify.max_concurrency.max(1));
+        .buffer_unordered(cx.settings.verify_concurrency());
     let (mut requests, mut read) = (0, 0);
     while let Some(result) = results.next().await {
         let (range, digest) = result?;
