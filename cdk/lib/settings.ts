@@ -1,7 +1,7 @@
 // The pipeline settings as the CDK app sees them: the root `copyflow.json`, overridden by CDK
 // context, checked before anything is synthesized.
 //
-// The same document configures the Rust steps (`functions/core/src/settings.rs`, which parses
+// The same document configures the Rust steps (`functions/core/src/settings/`, which parses
 // every top-level key except `deploy` strictly), so the checks below mirror the Rust ones: an
 // invalid document must fail here, at synth time, not as a `ConfigurationError` in every
 // execution after a deployment. The `deploy` section belongs to this app alone and is
@@ -128,7 +128,7 @@ export class SettingsError extends ConfigurationError {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Limits (mirrors functions/core/src/settings.rs and plan.rs)
+// Limits (mirrors functions/core/src/settings/check.rs and plan.rs)
 // ---------------------------------------------------------------------------------------------
 
 const MIB = 1024 * 1024;
@@ -357,7 +357,7 @@ export function parseSettings(document: unknown, origin: string): LoadedSettings
 }
 
 /**
- * The loop guard, as in `Settings::loop_guard_violation`: a copy could land in the watched
+ * The loop guard, as in `loop_guard_violation` (functions/core/src/settings/check.rs): a copy could land in the watched
  * range (and start another execution, forever) when both are in one bucket and one prefix
  * starts with the other.
  */
