@@ -2,8 +2,9 @@
 //! started by an EventBridge rule receives it (the whole event is the execution input).
 //!
 //! The envelope is `aws_lambda_events`' [`EventBridgeEvent`]; the crate has no S3 detail type
-//! (`docs/aws-facts.md#event-types-in-rust`), so [`ObjectCreatedDetail`] is ours. It is
-//! deliberately tolerant (S3 User Guide, "EventBridge event message structure";
+//! (`docs/aws-facts.md#event-types-in-rust`), so [`ObjectCreatedDetail`] comes from
+//! `copyflow-s3-event`, the wire format the embedded S3 server writes too. It is deliberately
+//! tolerant (S3 User Guide, "EventBridge event message structure";
 //! `docs/aws-facts.md#event-shape`):
 //!
 //! - kebab-case field names (`version-id`, `source-ip-address`), as AWS sends them;
@@ -22,89 +23,16 @@
 //! envelope type does not model; read it with [`replay_name`].
 
 pub use aws_lambda_events::eventbridge::EventBridgeEvent;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::StepError;
 
-/// The `source` of S3 events.
-pub const SOURCE_S3: &str = "aws.s3";
-
-/// The `detail-type` of the events copyflow handles.
-pub const DETAIL_TYPE_OBJECT_CREATED: &str = "Object Created";
+pub use copyflow_s3_event::{
+    BucketRef, DETAIL_TYPE_OBJECT_CREATED, ObjectCreatedDetail, ObjectRef, SOURCE_S3, unquote_etag,
+};
 
 /// An S3 event on EventBridge, with copyflow's detail type.
 pub type ObjectCreatedEvent = EventBridgeEvent<ObjectCreatedDetail>;
-
-/// The `detail` of an S3 `Object Created` event.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct ObjectCreatedDetail {
-    /// `"0"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version: Option<String>,
-    /// The detail schema version (`"1.0"`), in newer events only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event_version: Option<String>,
-    /// The bucket.
-    pub bucket: BucketRef,
-    /// The object.
-    pub object: ObjectRef,
-    /// The S3 request id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub request_id: Option<String>,
-    /// The account id or service principal that made the request.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub requester: Option<String>,
-    /// The requester's IP address (only for events caused by an S3 request).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_ip_address: Option<String>,
-    /// The API that created the object: `PutObject`, `CopyObject`, `CompleteMultipartUpload`...
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-/// `detail.bucket`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct BucketRef {
-    /// The bucket name.
-    pub name: String,
-}
-
-/// `detail.object`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct ObjectRef {
-    /// The key, URL-encoded (see [`crate::keys::decode_event_key`]).
-    pub key: String,
-    /// The size in bytes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub size: Option<u64>,
-    /// The ETag, unquoted (`-N` suffix for multipart objects).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub etag: Option<String>,
-    /// The version id, on versioned buckets.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version_id: Option<String>,
-    /// Orders events for the same key (compare after right-padding the shorter with `0`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sequencer: Option<String>,
-}
-
-impl ObjectRef {
-    /// The ETag without surrounding quotes, whichever form it came in.
-    pub fn etag_unquoted(&self) -> Option<&str> {
-        self.etag.as_deref().map(unquote_etag)
-    }
-}
-
-/// An ETag without surrounding quotes (`"abc"` -> `abc`; `abc` unchanged).
-pub fn unquote_etag(etag: &str) -> &str {
-    etag.strip_prefix('"')
-        .and_then(|e| e.strip_suffix('"'))
-        .unwrap_or(etag)
-}
 
 /// Parses an event from the JSON value a step receives. Any shape error is `InvalidEvent`,
 /// naming the field (`detail.object: missing field `key``).
@@ -262,13 +190,6 @@ mod tests {
         let mut value = minimal();
         value["source"] = json!("copyflow.test");
         assert!(ensure_object_created(&parse(&value).unwrap()).is_err());
-    }
-
-    #[test]
-    fn etags_lose_their_quotes() {
-        assert_eq!(unquote_etag("\"abc-12\""), "abc-12");
-        assert_eq!(unquote_etag("abc"), "abc");
-        assert_eq!(unquote_etag("\""), "\"");
     }
 
     #[test]

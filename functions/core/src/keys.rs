@@ -29,32 +29,12 @@
 //!   (aws-sdk-rust#1357; non-ASCII does not even make a valid header), while the `Key` parameter
 //!   is encoded by the SDK. [`copy_source`] is the only place that builds it.
 
-use std::str::Utf8Error;
-
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode, utf8_percent_encode};
+pub use copyflow_s3_event::{DecodeError, KeyEncoding};
 use regex_lite::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::StepError;
 use crate::settings::SettingsDocument;
-
-/// Bytes kept as-is in `x-amz-copy-source`: RFC 3986 unreserved characters and `/`.
-const COPY_SOURCE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~')
-    .remove(b'/');
-
-/// Bytes kept as-is by S3's notification key encoding (`application/x-www-form-urlencoded` as
-/// Java's `URLEncoder` writes it, with `/` kept): letters, digits, `-_.*` and `/`.
-const FORM: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'*')
-    .remove(b'/')
-    .remove(b' ');
 
 /// The longest part of an event key quoted in an error message (in characters).
 const QUOTED_KEY_CHARS: usize = 200;
@@ -81,7 +61,8 @@ impl EventKey {
     }
 }
 
-/// Decodes `detail.object.key` ([`form_decode`]), keeping the raw value.
+/// Decodes `detail.object.key` as form encoding (which also reads percent-encoding), keeping
+/// the raw value.
 ///
 /// `InvalidEvent` for an empty key. A key that does not decode is kept as its raw reading
 /// with [`EventKey::decode_error`] set: the copy step answers `InvalidEvent` if no object has
@@ -92,8 +73,8 @@ pub fn decode_event_key(raw: &str) -> Result<EventKey, StepError> {
             "detail.object.key is empty".to_owned(),
         ));
     }
-    let (decoded, decode_error) = match form_decode(raw) {
-        Ok(decoded) => (decoded, None),
+    let (decoded, decode_error) = match KeyEncoding::Form.decode(raw) {
+        Ok(decoded) => (decoded.into_owned(), None),
         Err(e) => (raw.to_owned(), Some(e.to_string())),
     };
     Ok(EventKey {
@@ -114,43 +95,6 @@ pub fn quote_for_message(text: &str) -> String {
     format!("{head:?}... ({count} characters)")
 }
 
-/// Why a key is not form- or percent-encoding.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum DecodeError {
-    /// A `%` not followed by two hex digits.
-    #[error("the `%` at byte {0} is not followed by two hex digits")]
-    BadEscape(usize),
-    /// The escapes decode to bytes that are not UTF-8 (S3 keys are UTF-8).
-    #[error("its %-escapes do not decode to UTF-8: {0}")]
-    NotUtf8(Utf8Error),
-}
-
-/// Form-decodes a key: `+` becomes a space, then `%XX` escapes become bytes, which must be
-/// UTF-8. Also reads RFC 3986 percent-encoding (which writes a space as `%20` and `+` as
-/// `%2B`). A `%` not followed by two hex digits is an error: no encoder writes one.
-pub fn form_decode(encoded: &str) -> Result<String, DecodeError> {
-    let bytes = encoded.as_bytes();
-    if let Some(at) = bytes.iter().enumerate().find_map(|(i, b)| {
-        let escape_ok = bytes.len() > i + 2
-            && bytes[i + 1].is_ascii_hexdigit()
-            && bytes[i + 2].is_ascii_hexdigit();
-        (*b == b'%' && !escape_ok).then_some(i)
-    }) {
-        return Err(DecodeError::BadEscape(at));
-    }
-    let plus_as_space = encoded.replace('+', " ");
-    percent_decode(plus_as_space.as_bytes())
-        .decode_utf8()
-        .map(|decoded| decoded.into_owned())
-        .map_err(DecodeError::NotUtf8)
-}
-
-/// Form-encodes a key as S3 event notifications do (`red flower.jpg` -> `red+flower.jpg`,
-/// `+` -> `%2B`, `/` kept). The inverse of [`form_decode`]; used to build test events.
-pub fn form_encode(key: &str) -> String {
-    utf8_percent_encode(key, FORM).to_string().replace(' ', "+")
-}
-
 /// The `x-amz-copy-source` value for `CopyObject` / `UploadPartCopy`:
 /// `bucket/key[?versionId=id]`, each byte outside the RFC 3986 unreserved set and `/`
 /// percent-encoded (so every path segment is encoded and the slashes between them kept).
@@ -158,14 +102,11 @@ pub fn form_encode(key: &str) -> String {
 /// `bucket` is a bucket name (not an access point ARN). The version id is encoded the same way
 /// (S3 version ids are URL-safe, so this is normally a no-op).
 pub fn copy_source(bucket: &str, key: &str, version_id: Option<&str>) -> String {
-    let mut value = format!(
-        "{}/{}",
-        utf8_percent_encode(bucket, COPY_SOURCE),
-        utf8_percent_encode(key, COPY_SOURCE)
-    );
+    let encode = |text| KeyEncoding::Percent.encode(text);
+    let mut value = format!("{}/{}", encode(bucket), encode(key));
     if let Some(version_id) = version_id {
         value.push_str("?versionId=");
-        value.extend(utf8_percent_encode(version_id, COPY_SOURCE));
+        value.push_str(&encode(version_id));
     }
     value
 }
@@ -536,20 +477,6 @@ mod tests {
     }
 
     #[test]
-    fn form_encoding_matches_s3_notifications() {
-        assert_eq!(form_encode("red flower.jpg"), "red+flower.jpg");
-        assert_eq!(
-            form_encode("this im + age blah.txt"),
-            "this+im+%2B+age+blah.txt"
-        );
-        assert_eq!(
-            form_encode("a b+c%25d:é/x=1"),
-            "a+b%2Bc%2525d%3A%C3%A9/x%3D1"
-        );
-        assert_eq!(form_encode("a~b*c"), "a%7Eb*c");
-    }
-
-    #[test]
     fn copy_source_encodes_each_segment_and_keeps_slashes() {
         assert_eq!(
             copy_source("src", "etc/alternatives/c++", None),
@@ -828,17 +755,6 @@ mod tests {
     }
 
     proptest! {
-        #[test]
-        fn form_decoding_inverts_form_encoding(key in any_key()) {
-            prop_assert_eq!(form_decode(&form_encode(&key)).unwrap(), key);
-        }
-
-        #[test]
-        fn form_decoding_also_reads_rfc3986_percent_encoding(key in any_key()) {
-            let encoded = utf8_percent_encode(&key, COPY_SOURCE).to_string();
-            prop_assert_eq!(form_decode(&encoded).unwrap(), key);
-        }
-
         #[test]
         fn copy_source_decodes_back_to_bucket_key_and_version(
             bucket in "[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]",

@@ -804,7 +804,9 @@ async fn every_event_key_encoding_copies_the_right_objects_with_an_extra_head_on
             assert_eq!(e.bytes(DST, key).await, body, "{encoding} {key:?}");
             // A second HEAD only when the two readings differ and the decoded one is not
             // the event's object: that happens only for unencoded keys with `+` or `%XX`.
-            let ambiguous = copyflow_core::keys::form_decode(&raw).is_ok_and(|d| d != raw);
+            let ambiguous = copyflow_core::keys::KeyEncoding::Form
+                .decode(&raw)
+                .is_ok_and(|d| d != raw);
             let extra = u32::from(encoding == KeyEncoding::Raw && ambiguous);
             assert_eq!(
                 done.copy.requests,

@@ -21,11 +21,11 @@
 //! - `detail.object.key` is unencoded by default; see [`KeyEncoding`] for the other
 //!   encodings and why.
 //!
+//! The `detail` types and the key encodings come from `copyflow-s3-event`, the wire format
+//! the steps read too; the envelope is this server's, with S3's exact fields and time format.
+//!
 //! Subscribers receive events through an [`EventBus`].
 
-use std::borrow::Cow;
-use std::fmt;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -34,12 +34,10 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
-/// The envelope and detail `version` S3 writes: "0".
-pub const EVENT_VERSION: &str = "0";
-/// The `detail-type` of every event in this module.
-pub const DETAIL_TYPE_OBJECT_CREATED: &str = "Object Created";
-/// The `source` of S3 events.
-pub const SOURCE_S3: &str = "aws.s3";
+pub use copyflow_s3_event::{
+    BucketRef, DETAIL_TYPE_OBJECT_CREATED, EVENT_VERSION, KeyEncoding, ObjectCreatedDetail,
+    ObjectRef, ParseKeyEncodingError, Reason, SOURCE_S3,
+};
 
 /// An S3 "Object Created" event as EventBridge delivers it to rules and targets.
 ///
@@ -66,186 +64,6 @@ pub struct ObjectCreatedEvent {
     pub resources: Vec<String>,
     /// The S3-specific part.
     pub detail: ObjectCreatedDetail,
-}
-
-/// The `detail` object of an [`ObjectCreatedEvent`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct ObjectCreatedDetail {
-    /// Detail version, "0".
-    pub version: String,
-    /// The bucket the object was written to.
-    pub bucket: BucketRef,
-    /// The object that was created.
-    pub object: ObjectRef,
-    /// The S3 request id of the request that created the object.
-    pub request_id: String,
-    /// AWS account id or service principal of the requester.
-    pub requester: String,
-    /// The requester's IP address. AWS documents it as "only present for events
-    /// triggered by an S3 request", so it is optional when reading real events;
-    /// this server always sets it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_ip_address: Option<String>,
-    /// The S3 API that created the object.
-    pub reason: Reason,
-}
-
-/// `detail.bucket`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BucketRef {
-    /// The bucket name.
-    pub name: String,
-}
-
-/// `detail.object`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub struct ObjectRef {
-    /// The object key, encoded as the [`EventFactory`]'s [`KeyEncoding`] says.
-    pub key: String,
-    /// The object size in bytes.
-    pub size: u64,
-    /// The ETag without surrounding quotes.
-    pub etag: String,
-    /// The version id; absent (not `null`) when the bucket is unversioned.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version_id: Option<String>,
-    /// Orders events of the same key; see [`Sequencer`].
-    pub sequencer: String,
-}
-
-/// The S3 API that created the object (`detail.reason`).
-///
-/// AWS's prose spells the POST case "POST Object" while emulators write
-/// `PostObject`; this type writes `PostObject` and reads both.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Reason {
-    /// PutObject.
-    PutObject,
-    /// A browser-form POST upload.
-    #[serde(alias = "POST Object")]
-    PostObject,
-    /// CopyObject.
-    CopyObject,
-    /// CompleteMultipartUpload (this covers uploads whose parts came from UploadPartCopy).
-    CompleteMultipartUpload,
-}
-
-impl Reason {
-    /// The string written in `detail.reason`.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::PutObject => "PutObject",
-            Self::PostObject => "PostObject",
-            Self::CopyObject => "CopyObject",
-            Self::CompleteMultipartUpload => "CompleteMultipartUpload",
-        }
-    }
-}
-
-impl fmt::Display for Reason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// How `detail.object.key` is written.
-///
-/// AWS does not document whether the EventBridge `detail.object.key` is encoded.
-/// S3 event notifications (the SQS/SNS/Lambda `Records[]` shape, a different
-/// channel) document theirs: "The object key name value is URL encoded. For
-/// example, 'red flower.jpg' becomes 'red+flower.jpg'", i.e.
-/// `application/x-www-form-urlencoded`, with `+` sent as `%2B`, `:` as `%3A` and
-/// `/` left alone. For EventBridge itself, a public AWS solution states, with
-/// tests it ran on AWS, that the key arrives unencoded; LocalStack
-/// percent-encodes it. The only evidence about EventBridge that was tested on
-/// AWS wins: the default is [`KeyEncoding::Raw`]. [`KeyEncoding::Form`] and
-/// [`KeyEncoding::Percent`] (RFC 3986, what LocalStack writes) exist to test
-/// that a consumer copes with the other plausible behaviours. A consumer cannot
-/// tell the three apart from one key, so decoding is its job: read the key
-/// form-decoded (which also reads percent-encoding), and when that differs from
-/// the raw value and names no object, use the raw value.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum KeyEncoding {
-    /// Form encoding as in S3 notifications: ASCII letters, digits and `-_.*/`
-    /// are kept, a space becomes `+`, every other byte of the UTF-8 encoding
-    /// becomes `%XX` (uppercase hex).
-    Form,
-    /// RFC 3986 percent-encoding: unreserved characters (`A-Za-z0-9-_.~`) and
-    /// `/` are kept, every other byte becomes `%XX` (so a space is `%20`).
-    Percent,
-    /// The key as stored, unencoded (the default; see above).
-    #[default]
-    Raw,
-}
-
-impl KeyEncoding {
-    /// The flag value: "form", "percent" or "raw".
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Form => "form",
-            Self::Percent => "percent",
-            Self::Raw => "raw",
-        }
-    }
-
-    /// Encodes `key` for `detail.object.key`. Borrows when nothing needs encoding.
-    #[must_use]
-    pub fn encode(self, key: &str) -> Cow<'_, str> {
-        let keep: fn(u8) -> bool = match self {
-            Self::Raw => return Cow::Borrowed(key),
-            Self::Form => {
-                |b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'*' | b'/')
-            }
-            Self::Percent => {
-                |b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/')
-            }
-        };
-        if key.bytes().all(keep) {
-            return Cow::Borrowed(key);
-        }
-        const HEX: &[u8; 16] = b"0123456789ABCDEF";
-        let mut out = String::with_capacity(key.len() * 3);
-        for b in key.bytes() {
-            if keep(b) {
-                out.push(char::from(b));
-            } else if b == b' ' && self == Self::Form {
-                out.push('+');
-            } else {
-                out.push('%');
-                out.push(char::from(HEX[usize::from(b >> 4)]));
-                out.push(char::from(HEX[usize::from(b & 0x0F)]));
-            }
-        }
-        Cow::Owned(out)
-    }
-}
-
-impl fmt::Display for KeyEncoding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A [`KeyEncoding`] flag value that is not "form", "percent" or "raw".
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown key encoding {0:?}: expected \"form\", \"percent\" or \"raw\"")]
-pub struct ParseKeyEncodingError(pub String);
-
-impl FromStr for KeyEncoding {
-    type Err = ParseKeyEncodingError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "form" => Ok(Self::Form),
-            "percent" => Ok(Self::Percent),
-            "raw" => Ok(Self::Raw),
-            _ => Err(ParseKeyEncodingError(s.to_owned())),
-        }
-    }
 }
 
 /// Produces `sequencer` values: 16 uppercase hex digits, strictly increasing.
@@ -396,19 +214,20 @@ impl EventFactory {
             region: self.region.clone(),
             resources: vec![format!("arn:aws:s3:::{bucket}")],
             detail: ObjectCreatedDetail {
-                version: EVENT_VERSION.to_owned(),
+                version: Some(EVENT_VERSION.to_owned()),
+                event_version: None,
                 bucket: BucketRef { name: bucket },
                 object: ObjectRef {
                     key,
-                    size,
-                    etag,
+                    size: Some(size),
+                    etag: Some(etag),
                     version_id,
-                    sequencer: self.sequencer.next_sequencer(),
+                    sequencer: Some(self.sequencer.next_sequencer()),
                 },
-                request_id,
-                requester: self.requester.clone(),
+                request_id: Some(request_id),
+                requester: Some(self.requester.clone()),
                 source_ip_address: Some(source_ip),
-                reason,
+                reason: Some(reason.as_str().to_owned()),
             },
         }
     }
@@ -511,7 +330,7 @@ impl EventBus {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use serde_json::{Value, json};
+    use serde_json::Value;
 
     /// The example from the S3 User Guide, "EventBridge event message structure".
     const AWS_EXAMPLE: &str = r#"{
@@ -686,7 +505,10 @@ mod tests {
             event.detail.object.version_id.as_deref(),
             Some("IYV3p45BT0ac8hjHg1houSdS1a.Mro8e")
         );
-        assert_eq!(event.detail.reason, Reason::PutObject);
+        assert_eq!(
+            event.detail.reason.as_deref(),
+            Some(Reason::PutObject.as_str())
+        );
         assert_eq!(event.time, time::macros::datetime!(2021-11-12 00:00:00 UTC));
         let again = serde_json::to_value(&event).unwrap();
         assert_eq!(again, serde_json::from_str::<Value>(AWS_EXAMPLE).unwrap());
@@ -700,67 +522,6 @@ mod tests {
     }
 
     #[test]
-    fn reasons_serialize_as_the_api_names_and_post_object_reads_both_spellings() {
-        for (reason, name) in [
-            (Reason::PutObject, "PutObject"),
-            (Reason::PostObject, "PostObject"),
-            (Reason::CopyObject, "CopyObject"),
-            (Reason::CompleteMultipartUpload, "CompleteMultipartUpload"),
-        ] {
-            assert_eq!(serde_json::to_value(reason).unwrap(), json!(name));
-            assert_eq!(reason.to_string(), name);
-            assert_eq!(
-                serde_json::from_value::<Reason>(json!(name)).unwrap(),
-                reason
-            );
-        }
-        assert_eq!(
-            serde_json::from_value::<Reason>(json!("POST Object")).unwrap(),
-            Reason::PostObject
-        );
-    }
-
-    #[test]
-    fn form_encoding_matches_s3_notifications() {
-        let form = KeyEncoding::Form;
-        assert_eq!(form.encode("red flower.jpg"), "red+flower.jpg");
-        assert_eq!(
-            form.encode("a b+c%25d:é/x=1"),
-            "a+b%2Bc%2525d%3A%C3%A9/x%3D1"
-        );
-        assert_eq!(
-            form.encode("this im + age blah.txt"),
-            "this+im+%2B+age+blah.txt"
-        );
-        assert_eq!(form.encode("日本/ü"), "%E6%97%A5%E6%9C%AC/%C3%BC");
-        assert_eq!(form.encode("a~b"), "a%7Eb");
-        assert_eq!(form.encode("a*b"), "a*b");
-        assert_eq!(form.encode("A-Z_a.z/0*9"), "A-Z_a.z/0*9");
-        assert!(matches!(form.encode("plain/key.txt"), Cow::Borrowed(_)));
-    }
-
-    #[test]
-    fn percent_encoding_follows_rfc_3986() {
-        let percent = KeyEncoding::Percent;
-        assert_eq!(percent.encode("red flower.jpg"), "red%20flower.jpg");
-        assert_eq!(
-            percent.encode("a b+c%25d:é/x=1"),
-            "a%20b%2Bc%2525d%3A%C3%A9/x%3D1"
-        );
-        assert_eq!(percent.encode("日本/ü"), "%E6%97%A5%E6%9C%AC/%C3%BC");
-        assert_eq!(percent.encode("a~b"), "a~b");
-        assert_eq!(percent.encode("a*b"), "a%2Ab");
-    }
-
-    #[test]
-    fn raw_encoding_leaves_the_key_alone() {
-        assert_eq!(
-            KeyEncoding::Raw.encode("a b+c%25d:é/x=1"),
-            "a b+c%25d:é/x=1"
-        );
-    }
-
-    #[test]
     fn the_factory_writes_the_key_with_its_encoding() {
         let mut f = factory();
         let key = |f: &EventFactory| f.build(created("a b+c", None)).detail.object.key;
@@ -769,20 +530,6 @@ mod tests {
         assert_eq!(key(&f), "a%20b%2Bc");
         f.encoding = KeyEncoding::Raw;
         assert_eq!(key(&f), "a b+c");
-    }
-
-    #[test]
-    fn key_encoding_parses_and_prints_its_flag_values() {
-        assert_eq!(KeyEncoding::default(), KeyEncoding::Raw);
-        for encoding in [KeyEncoding::Form, KeyEncoding::Percent, KeyEncoding::Raw] {
-            assert_eq!(
-                encoding.to_string().parse::<KeyEncoding>().unwrap(),
-                encoding
-            );
-        }
-        assert_eq!("RAW".parse::<KeyEncoding>().unwrap(), KeyEncoding::Raw);
-        let err = "url".parse::<KeyEncoding>().unwrap_err();
-        assert!(err.to_string().contains("\"url\""), "{err}");
     }
 
     #[test]

@@ -269,45 +269,15 @@ fn announced(
     let object = &event.detail.object;
     let key = match raw_key {
         Some(k) => k,
-        None => decode_key(&object.key, encoding)?,
+        None => encoding.decode(&object.key).ok()?.into_owned(),
     };
     Some(Announced {
         bucket: event.detail.bucket.name.clone(),
         key,
         version_id: object.version_id.clone(),
-        etag: object.etag.clone(),
-        size: object.size,
+        etag: object.etag.clone()?,
+        size: object.size?,
     })
-}
-
-/// Inverse of [`KeyEncoding::encode`] (pure); `None` for malformed escapes or non-UTF-8.
-pub(crate) fn decode_key(encoded: &str, encoding: KeyEncoding) -> Option<String> {
-    let plus_is_space = match encoding {
-        KeyEncoding::Raw => return Some(encoded.to_owned()),
-        KeyEncoding::Form => true,
-        KeyEncoding::Percent => false,
-    };
-    let bytes = encoded.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'%' => {
-                let hex = encoded.get(i + 1..i + 3)?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' if plus_is_space => {
-                out.push(b' ');
-                i += 1;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]
@@ -316,30 +286,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn decoding_inverts_every_key_encoding() {
-        for key in ["plain", "a b+c/d", "ünï cødé:%", "x*y~z", ""] {
-            for enc in [KeyEncoding::Form, KeyEncoding::Percent, KeyEncoding::Raw] {
-                let encoded = enc.encode(key);
-                assert_eq!(
-                    decode_key(&encoded, enc).as_deref(),
-                    Some(key),
-                    "{enc} {key}"
-                );
-            }
-        }
-    }
-
-    #[test]
     fn the_outbox_can_be_shared_between_tasks() {
         fn send_sync<T: Send + Sync>() {}
         send_sync::<Outbox>();
         send_sync::<OutboxEntry>();
-    }
-
-    #[test]
-    fn decoding_rejects_broken_escapes() {
-        assert_eq!(decode_key("a%2", KeyEncoding::Form), None);
-        assert_eq!(decode_key("a%zz", KeyEncoding::Percent), None);
-        assert_eq!(decode_key("%FF", KeyEncoding::Form), None);
     }
 }

@@ -96,7 +96,7 @@ async fn put_copy_and_complete_multipart_upload_each_leave_their_event_in_the_ou
         .iter()
         .map(|e| {
             (
-                e.event.detail.reason.to_string(),
+                e.event.detail.reason.clone().unwrap_or_default(),
                 e.event.detail.object.key.clone(),
             )
         })
@@ -109,7 +109,7 @@ async fn put_copy_and_complete_multipart_upload_each_leave_their_event_in_the_ou
             ("CompleteMultipartUpload".to_owned(), "mp".to_owned()),
         ]
     );
-    assert_eq!(entries[0].event.detail.object.etag, put_etag);
+    assert_eq!(entries[0].event.detail.object.etag, Some(put_etag));
     assert!(
         entries.windows(2).all(|w| w[0].seq < w[1].seq),
         "oldest first"

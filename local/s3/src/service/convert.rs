@@ -227,15 +227,7 @@ pub fn precondition_failed() -> S3Error {
 
 /// `encoding-type=url` listings: keys percent-encoded (RFC 3986 unreserved and `/` kept).
 pub fn url_encode_key(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    crate::event::KeyEncoding::Percent.encode(s).into_owned()
 }
 
 /// 416 InvalidPartNumber (not in the s3s 0.14 error list).
