@@ -35,6 +35,12 @@ export COPYFLOW_BOTO3_PYTHON="$root/.tools/awscli-venv/bin/python"
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# Unused dependencies (a crate's name and its library's differ for md-5: see the crates'
+# [package.metadata.cargo-machete]).
+if ! command -v cargo-machete >/dev/null; then
+  cargo install --quiet --locked cargo-machete --version 0.9.2
+fi
+cargo machete
 
 step "state machine definition (asl-validator from npm)"
 npm ci --prefix statemachine --no-audit --no-fund
