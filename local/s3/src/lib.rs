@@ -5,7 +5,8 @@
 //! `s3s` protocol crate with AWS semantics for everything copyflow relies on (checksums,
 //! conditional and versioned copies, multipart copy), emits the EventBridge
 //! `Object Created` events S3 would (live on a bus, and durably in an outbox that survives
-//! a killed server: [`Outbox`]), and can inject faults on purpose.
+//! a killed server: [`Outbox`]), and, built with the `faults` feature, injects faults on purpose
+//! (`faults`).
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -19,11 +20,13 @@
 mod clock;
 mod errors;
 pub mod event;
+#[cfg(feature = "faults")]
 pub mod faults;
 mod idle;
 mod lifecycle;
 mod limits;
 pub mod outbox;
+mod routed;
 mod server;
 mod service;
 mod store;

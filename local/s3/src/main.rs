@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use copyflow_s3::faults::FaultPlan;
+#[cfg(feature = "faults")]
+use copyflow_s3::faults::{FaultPlan, FaultSpecError};
 use copyflow_s3::{KeyEncoding, S3Server, ServerConfig};
 
 /// A local S3-compatible server (path-style addressing, SigV4).
@@ -41,6 +42,15 @@ struct Args {
     /// byte, in its headers, between requests, or in the middle of a body).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     idle_timeout_secs: u64,
+    #[cfg(feature = "faults")]
+    #[command(flatten)]
+    faults: FaultArgs,
+}
+
+/// The fault-injection flags; the binary has them only when built with the `faults` feature.
+#[cfg(feature = "faults")]
+#[derive(Debug, clap::Args)]
+struct FaultArgs {
     /// Inject faults into every operation, e.g.
     /// slowdown=5%,internal=3%,drop=2%,latency=10%:50ms (kinds optional, any order).
     #[arg(long, value_name = "SPEC")]
@@ -48,6 +58,35 @@ struct Args {
     /// Seed of the fault decisions (the same seed replays the same faults).
     #[arg(long, value_name = "N", default_value_t = 0, requires = "faults")]
     fault_seed: u64,
+}
+
+#[cfg(feature = "faults")]
+impl FaultArgs {
+    fn plan(&self) -> Result<Option<FaultPlan>, FaultSpecError> {
+        self.faults
+            .as_deref()
+            .map(|spec| FaultPlan::parse_spec(spec, self.fault_seed))
+            .transpose()
+    }
+
+    /// Installs the plan on the running server and says so.
+    fn install(&self, plan: Option<FaultPlan>, server: &S3Server) {
+        if let Some(plan) = plan {
+            println!(
+                "  injecting faults: {} (seed {})",
+                self.faults.as_deref().unwrap_or(""),
+                plan.seed
+            );
+            server.faults().set_plan(Some(plan));
+        }
+    }
+
+    /// What was injected, once the server is asked to stop.
+    fn report(server: &S3Server) {
+        if server.faults().plan().is_some() {
+            println!("{}", server.faults().summary());
+        }
+    }
 }
 
 #[tokio::main]
@@ -58,12 +97,8 @@ async fn main() -> ExitCode {
         )
         .init();
     let args = Args::parse();
-    let plan = match args
-        .faults
-        .as_deref()
-        .map(|spec| FaultPlan::parse_spec(spec, args.fault_seed))
-        .transpose()
-    {
+    #[cfg(feature = "faults")]
+    let plan = match args.faults.plan() {
         Ok(plan) => plan,
         Err(e) => {
             eprintln!("error: --faults: {e}");
@@ -109,14 +144,8 @@ async fn main() -> ExitCode {
         config.access_key, config.secret_key, config.region
     );
     println!("  aws --endpoint-url {} s3 ls", server.endpoint());
-    if let Some(plan) = plan {
-        println!(
-            "  injecting faults: {} (seed {})",
-            args.faults.as_deref().unwrap_or(""),
-            plan.seed
-        );
-        server.faults().set_plan(Some(plan));
-    }
+    #[cfg(feature = "faults")]
+    args.faults.install(plan, &server);
     if args.print_events {
         let mut events = server.subscribe();
         tokio::spawn(async move {
@@ -128,9 +157,8 @@ async fn main() -> ExitCode {
         });
     }
     let _ = tokio::signal::ctrl_c().await;
-    if server.faults().plan().is_some() {
-        println!("{}", server.faults().summary());
-    }
+    #[cfg(feature = "faults")]
+    FaultArgs::report(&server);
     println!("stopping");
     server.shutdown().await;
     ExitCode::SUCCESS

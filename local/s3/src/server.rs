@@ -1,6 +1,7 @@
 //! Runs the S3 service on a loopback socket: SigV4 auth with configured keys, one hyper
-//! connection task per client, the fault-injection layer in front of s3s, and a request id
-//! plus the peer address handed to the service (S3 events carry both).
+//! connection task per client, s3s's access hook ([`crate::routed`]: the operation's name,
+//! and fault injection with the `faults` feature), and a request id plus the peer address
+//! handed to the service (S3 events carry both).
 
 use std::io;
 use std::net::SocketAddr;
@@ -17,9 +18,11 @@ use tokio::sync::{mpsc, watch};
 
 use crate::clock::Clock;
 use crate::event::{EventBus, EventFactory, KeyEncoding, ObjectCreatedEvent};
-use crate::faults::{Fault, FaultInjector, Operation, classify, error_response};
+#[cfg(feature = "faults")]
+use crate::faults::FaultInjector;
 use crate::idle::{self, IdleBody};
 use crate::outbox::Outbox;
+use crate::routed::{RouteHook, Routed};
 use crate::service::{RequestInfo, Service};
 use crate::store::Store;
 
@@ -78,6 +81,7 @@ pub struct S3Server {
     config: ServerConfig,
     local_addr: SocketAddr,
     events: Arc<EventBus>,
+    #[cfg(feature = "faults")]
     faults: Arc<FaultInjector>,
     store: Arc<Store>,
     outbox: Option<Arc<Outbox>>,
@@ -105,6 +109,7 @@ impl S3Server {
             &config.account_id,
             config.key_encoding,
         ));
+        #[cfg(feature = "faults")]
         let faults = Arc::new(FaultInjector::new());
         let mut builder = S3ServiceBuilder::new(Service::new(
             store.clone(),
@@ -117,18 +122,16 @@ impl S3Server {
             config.access_key.clone(),
             config.secret_key.clone(),
         ));
+        #[cfg(feature = "faults")]
+        builder.set_access(RouteHook::with_faults(faults.clone()));
+        #[cfg(not(feature = "faults"))]
+        builder.set_access(RouteHook::default());
         let s3 = Arc::new(builder.build());
 
         let listener = TcpListener::bind(config.address).await?;
         let local_addr = listener.local_addr()?;
         let (stop, stopped) = watch::channel(false);
-        let accept_loop = tokio::spawn(accept(
-            listener,
-            s3,
-            faults.clone(),
-            config.idle_timeout,
-            stopped.clone(),
-        ));
+        let accept_loop = tokio::spawn(accept(listener, s3, config.idle_timeout, stopped.clone()));
         tokio::spawn(sweep_lifecycle(
             store.clone(),
             config.clock.clone(),
@@ -140,6 +143,7 @@ impl S3Server {
             config,
             local_addr,
             events,
+            #[cfg(feature = "faults")]
             faults,
             store,
             outbox,
@@ -178,6 +182,7 @@ impl S3Server {
     }
 
     /// Switch faults on or off for the requests that follow.
+    #[cfg(feature = "faults")]
     pub fn faults(&self) -> &FaultInjector {
         &self.faults
     }
@@ -253,7 +258,6 @@ async fn sweep_lifecycle(
 async fn accept(
     listener: TcpListener,
     s3: Arc<S3Service>,
-    faults: Arc<FaultInjector>,
     idle: Duration,
     mut stopped: watch::Receiver<bool>,
 ) {
@@ -270,15 +274,13 @@ async fn accept(
         };
         let _ = stream.set_nodelay(true);
         let s3 = s3.clone();
-        let faults = faults.clone();
         let mut stop = stopped.clone();
         tokio::spawn(async move {
             if !idle::first_byte(&stream, idle).await {
                 return; // sent nothing within the idle timeout (or closed)
             }
-            let service = hyper::service::service_fn(move |req| {
-                handle(req, peer, s3.clone(), faults.clone(), idle)
-            });
+            let service =
+                hyper::service::service_fn(move |req| handle(req, peer, s3.clone(), idle));
             let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             builder
                 .http1()
@@ -293,29 +295,13 @@ async fn accept(
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("connection dropped by fault injection")]
-struct InjectedDrop;
-
 async fn handle(
     mut req: http::Request<Incoming>,
     peer: SocketAddr,
     s3: Arc<S3Service>,
-    faults: Arc<FaultInjector>,
     idle: Duration,
 ) -> Result<http::Response<s3s::Body>, Box<dyn std::error::Error + Send + Sync>> {
     let request_id = request_id();
-    let op = classify(req.method(), req.uri(), req.headers());
-    match faults.decide(op) {
-        Some(Fault::DropConnection) => return Err(Box::new(InjectedDrop)),
-        Some(Fault::Latency(d)) => tokio::time::sleep(d).await,
-        Some(fault) => {
-            if let Some(resp) = error_response(&fault, &request_id) {
-                return Ok(resp.map(s3s::Body::from));
-            }
-        }
-        None => {}
-    }
     if let Err(e) = crate::limits::check_presigned_expires(req.uri().query()) {
         return Ok(early_error(&e, &request_id));
     }
@@ -323,16 +309,23 @@ async fn handle(
         request_id: request_id.clone(),
         source_ip: peer.ip().to_string(),
     });
+    let routed = Routed::default();
+    req.extensions_mut().insert(routed.clone());
     let head = req.method() == http::Method::HEAD;
     let req = req.map(|body| s3s::Body::http_body(IdleBody::new(body, idle)));
     let mut resp = s3.call(req).await?;
+    #[cfg(feature = "faults")]
+    if let Some(fault) = routed.fault() {
+        // s3s answered with the hook's stop error; the fault's own answer replaces it.
+        return Ok(crate::faults::answer(fault, &request_id)?);
+    }
     if !head && (resp.status().is_client_error() || resp.status().is_server_error()) {
         resp = with_error_message(resp).await?;
     }
     if let Ok(v) = http::HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert("x-amz-request-id", v);
     }
-    if op == Operation::GetObjectAttributes && resp.status().is_success() {
+    if routed.operation() == Some("GetObjectAttributes") && resp.status().is_success() {
         resp = unquote_attributes_etag(resp).await?;
     }
     Ok(resp)
