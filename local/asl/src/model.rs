@@ -127,18 +127,76 @@ pub enum StateKind {
 }
 
 impl StateKind {
-    /// The AWS type name (`Pass`, `Task`, ...), used in history event names.
-    pub fn type_name(&self) -> &'static str {
+    /// The state's `Type`, used in history event names.
+    pub fn state_type(&self) -> StateType {
         match self {
-            StateKind::Pass { .. } => "Pass",
-            StateKind::Task(_) => "Task",
-            StateKind::Choice { .. } => "Choice",
-            StateKind::Wait { .. } => "Wait",
-            StateKind::Succeed => "Succeed",
-            StateKind::Fail { .. } => "Fail",
-            StateKind::Parallel(_) => "Parallel",
-            StateKind::Map(_) => "Map",
+            StateKind::Pass { .. } => StateType::Pass,
+            StateKind::Task(_) => StateType::Task,
+            StateKind::Choice { .. } => StateType::Choice,
+            StateKind::Wait { .. } => StateType::Wait,
+            StateKind::Succeed => StateType::Succeed,
+            StateKind::Fail { .. } => StateType::Fail,
+            StateKind::Parallel(_) => StateType::Parallel,
+            StateKind::Map(_) => StateType::Map,
         }
+    }
+
+    /// The AWS type name (`Pass`, `Task`, ...).
+    pub fn type_name(&self) -> &'static str {
+        self.state_type().name()
+    }
+}
+
+/// A state's `Type`: what the parser dispatches on and what `<Type>StateEntered` /
+/// `<Type>StateExited` history events are named after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StateType {
+    /// `Pass`.
+    Pass,
+    /// `Task`.
+    Task,
+    /// `Choice`.
+    Choice,
+    /// `Wait`.
+    Wait,
+    /// `Succeed`.
+    Succeed,
+    /// `Fail`.
+    Fail,
+    /// `Parallel`.
+    Parallel,
+    /// `Map`.
+    Map,
+}
+
+impl StateType {
+    /// The type name as written in ASL (`"Type": "Pass"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            StateType::Pass => "Pass",
+            StateType::Task => "Task",
+            StateType::Choice => "Choice",
+            StateType::Wait => "Wait",
+            StateType::Succeed => "Succeed",
+            StateType::Fail => "Fail",
+            StateType::Parallel => "Parallel",
+            StateType::Map => "Map",
+        }
+    }
+
+    /// The type an ASL `Type` names, if this engine knows it (names are case-sensitive).
+    pub fn from_name(name: &str) -> Option<StateType> {
+        Some(match name {
+            "Pass" => StateType::Pass,
+            "Task" => StateType::Task,
+            "Choice" => StateType::Choice,
+            "Wait" => StateType::Wait,
+            "Succeed" => StateType::Succeed,
+            "Fail" => StateType::Fail,
+            "Parallel" => StateType::Parallel,
+            "Map" => StateType::Map,
+            _ => return None,
+        })
     }
 }
 
@@ -264,4 +322,18 @@ pub enum Tolerance {
     Fixed(f64),
     /// A path to the number.
     Path(Path),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StateType;
+
+    #[test]
+    fn state_type_names_round_trip() {
+        use StateType::*;
+        for t in [Pass, Task, Choice, Wait, Succeed, Fail, Parallel, Map] {
+            assert_eq!(StateType::from_name(t.name()), Some(t));
+        }
+        assert_eq!(StateType::from_name("pass"), None);
+    }
 }
