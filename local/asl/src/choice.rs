@@ -192,7 +192,8 @@ fn compile_condition(
                 let text = value
                     .as_str()
                     .ok_or_else(|| LoadError::new(&here, "must be a JSONPath string"))?;
-                variable = Some(Path::parse(text).map_err(|e| LoadError::new(&here, e))?);
+                variable =
+                    Some(Path::parse(text).map_err(|e| LoadError::new(&here, e.to_string()))?);
             }
             "And" | "Or" => {
                 set_once(found.is_some() || test.is_some(), key)?;
@@ -255,7 +256,9 @@ fn compile_condition(
                     let text = value
                         .as_str()
                         .ok_or_else(|| LoadError::new(&here, "must be a JSONPath string"))?;
-                    Operand::Path(Path::parse(text).map_err(|e| LoadError::new(&here, e))?)
+                    Operand::Path(
+                        Path::parse(text).map_err(|e| LoadError::new(&here, e.to_string()))?,
+                    )
                 } else {
                     let ok = match kind {
                         Kind::String => value.is_string(),

@@ -537,7 +537,9 @@ impl CallParser<'_> {
                     self.pos += 1;
                 }
                 let text: String = self.chars[start..self.pos].iter().collect();
-                Ok(Arg::Path(Path::parse(text.trim_end())?))
+                Ok(Arg::Path(
+                    Path::parse(text.trim_end()).map_err(|e| e.to_string())?,
+                ))
             }
             Some(c) if c.is_ascii_alphabetic() => {
                 let start = self.pos;

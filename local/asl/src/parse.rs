@@ -823,7 +823,7 @@ fn error_source(
                 )))
             } else {
                 Ok(Some(ErrorSource::Path(
-                    Path::parse(text).map_err(|e| LoadError::new(&here, e))?,
+                    Path::parse(text).map_err(|e| LoadError::new(&here, e.to_string()))?,
                 )))
             }
         }
@@ -862,7 +862,8 @@ fn result_path(v: Option<&Value>, location: &str) -> Result<ResultPath, LoadErro
         None => Ok(ResultPath::Replace),
         Some(Value::Null) => Ok(ResultPath::Discard),
         Some(Value::String(s)) => {
-            let p = Path::parse_reference(s).map_err(|e| LoadError::new(location, e))?;
+            let p =
+                Path::parse_reference(s).map_err(|e| LoadError::new(location, e.to_string()))?;
             Ok(if p.is_root() {
                 ResultPath::Replace
             } else {
@@ -892,7 +893,7 @@ fn path(v: &Value, location: &str) -> Result<Path, LoadError> {
     let text = v
         .as_str()
         .ok_or_else(|| LoadError::new(location, "must be a JSONPath string"))?;
-    Path::parse(text).map_err(|e| LoadError::new(location, e))
+    Path::parse(text).map_err(|e| LoadError::new(location, e.to_string()))
 }
 
 fn transition(map: &Map<String, Value>, location: &str) -> Result<Transition, LoadError> {

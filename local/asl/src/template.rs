@@ -63,7 +63,8 @@ impl Template {
                         } else {
                             Field::Path {
                                 source_key: key.clone(),
-                                path: Path::parse(expr).map_err(|e| LoadError::new(&here, e))?,
+                                path: Path::parse(expr)
+                                    .map_err(|e| LoadError::new(&here, e.to_string()))?,
                             }
                         };
                         fields.push((stripped.to_owned(), field));
