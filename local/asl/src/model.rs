@@ -19,7 +19,7 @@ use crate::template::Template;
 
 /// A state machine, or a Parallel branch, or a Map item processor.
 #[derive(Debug, Clone)]
-pub struct StateMachine {
+pub(crate) struct StateMachine {
     /// `StartAt`.
     pub start_at: String,
     /// The states by name.
@@ -30,7 +30,7 @@ pub struct StateMachine {
 
 /// One state.
 #[derive(Debug, Clone)]
-pub struct State {
+pub(crate) struct State {
     /// Its name.
     pub name: String,
     /// Its type and type-specific fields.
@@ -43,7 +43,7 @@ pub struct State {
 
 /// `InputPath` / `OutputPath`.
 #[derive(Debug, Clone, PartialEq)]
-pub enum PathField {
+pub(crate) enum PathField {
     /// Absent: `$`.
     Whole,
     /// `null`: an empty object.
@@ -54,7 +54,7 @@ pub enum PathField {
 
 /// `ResultPath`.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ResultPath {
+pub(crate) enum ResultPath {
     /// Absent or `$`: the result replaces the input.
     Replace,
     /// `null`: the result is discarded and the input passes through.
@@ -65,7 +65,7 @@ pub enum ResultPath {
 
 /// `Next` or `End`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Transition {
+pub(crate) enum Transition {
     /// `"Next": "..."`.
     Next(String),
     /// `"End": true`.
@@ -74,7 +74,7 @@ pub enum Transition {
 
 /// Result processing shared by Pass, Task, Parallel and Map.
 #[derive(Debug, Clone)]
-pub struct Processing {
+pub(crate) struct Processing {
     /// `Parameters` (Map: `ItemSelector` lives on [`MapState`] instead).
     pub parameters: Option<Template>,
     /// `ResultSelector`.
@@ -85,7 +85,7 @@ pub struct Processing {
 
 /// Type-specific parts of a state.
 #[derive(Debug, Clone)]
-pub enum StateKind {
+pub(crate) enum StateKind {
     /// `Pass`.
     Pass {
         /// `Result`, if any.
@@ -128,7 +128,7 @@ pub enum StateKind {
 
 impl StateKind {
     /// The state's `Type`, used in history event names.
-    pub fn state_type(&self) -> StateType {
+    pub(crate) fn state_type(&self) -> StateType {
         match self {
             StateKind::Pass { .. } => StateType::Pass,
             StateKind::Task(_) => StateType::Task,
@@ -139,11 +139,6 @@ impl StateKind {
             StateKind::Parallel(_) => StateType::Parallel,
             StateKind::Map(_) => StateType::Map,
         }
-    }
-
-    /// The AWS type name (`Pass`, `Task`, ...).
-    pub fn type_name(&self) -> &'static str {
-        self.state_type().name()
     }
 }
 
@@ -202,7 +197,7 @@ impl StateType {
 
 /// A Task state.
 #[derive(Debug, Clone)]
-pub struct TaskState {
+pub(crate) struct TaskState {
     /// What the task calls.
     pub resource: Resource,
     /// Parameters, ResultSelector, ResultPath.
@@ -219,7 +214,7 @@ pub struct TaskState {
 
 /// The resource of a Task state.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Resource {
+pub(crate) enum Resource {
     /// `arn:aws:states:::lambda:invoke`: the function comes from `Parameters.FunctionName` and
     /// the result is wrapped (`Payload`, `StatusCode`, `ExecutedVersion`, ...).
     LambdaInvoke,
@@ -235,7 +230,7 @@ pub enum Resource {
 
 /// A duration in seconds, fixed or read from the input.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Seconds {
+pub(crate) enum Seconds {
     /// A literal number of seconds.
     Fixed(u64),
     /// A path to a number of seconds.
@@ -244,7 +239,7 @@ pub enum Seconds {
 
 /// What a Wait state waits for.
 #[derive(Debug, Clone, PartialEq)]
-pub enum WaitFor {
+pub(crate) enum WaitFor {
     /// `Seconds`.
     Seconds(u64),
     /// `SecondsPath`.
@@ -257,7 +252,7 @@ pub enum WaitFor {
 
 /// Where a Fail state takes its error or cause.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ErrorSource {
+pub(crate) enum ErrorSource {
     /// A literal string.
     Literal(String),
     /// A path into the input (`ErrorPath` / `CausePath`).
@@ -268,7 +263,7 @@ pub enum ErrorSource {
 
 /// A Parallel state.
 #[derive(Debug, Clone)]
-pub struct ParallelState {
+pub(crate) struct ParallelState {
     /// `Branches`.
     pub branches: Vec<StateMachine>,
     /// Parameters, ResultSelector, ResultPath.
@@ -283,7 +278,7 @@ pub struct ParallelState {
 
 /// An inline Map state.
 #[derive(Debug, Clone)]
-pub struct MapState {
+pub(crate) struct MapState {
     /// `ItemProcessor` (or the legacy `Iterator`).
     pub processor: StateMachine,
     /// `ItemsPath` (default `$`).
@@ -308,7 +303,7 @@ pub struct MapState {
 
 /// `MaxConcurrency`.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Concurrency {
+pub(crate) enum Concurrency {
     /// A literal limit (0 = unlimited).
     Fixed(u64),
     /// `MaxConcurrencyPath`.
@@ -317,7 +312,7 @@ pub enum Concurrency {
 
 /// A tolerated-failure threshold.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Tolerance {
+pub(crate) enum Tolerance {
     /// A literal.
     Fixed(f64),
     /// A path to the number.

@@ -31,10 +31,10 @@ use crate::template::Template;
 use crate::timestamp;
 
 /// The Lambda request-response integration.
-pub const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
+pub(crate) const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
 
 /// Parse a definition (JSON text) after applying `substitutions`.
-pub fn load(
+pub(crate) fn load(
     definition: &str,
     substitutions: &HashMap<String, String>,
 ) -> Result<StateMachine, LoadError> {
@@ -45,7 +45,7 @@ pub fn load(
 }
 
 /// Parse a definition that is already JSON (no substitutions).
-pub fn load_value(value: &Value) -> Result<StateMachine, LoadError> {
+pub(crate) fn load_value(value: &Value) -> Result<StateMachine, LoadError> {
     let map = value
         .as_object()
         .ok_or_else(|| LoadError::new("", "the definition must be a JSON object"))?;
@@ -590,7 +590,7 @@ fn resource(text: &str, location: &str) -> Result<Resource, LoadError> {
 }
 
 /// The function name inside a function name, partial ARN or full ARN (qualifier removed).
-pub fn function_name_from_arn(text: &str) -> Option<String> {
+pub(crate) fn function_name_from_arn(text: &str) -> Option<String> {
     match text.find("function:") {
         Some(i) => {
             let rest = &text[i + "function:".len()..];
@@ -1083,7 +1083,7 @@ mod tests {
         let m = load_json(json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}))
             .unwrap();
         assert_eq!(m.start_at, "A");
-        assert_eq!(m.states["A"].kind.type_name(), "Pass");
+        assert_eq!(m.states["A"].kind.state_type().name(), "Pass");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::json::as_f64;
 
 /// What a path selected.
 #[derive(Debug)]
-pub enum Selected<'a> {
+pub(crate) enum Selected<'a> {
     /// A definite path found its value.
     One(&'a Value),
     /// An indefinite path's matches, in document order.
@@ -20,7 +20,7 @@ pub enum Selected<'a> {
 
 impl Selected<'_> {
     /// The selection as an owned value (`Many` becomes an array).
-    pub fn into_value(self) -> Value {
+    pub(crate) fn into_value(self) -> Value {
         match self {
             Selected::One(v) => v.clone(),
             Selected::Many(vs) => Value::Array(vs.into_iter().cloned().collect()),
@@ -31,14 +31,14 @@ impl Selected<'_> {
 /// A definite path did not match; `detail` uses Jayway's wording, e.g.
 /// `No results for path: $['a']` or `Missing property in path $['a']`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Missing {
+pub(crate) struct Missing {
     /// Jayway-style explanation.
     pub detail: String,
 }
 
 impl Path {
     /// Evaluate against `doc` (the document of this path's root).
-    pub fn select<'a>(&self, doc: &'a Value) -> Result<Selected<'a>, Missing> {
+    pub(crate) fn select<'a>(&self, doc: &'a Value) -> Result<Selected<'a>, Missing> {
         if self.is_definite() {
             self.select_definite(doc).map(Selected::One)
         } else {
@@ -55,7 +55,7 @@ impl Path {
     }
 
     /// Evaluate and clone the selection.
-    pub fn select_value(&self, doc: &Value) -> Result<Value, Missing> {
+    pub(crate) fn select_value(&self, doc: &Value) -> Result<Value, Missing> {
         self.select(doc).map(Selected::into_value)
     }
 

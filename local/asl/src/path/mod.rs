@@ -22,15 +22,13 @@ mod evaluator;
 mod parser;
 mod writer;
 
-pub use evaluator::{Missing, Selected};
-pub use parser::ParseError;
-pub use writer::WriteError;
+pub(crate) use evaluator::Missing;
 
 use serde_json::Value;
 
 /// Which document a path starts from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Root {
+pub(crate) enum Root {
     /// `$`: the state input (or the effective input, depending on the field).
     Input,
     /// `$$`: the context object.
@@ -41,7 +39,7 @@ pub enum Root {
 
 /// A parsed JSONPath.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Path {
+pub(crate) struct Path {
     text: String,
     root: Root,
     segments: Vec<Segment>,
@@ -97,22 +95,22 @@ enum Operand {
 
 impl Path {
     /// The path as written.
-    pub fn text(&self) -> &str {
+    pub(crate) fn text(&self) -> &str {
         &self.text
     }
 
     /// The root document of the path.
-    pub fn root(&self) -> Root {
+    pub(crate) fn root(&self) -> Root {
         self.root
     }
 
     /// `$` (or `$$`) with no steps.
-    pub fn is_root(&self) -> bool {
+    pub(crate) fn is_root(&self) -> bool {
         self.segments.is_empty()
     }
 
     /// True when the path selects at most one value (see the module docs).
-    pub fn is_definite(&self) -> bool {
+    pub(crate) fn is_definite(&self) -> bool {
         self.segments
             .iter()
             .all(|s| matches!(s, Segment::Name(_) | Segment::Index(_)))

@@ -7,7 +7,7 @@ use super::{CmpOp, Filter, Key, Operand, Path, Root, Segment};
 
 /// Why a path's text was refused at load time.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ParseError {
+pub(crate) enum ParseError {
     /// The text does not start with `$`, `$$` or `@`.
     #[error("'{text}' is not a JSONPath: it must start with '$'")]
     NotAPath {
@@ -32,7 +32,7 @@ pub enum ParseError {
 
 impl Path {
     /// Parse a JSONPath (`$...`, `$$...`, or `@...` inside filters).
-    pub fn parse(text: &str) -> Result<Path, ParseError> {
+    pub(crate) fn parse(text: &str) -> Result<Path, ParseError> {
         let (root, rest) = if let Some(rest) = text.strip_prefix("$$") {
             (Root::Context, rest)
         } else if let Some(rest) = text.strip_prefix('$') {
@@ -53,7 +53,7 @@ impl Path {
     }
 
     /// Parse a reference path (`ResultPath`): definite, names and indexes only, rooted at `$`.
-    pub fn parse_reference(text: &str) -> Result<Path, ParseError> {
+    pub(crate) fn parse_reference(text: &str) -> Result<Path, ParseError> {
         let path = Path::parse(text)?;
         if path.root != Root::Input || !path.is_reference() {
             return Err(ParseError::NotAReference {

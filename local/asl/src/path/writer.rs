@@ -6,7 +6,7 @@ use super::{Path, Segment, resolve_index};
 
 /// Why a `ResultPath` could not be written (the cause of `States.ResultPathMatchFailure`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum WriteError {
+pub(crate) enum WriteError {
     /// A step of the path meets a value of the wrong type (a name into a non-object, an index
     /// into a non-array).
     #[error("Unable to apply ResultPath \"{path}\" to a {found} value")]
@@ -30,7 +30,7 @@ pub enum WriteError {
 impl Path {
     /// Write `value` at this reference path inside `target`, creating missing intermediate
     /// objects. `$` replaces the whole document.
-    pub fn write(&self, target: &mut Value, value: Value) -> Result<(), WriteError> {
+    pub(crate) fn write(&self, target: &mut Value, value: Value) -> Result<(), WriteError> {
         let Some((last, parents)) = self.segments.split_last() else {
             *target = value;
             return Ok(());
