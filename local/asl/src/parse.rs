@@ -279,6 +279,14 @@ fn targets(state: &State) -> Vec<(&'static str, &str)> {
 
 /// Fields every state may have, whatever its type.
 const COMMON: &[&str] = &["Type", "Comment", "QueryLanguage"];
+/// `InputPath` and `OutputPath`: every kind but Fail.
+const FILTER_FIELDS: &[&str] = &["InputPath", "OutputPath"];
+/// Result processing of Task, Parallel and Map (Pass has `Result` and no `ResultSelector`).
+const RESULT_FIELDS: &[&str] = &["ResultPath", "Parameters", "ResultSelector"];
+/// Error handling of Task, Parallel and Map.
+const RECOVERY_FIELDS: &[&str] = &["Retry", "Catch"];
+/// `Next` / `End`: every kind but Choice, Succeed and Fail.
+const TRANSITION_FIELDS: &[&str] = &["Next", "End"];
 
 /// A state's JSON object while it is parsed: its fields, its type and where it sits.
 #[derive(Clone, Copy)]
@@ -298,17 +306,18 @@ struct Filters {
 type Parsed = Result<(Filters, StateKind), LoadError>;
 
 impl StateObject<'_> {
-    /// Refuses every field outside [`COMMON`] and `allowed` (the kind's own), then reads the
-    /// fields all kinds share. Each kind calls it before reading its own fields, so which error
-    /// comes first does not depend on the kind.
-    fn filters(&self, allowed: &[&str]) -> Result<Filters, LoadError> {
+    /// Refuses every field outside [`COMMON`] and the `allowed` groups (the kind's own), then
+    /// reads the fields all kinds share. Each kind calls it before reading its own fields, so
+    /// which error comes first does not depend on the kind.
+    fn filters(&self, allowed: &[&[&str]]) -> Result<Filters, LoadError> {
         let StateObject {
             map,
             location,
             state_type,
         } = *self;
         for key in map.keys() {
-            if !COMMON.contains(&key.as_str()) && !allowed.contains(&key.as_str()) {
+            let key_str = key.as_str();
+            if !COMMON.contains(&key_str) && !allowed.iter().any(|g| g.contains(&key_str)) {
                 return Err(LoadError::new(
                     format!("{location}/{key}"),
                     unsupported(key, &format!("a {} state", state_type.name())),
@@ -378,13 +387,9 @@ fn state_type(map: &Map<String, Value>, location: &str) -> Result<StateType, Loa
 
 fn pass(object: StateObject<'_>) -> Parsed {
     let filters = object.filters(&[
-        "InputPath",
-        "OutputPath",
-        "ResultPath",
-        "Parameters",
-        "Result",
-        "Next",
-        "End",
+        FILTER_FIELDS,
+        &["ResultPath", "Parameters", "Result"],
+        TRANSITION_FIELDS,
     ])?;
     let StateObject { map, location, .. } = object;
     let kind = StateKind::Pass {
@@ -397,18 +402,11 @@ fn pass(object: StateObject<'_>) -> Parsed {
 
 fn task(object: StateObject<'_>) -> Parsed {
     let filters = object.filters(&[
-        "InputPath",
-        "OutputPath",
-        "ResultPath",
-        "Parameters",
-        "ResultSelector",
-        "Resource",
-        "TimeoutSeconds",
-        "TimeoutSecondsPath",
-        "Retry",
-        "Catch",
-        "Next",
-        "End",
+        FILTER_FIELDS,
+        RESULT_FIELDS,
+        &["Resource", "TimeoutSeconds", "TimeoutSecondsPath"],
+        RECOVERY_FIELDS,
+        TRANSITION_FIELDS,
     ])?;
     let StateObject { map, location, .. } = object;
     let resource_text = string(map.get("Resource"), &format!("{location}/Resource"))?;
@@ -455,7 +453,7 @@ fn task(object: StateObject<'_>) -> Parsed {
 }
 
 fn choice(object: StateObject<'_>) -> Parsed {
-    let filters = object.filters(&["InputPath", "OutputPath", "Choices", "Default"])?;
+    let filters = object.filters(&[FILTER_FIELDS, &["Choices", "Default"]])?;
     let StateObject { map, location, .. } = object;
     let items = map
         .get("Choices")
@@ -481,14 +479,9 @@ fn choice(object: StateObject<'_>) -> Parsed {
 
 fn wait(object: StateObject<'_>) -> Parsed {
     let filters = object.filters(&[
-        "InputPath",
-        "OutputPath",
-        "Seconds",
-        "SecondsPath",
-        "Timestamp",
-        "TimestampPath",
-        "Next",
-        "End",
+        FILTER_FIELDS,
+        &["Seconds", "SecondsPath", "Timestamp", "TimestampPath"],
+        TRANSITION_FIELDS,
     ])?;
     let StateObject { map, location, .. } = object;
     let kind = StateKind::Wait {
@@ -499,12 +492,12 @@ fn wait(object: StateObject<'_>) -> Parsed {
 }
 
 fn succeed(object: StateObject<'_>) -> Parsed {
-    let filters = object.filters(&["InputPath", "OutputPath"])?;
+    let filters = object.filters(&[FILTER_FIELDS])?;
     Ok((filters, StateKind::Succeed))
 }
 
 fn fail(object: StateObject<'_>) -> Parsed {
-    let filters = object.filters(&["Error", "ErrorPath", "Cause", "CausePath"])?;
+    let filters = object.filters(&[&["Error", "ErrorPath", "Cause", "CausePath"]])?;
     let StateObject { map, location, .. } = object;
     let kind = StateKind::Fail {
         error: error_source(map, "Error", "ErrorPath", location)?,
@@ -515,16 +508,11 @@ fn fail(object: StateObject<'_>) -> Parsed {
 
 fn parallel(object: StateObject<'_>, names_seen: &mut HashSet<String>) -> Parsed {
     let filters = object.filters(&[
-        "InputPath",
-        "OutputPath",
-        "ResultPath",
-        "Parameters",
-        "ResultSelector",
-        "Branches",
-        "Retry",
-        "Catch",
-        "Next",
-        "End",
+        FILTER_FIELDS,
+        RESULT_FIELDS,
+        &["Branches"],
+        RECOVERY_FIELDS,
+        TRANSITION_FIELDS,
     ])?;
     let StateObject { map, location, .. } = object;
     let branches_v = map
@@ -609,25 +597,22 @@ pub(crate) fn function_name_from_arn(text: &str) -> Option<String> {
 
 fn map_state(object: StateObject<'_>, names_seen: &mut HashSet<String>) -> Parsed {
     let filters = object.filters(&[
-        "InputPath",
-        "OutputPath",
-        "ResultPath",
-        "Parameters",
-        "ResultSelector",
-        "ItemsPath",
-        "ItemSelector",
-        "Iterator",
-        "ItemProcessor",
-        "MaxConcurrency",
-        "MaxConcurrencyPath",
-        "ToleratedFailurePercentage",
-        "ToleratedFailurePercentagePath",
-        "ToleratedFailureCount",
-        "ToleratedFailureCountPath",
-        "Retry",
-        "Catch",
-        "Next",
-        "End",
+        FILTER_FIELDS,
+        RESULT_FIELDS,
+        &[
+            "ItemsPath",
+            "ItemSelector",
+            "Iterator",
+            "ItemProcessor",
+            "MaxConcurrency",
+            "MaxConcurrencyPath",
+            "ToleratedFailurePercentage",
+            "ToleratedFailurePercentagePath",
+            "ToleratedFailureCount",
+            "ToleratedFailureCountPath",
+        ],
+        RECOVERY_FIELDS,
+        TRANSITION_FIELDS,
     ])?;
     let StateObject { map, location, .. } = object;
     let processor = item_processor(map, location, names_seen)?;
