@@ -19,7 +19,7 @@ use crate::timestamp;
 
 /// A top-level Choice rule: a condition and the state to go to when it holds.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ChoiceRule {
+pub(crate) struct ChoiceRule {
     /// The condition.
     pub condition: Condition,
     /// The state to transition to.
@@ -28,7 +28,7 @@ pub struct ChoiceRule {
 
 /// A boolean condition over the state input.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Condition {
+pub(crate) enum Condition {
     /// All of the conditions hold.
     And(Vec<Condition>),
     /// At least one condition holds.
@@ -46,7 +46,7 @@ pub enum Condition {
 
 /// One operator applied to a variable.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Test {
+pub(crate) enum Test {
     /// `IsPresent`: the variable selects something.
     IsPresent(bool),
     /// `IsNull`.
@@ -74,7 +74,7 @@ pub enum Test {
 
 /// The value type of a comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// `String*`.
     String,
     /// `Numeric*`.
@@ -87,7 +87,7 @@ pub enum Kind {
 
 /// A comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
+pub(crate) enum Op {
     /// `...Equals`.
     Equals,
     /// `...LessThan`.
@@ -102,7 +102,7 @@ pub enum Op {
 
 /// The right-hand side of a comparison.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Operand {
+pub(crate) enum Operand {
     /// A literal from the definition.
     Literal(Value),
     /// A `...Path` operator's path.
@@ -141,7 +141,7 @@ fn parse_operator(name: &str) -> Option<(Kind, Op, bool)> {
 
 impl ChoiceRule {
     /// Compile one entry of `Choices`.
-    pub fn compile(value: &Value, location: &str) -> Result<ChoiceRule, LoadError> {
+    pub(crate) fn compile(value: &Value, location: &str) -> Result<ChoiceRule, LoadError> {
         let map = value
             .as_object()
             .ok_or_else(|| LoadError::new(location, "a Choice rule must be an object"))?;
@@ -192,7 +192,8 @@ fn compile_condition(
                 let text = value
                     .as_str()
                     .ok_or_else(|| LoadError::new(&here, "must be a JSONPath string"))?;
-                variable = Some(Path::parse(text).map_err(|e| LoadError::new(&here, e))?);
+                variable =
+                    Some(Path::parse(text).map_err(|e| LoadError::new(&here, e.to_string()))?);
             }
             "And" | "Or" => {
                 set_once(found.is_some() || test.is_some(), key)?;
@@ -255,7 +256,9 @@ fn compile_condition(
                     let text = value
                         .as_str()
                         .ok_or_else(|| LoadError::new(&here, "must be a JSONPath string"))?;
-                    Operand::Path(Path::parse(text).map_err(|e| LoadError::new(&here, e))?)
+                    Operand::Path(
+                        Path::parse(text).map_err(|e| LoadError::new(&here, e.to_string()))?,
+                    )
                 } else {
                     let ok = match kind {
                         Kind::String => value.is_string(),

@@ -36,7 +36,7 @@ pub(crate) struct ContextObject<'a> {
 }
 
 impl<'a> ContextObject<'a> {
-    pub fn new(
+    pub(crate) fn new(
         execution: &'a ExecutionContext,
         state_name: &'a str,
         entered_time: &'a str,
@@ -53,7 +53,7 @@ impl<'a> ContextObject<'a> {
     }
 
     /// The same context with `Map.Item` set (Map `ItemSelector`/`Parameters`).
-    pub fn with_map_item(&self, index: usize, value: &'a Value) -> ContextObject<'a> {
+    pub(crate) fn with_map_item(&self, index: usize, value: &'a Value) -> ContextObject<'a> {
         ContextObject {
             execution: self.execution,
             state_name: self.state_name,
@@ -65,7 +65,7 @@ impl<'a> ContextObject<'a> {
     }
 
     /// The context object as JSON.
-    pub fn value(&self) -> &Value {
+    pub(crate) fn value(&self) -> &Value {
         self.built.get_or_init(|| self.build())
     }
 
@@ -118,7 +118,7 @@ pub(crate) struct Scope<'a> {
 
 impl Scope<'_> {
     /// Evaluate `path` against `$` or `$$`.
-    pub fn select(&self, path: &Path) -> Result<Value, Missing> {
+    pub(crate) fn select(&self, path: &Path) -> Result<Value, Missing> {
         match path.root() {
             Root::Input => path.select_value(self.input),
             Root::Context => path.select_value(self.context.value()),

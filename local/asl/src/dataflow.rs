@@ -46,9 +46,9 @@ pub(crate) fn combine(
         ResultPath::Discard => Ok(raw_input.clone()),
         ResultPath::At(path) => {
             let mut out = raw_input.clone();
-            path.write(&mut out, result).map_err(|detail| Failure {
+            path.write(&mut out, result).map_err(|e| Failure {
                 error: names::RESULT_PATH_MATCH_FAILURE.to_owned(),
-                cause: Some(detail),
+                cause: Some(e.to_string()),
                 terminal: true,
             })?;
             Ok(out)

@@ -31,7 +31,7 @@ use crate::model::StateMachine;
 use crate::parse;
 
 mod redrive;
-pub use redrive::{HISTORY_EVENT_LIMIT, RedriveError};
+pub use redrive::RedriveError;
 
 /// Where the engine pretends to run: used in ARNs, the context object and task events.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +59,8 @@ impl Default for EngineConfig {
 /// execution so the host can filter by it.
 pub type Labeler = Arc<dyn Fn(&Value) -> Option<String> + Send + Sync>;
 
+/// Builds an [`Engine`] with injected time, randomness, storage and labels; see
+/// [`Engine::builder`]. Anything not set gets the default (real time, real entropy, memory only).
 #[derive(Default)]
 pub struct EngineBuilder {
     config: EngineConfig,
@@ -66,6 +68,19 @@ pub struct EngineBuilder {
     random: Option<Arc<dyn RandomSource>>,
     store: Option<Store>,
     labeler: Option<Labeler>,
+}
+
+impl std::fmt::Debug for EngineBuilder {
+    // The clock, randomness and labeler are trait objects: show only whether they are set.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineBuilder")
+            .field("config", &self.config)
+            .field("clock", &self.clock.is_some())
+            .field("random", &self.random.is_some())
+            .field("store", &self.store)
+            .field("labeler", &self.labeler.is_some())
+            .finish()
+    }
 }
 
 impl EngineBuilder {
@@ -130,8 +145,8 @@ pub struct StateMachineInfo {
     pub arn: String,
     /// When it was created (or last replaced).
     pub creation_date: OffsetDateTime,
-    /// The loaded definition.
-    pub definition: Arc<StateMachine>,
+    /// The loaded definition (internal: the parsed model is not part of the public API).
+    pub(crate) definition: Arc<StateMachine>,
 }
 
 /// Why StartExecution was refused (the names are the Step Functions API exceptions).
@@ -187,7 +202,7 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub fn handler(&self, function: &str) -> Option<Arc<dyn LambdaHandler>> {
+    pub(crate) fn handler(&self, function: &str) -> Option<Arc<dyn LambdaHandler>> {
         read(&self.handlers).get(function).cloned()
     }
 }
@@ -210,6 +225,16 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 #[derive(Clone)]
 pub struct Engine {
     shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Engine {
+    // Handlers, machines and executions are behind locks: show the configuration only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("config", &self.shared.config)
+            .field("store", &self.shared.store)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Engine {

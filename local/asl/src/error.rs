@@ -10,39 +10,42 @@
 use std::fmt;
 
 /// Error names defined by the Amazon States Language.
-pub mod names {
+// The whole ASL vocabulary in one place: some names are never raised by this engine.
+#[allow(dead_code)]
+pub(crate) mod names {
     /// Wildcard that matches every catchable error.
-    pub const ALL: &str = "States.ALL";
+    pub(crate) const ALL: &str = "States.ALL";
     /// Wildcard for task failures: every catchable error except `States.Timeout`.
-    pub const TASK_FAILED: &str = "States.TaskFailed";
+    pub(crate) const TASK_FAILED: &str = "States.TaskFailed";
     /// A task ran longer than `TimeoutSeconds`, or the execution exceeded its own timeout.
-    pub const TIMEOUT: &str = "States.Timeout";
+    pub(crate) const TIMEOUT: &str = "States.Timeout";
     /// An unprocessable situation (bad path, wrong type); never retried or caught.
-    pub const RUNTIME: &str = "States.Runtime";
+    pub(crate) const RUNTIME: &str = "States.Runtime";
     /// A payload over 256 KiB.
-    pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
+    pub(crate) const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";
     /// An intrinsic function failed at run time.
-    pub const INTRINSIC_FAILURE: &str = "States.IntrinsicFailure";
+    pub(crate) const INTRINSIC_FAILURE: &str = "States.IntrinsicFailure";
     /// Every branch or iteration failed (or more than the tolerated share of Map items).
-    pub const EXCEEDED_TOLERATED_FAILURE_THRESHOLD: &str = "States.ExceedToleratedFailureThreshold";
+    pub(crate) const EXCEEDED_TOLERATED_FAILURE_THRESHOLD: &str =
+        "States.ExceedToleratedFailureThreshold";
     /// Missing permissions (never raised locally, accepted in `ErrorEquals`).
-    pub const PERMISSIONS: &str = "States.Permissions";
+    pub(crate) const PERMISSIONS: &str = "States.Permissions";
     /// Branch or iteration failed (accepted in `ErrorEquals`).
-    pub const BRANCH_FAILED: &str = "States.BranchFailed";
+    pub(crate) const BRANCH_FAILED: &str = "States.BranchFailed";
     /// No Choice rule matched and there is no `Default`.
-    pub const NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";
+    pub(crate) const NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";
     /// A `ResultPath` could not be applied.
-    pub const RESULT_PATH_MATCH_FAILURE: &str = "States.ResultPathMatchFailure";
+    pub(crate) const RESULT_PATH_MATCH_FAILURE: &str = "States.ResultPathMatchFailure";
     /// A `Parameters` field could not be evaluated.
-    pub const PARAMETER_PATH_FAILURE: &str = "States.ParameterPathFailure";
+    pub(crate) const PARAMETER_PATH_FAILURE: &str = "States.ParameterPathFailure";
     /// A heartbeat did not arrive in time.
-    pub const HEARTBEAT_TIMEOUT: &str = "States.HeartbeatTimeout";
+    pub(crate) const HEARTBEAT_TIMEOUT: &str = "States.HeartbeatTimeout";
     /// The unknown-function error of the Lambda integration.
-    pub const LAMBDA_RESOURCE_NOT_FOUND: &str = "Lambda.ResourceNotFoundException";
+    pub(crate) const LAMBDA_RESOURCE_NOT_FOUND: &str = "Lambda.ResourceNotFoundException";
 }
 
 /// The payload limit of state input and output, in bytes (UTF-8): 256 KiB.
-pub const PAYLOAD_LIMIT_BYTES: usize = 256 * 1024;
+pub(crate) const PAYLOAD_LIMIT_BYTES: usize = 256 * 1024;
 
 /// A definition that cannot be loaded: the parser fails closed, so anything it does not
 /// implement (an unknown field or state type) is reported here instead of being ignored.

@@ -85,7 +85,7 @@ pub struct ExecutionDescription {
 }
 
 /// How long after its end an execution can be redriven (AWS: 14 days).
-pub const REDRIVE_PERIOD: time::Duration = time::Duration::days(14);
+pub(crate) const REDRIVE_PERIOD: time::Duration = time::Duration::days(14);
 
 fn epoch(t: OffsetDateTime) -> Value {
     json!(t.unix_timestamp_nanos() as f64 / 1e9)
@@ -221,7 +221,7 @@ pub(crate) enum Ending {
 
 impl ExecutionRecord {
     #[cfg(test)]
-    pub fn new(
+    pub(crate) fn new(
         arn: String,
         name: String,
         state_machine_arn: String,
@@ -241,7 +241,7 @@ impl ExecutionRecord {
 
     /// A record whose events also go to `store`; `base` events were recorded before.
     #[allow(clippy::too_many_arguments)]
-    pub fn durable(
+    pub(crate) fn durable(
         arn: String,
         name: String,
         state_machine_arn: String,
@@ -284,7 +284,7 @@ impl ExecutionRecord {
     }
 
     /// Append an event (ignored once the execution has ended); returns its id.
-    pub fn push(
+    pub(crate) fn push(
         &self,
         event_type: EventType,
         details: EventDetails,
@@ -317,7 +317,7 @@ impl ExecutionRecord {
     }
 
     /// The last state entered, once the execution ended.
-    pub fn ended_in(&self) -> Option<String> {
+    pub(crate) fn ended_in(&self) -> Option<String> {
         let s = self.lock();
         (s.status != ExecutionStatus::Running)
             .then(|| self.last_state(&s.events))
@@ -325,7 +325,7 @@ impl ExecutionRecord {
     }
 
     /// The store this record writes to, if durable.
-    pub fn store(&self) -> Option<&Store> {
+    pub(crate) fn store(&self) -> Option<&Store> {
         self.store.as_ref()
     }
 
@@ -342,7 +342,7 @@ impl ExecutionRecord {
     }
 
     /// Record the end of the execution with its final event; a no-op if it already ended.
-    pub fn finish(
+    pub(crate) fn finish(
         &self,
         ending: Ending,
         previous_event_id: Option<u64>,
@@ -425,7 +425,7 @@ impl ExecutionRecord {
         true
     }
 
-    pub fn set_task(&self, handle: tokio::task::AbortHandle) {
+    pub(crate) fn set_task(&self, handle: tokio::task::AbortHandle) {
         if let Ok(mut task) = self.task.lock()
             && self.status() == ExecutionStatus::Running
         {
@@ -433,7 +433,7 @@ impl ExecutionRecord {
         }
     }
 
-    pub fn abort_task(&self) {
+    pub(crate) fn abort_task(&self) {
         if let Ok(mut task) = self.task.lock()
             && let Some(handle) = task.take()
         {
@@ -441,11 +441,11 @@ impl ExecutionRecord {
         }
     }
 
-    pub fn status(&self) -> ExecutionStatus {
+    pub(crate) fn status(&self) -> ExecutionStatus {
         self.lock().status
     }
 
-    pub fn describe(&self) -> ExecutionDescription {
+    pub(crate) fn describe(&self) -> ExecutionDescription {
         let s = self.lock();
         ExecutionDescription {
             execution_arn: self.arn.clone(),
@@ -464,14 +464,14 @@ impl ExecutionRecord {
     }
 
     /// Sets how often an execution loaded from the store was redriven before.
-    pub fn set_redrives(&self, count: u32, last: Option<OffsetDateTime>) {
+    pub(crate) fn set_redrives(&self, count: u32, last: Option<OffsetDateTime>) {
         let mut s = self.lock();
         s.redrive_count = count;
         s.redrive_date = last;
     }
 
     /// Remembers the top-level state about to run (records without a store only).
-    pub fn set_resume_point(&self, state: &str, input: &str) {
+    pub(crate) fn set_resume_point(&self, state: &str, input: &str) {
         if self.store.is_none() {
             self.lock().resume_point = Some((state.to_owned(), input.to_owned()));
         }
@@ -479,14 +479,14 @@ impl ExecutionRecord {
 
     /// The top-level state the execution was in and that state's input (records without a
     /// store only).
-    pub fn resume_point(&self) -> Option<(String, String)> {
+    pub(crate) fn resume_point(&self) -> Option<(String, String)> {
         self.lock().resume_point.clone()
     }
 
     /// Makes an unsuccessful execution run again (RedriveExecution): RUNNING, without its
     /// end, one more redrive. Returns the new redrive count, or `None` if it is running or
     /// succeeded.
-    pub fn reopen(&self, at: OffsetDateTime) -> Option<u32> {
+    pub(crate) fn reopen(&self, at: OffsetDateTime) -> Option<u32> {
         let mut s = self.lock();
         if matches!(
             s.status,
@@ -505,16 +505,16 @@ impl ExecutionRecord {
     }
 
     /// The id of the last event recorded.
-    pub fn last_event_id(&self) -> u64 {
+    pub(crate) fn last_event_id(&self) -> u64 {
         self.base + self.lock().events.len() as u64
     }
 
-    pub fn events(&self) -> Vec<HistoryEvent> {
+    pub(crate) fn events(&self) -> Vec<HistoryEvent> {
         self.lock().events.clone()
     }
 
     /// Reads the history in place, without copying it.
-    pub fn with_events<R>(&self, read: impl FnOnce(&[HistoryEvent]) -> R) -> R {
+    pub(crate) fn with_events<R>(&self, read: impl FnOnce(&[HistoryEvent]) -> R) -> R {
         read(&self.lock().events)
     }
 
@@ -526,7 +526,7 @@ impl ExecutionRecord {
         }
     }
 
-    pub fn subscribe(&self) -> watch::Receiver<usize> {
+    pub(crate) fn subscribe(&self) -> watch::Receiver<usize> {
         self.changed.subscribe()
     }
 }
@@ -536,6 +536,14 @@ pub struct EventStream {
     record: std::sync::Arc<ExecutionRecord>,
     next: usize,
     changed: watch::Receiver<usize>,
+}
+
+impl std::fmt::Debug for EventStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStream")
+            .field("next", &self.next)
+            .finish_non_exhaustive()
+    }
 }
 
 impl EventStream {

@@ -12,26 +12,7 @@ use serde::ser::SerializeMap;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-/// The state types, for `<Type>StateEntered` / `<Type>StateExited` events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum StateType {
-    /// `Pass`.
-    Pass,
-    /// `Task`.
-    Task,
-    /// `Choice`.
-    Choice,
-    /// `Wait`.
-    Wait,
-    /// `Succeed`.
-    Succeed,
-    /// `Fail`.
-    Fail,
-    /// `Parallel`.
-    Parallel,
-    /// `Map`.
-    Map,
-}
+pub use crate::model::StateType;
 
 /// A history event type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

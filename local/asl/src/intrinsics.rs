@@ -21,7 +21,7 @@ use crate::path::{Missing, Path};
 
 /// A parsed intrinsic function call.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Call {
+pub(crate) struct Call {
     function: Function,
     args: Vec<Arg>,
 }
@@ -99,13 +99,13 @@ pub(crate) enum EvalError {
 }
 
 /// True when a `.$` value is an intrinsic call rather than a path.
-pub fn looks_like_call(text: &str) -> bool {
+pub(crate) fn looks_like_call(text: &str) -> bool {
     text.trim_start().starts_with("States.")
 }
 
 impl Call {
     /// Parse `States.Name(args...)`.
-    pub fn parse(text: &str) -> Result<Call, String> {
+    pub(crate) fn parse(text: &str) -> Result<Call, String> {
         let chars: Vec<char> = text.chars().collect();
         let mut p = CallParser {
             chars: &chars,
@@ -537,7 +537,9 @@ impl CallParser<'_> {
                     self.pos += 1;
                 }
                 let text: String = self.chars[start..self.pos].iter().collect();
-                Ok(Arg::Path(Path::parse(text.trim_end())?))
+                Ok(Arg::Path(
+                    Path::parse(text.trim_end()).map_err(|e| e.to_string())?,
+                ))
             }
             Some(c) if c.is_ascii_alphabetic() => {
                 let start = self.pos;

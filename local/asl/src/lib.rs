@@ -5,17 +5,23 @@
 //! machine can run and be inspected on a laptop the way AWS runs it. Generic: it knows nothing
 //! about the work its tasks do; Task states call Lambda handlers the host registers.
 //!
-//! - **Fail closed** ([`parse`]): a field, state type or resource the engine does not implement
-//!   is a [`LoadError`] naming its location, never silently ignored.
+//! - **Fail closed** (`parse.rs`): a field, state type or resource the engine does not
+//!   implement is a [`LoadError`] naming its location, never silently ignored.
 //! - **AWS semantics**: data flow in AWS order (`InputPath` → `Parameters` → task →
-//!   `ResultSelector` → `ResultPath` → `OutputPath`, see [`model`]), JSONPath with
-//!   Jayway's rules ([`path`]), intrinsic functions ([`intrinsics`]), Choice rules
-//!   ([`choice`]), Retry/Catch and error names ([`retry`], [`error`]), Lambda integrations
-//!   ([`lambda`]). Checked against 772 executions recorded on AWS (`tests/conformance.rs`).
-//! - **History** ([`history`], [`execution`]): AWS event names, ids and `previousEventId`
-//!   chaining, `DescribeExecution`/`ListExecutions`-shaped summaries, live event streams.
+//!   `ResultSelector` → `ResultPath` → `OutputPath`, `model.rs`), JSONPath with Jayway's rules
+//!   (`path/`), intrinsic functions (`intrinsics.rs`), Choice rules (`choice.rs`), Retry/Catch
+//!   and error names (`retry.rs`, `error.rs`), Lambda integrations (`lambda.rs`). Checked
+//!   against 772 executions recorded on AWS (`tests/conformance.rs`).
+//! - **History** ([`HistoryEvent`], [`ExecutionDescription`]): AWS event names, ids and
+//!   `previousEventId` chaining, `DescribeExecution`/`ListExecutions`-shaped summaries, live
+//!   event streams.
 //! - **Injected time and randomness** ([`clock`]): waits, back-off and timeouts run instantly
 //!   and deterministically under a [`VirtualClock`](clock::VirtualClock) on paused tokio time.
+//!
+//! The public API is the [`Engine`] (built with [`EngineBuilder`]), its optional durable
+//! [`Store`], the types its methods take and return (re-exported here), and [`clock`]. The
+//! parser, the model and the interpreter are private: a host loads definitions through
+//! [`Engine::create_state_machine`] and never needs them directly.
 //!
 //! ```
 //! use std::collections::HashMap;
@@ -51,25 +57,27 @@
 //! # }
 //! ```
 
-pub mod choice;
+#![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
+
+mod choice;
 pub mod clock;
-pub(crate) mod context;
-pub(crate) mod dataflow;
-pub mod durable;
-pub mod engine;
-pub mod error;
-pub(crate) mod exec;
-pub mod execution;
-pub mod history;
-pub mod intrinsics;
-pub mod json;
-pub mod lambda;
-pub mod model;
-pub mod parse;
-pub mod path;
-pub mod retry;
-pub mod template;
-pub mod timestamp;
+mod context;
+mod dataflow;
+mod durable;
+mod engine;
+mod error;
+mod exec;
+mod execution;
+mod history;
+mod intrinsics;
+mod json;
+mod lambda;
+mod model;
+mod parse;
+mod path;
+mod retry;
+mod template;
+mod timestamp;
 
 pub use durable::{ExecutionFilter, Store, StoreError, StoredExecution};
 pub use engine::{

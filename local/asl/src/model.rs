@@ -19,7 +19,7 @@ use crate::template::Template;
 
 /// A state machine, or a Parallel branch, or a Map item processor.
 #[derive(Debug, Clone)]
-pub struct StateMachine {
+pub(crate) struct StateMachine {
     /// `StartAt`.
     pub start_at: String,
     /// The states by name.
@@ -30,7 +30,7 @@ pub struct StateMachine {
 
 /// One state.
 #[derive(Debug, Clone)]
-pub struct State {
+pub(crate) struct State {
     /// Its name.
     pub name: String,
     /// Its type and type-specific fields.
@@ -43,7 +43,7 @@ pub struct State {
 
 /// `InputPath` / `OutputPath`.
 #[derive(Debug, Clone, PartialEq)]
-pub enum PathField {
+pub(crate) enum PathField {
     /// Absent: `$`.
     Whole,
     /// `null`: an empty object.
@@ -54,7 +54,7 @@ pub enum PathField {
 
 /// `ResultPath`.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ResultPath {
+pub(crate) enum ResultPath {
     /// Absent or `$`: the result replaces the input.
     Replace,
     /// `null`: the result is discarded and the input passes through.
@@ -65,7 +65,7 @@ pub enum ResultPath {
 
 /// `Next` or `End`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Transition {
+pub(crate) enum Transition {
     /// `"Next": "..."`.
     Next(String),
     /// `"End": true`.
@@ -74,7 +74,7 @@ pub enum Transition {
 
 /// Result processing shared by Pass, Task, Parallel and Map.
 #[derive(Debug, Clone)]
-pub struct Processing {
+pub(crate) struct Processing {
     /// `Parameters` (Map: `ItemSelector` lives on [`MapState`] instead).
     pub parameters: Option<Template>,
     /// `ResultSelector`.
@@ -85,7 +85,7 @@ pub struct Processing {
 
 /// Type-specific parts of a state.
 #[derive(Debug, Clone)]
-pub enum StateKind {
+pub(crate) enum StateKind {
     /// `Pass`.
     Pass {
         /// `Result`, if any.
@@ -127,24 +127,77 @@ pub enum StateKind {
 }
 
 impl StateKind {
-    /// The AWS type name (`Pass`, `Task`, ...), used in history event names.
-    pub fn type_name(&self) -> &'static str {
+    /// The state's `Type`, used in history event names.
+    pub(crate) fn state_type(&self) -> StateType {
         match self {
-            StateKind::Pass { .. } => "Pass",
-            StateKind::Task(_) => "Task",
-            StateKind::Choice { .. } => "Choice",
-            StateKind::Wait { .. } => "Wait",
-            StateKind::Succeed => "Succeed",
-            StateKind::Fail { .. } => "Fail",
-            StateKind::Parallel(_) => "Parallel",
-            StateKind::Map(_) => "Map",
+            StateKind::Pass { .. } => StateType::Pass,
+            StateKind::Task(_) => StateType::Task,
+            StateKind::Choice { .. } => StateType::Choice,
+            StateKind::Wait { .. } => StateType::Wait,
+            StateKind::Succeed => StateType::Succeed,
+            StateKind::Fail { .. } => StateType::Fail,
+            StateKind::Parallel(_) => StateType::Parallel,
+            StateKind::Map(_) => StateType::Map,
         }
+    }
+}
+
+/// A state's `Type`: what the parser dispatches on and what `<Type>StateEntered` /
+/// `<Type>StateExited` history events are named after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StateType {
+    /// `Pass`.
+    Pass,
+    /// `Task`.
+    Task,
+    /// `Choice`.
+    Choice,
+    /// `Wait`.
+    Wait,
+    /// `Succeed`.
+    Succeed,
+    /// `Fail`.
+    Fail,
+    /// `Parallel`.
+    Parallel,
+    /// `Map`.
+    Map,
+}
+
+impl StateType {
+    /// The type name as written in ASL (`"Type": "Pass"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            StateType::Pass => "Pass",
+            StateType::Task => "Task",
+            StateType::Choice => "Choice",
+            StateType::Wait => "Wait",
+            StateType::Succeed => "Succeed",
+            StateType::Fail => "Fail",
+            StateType::Parallel => "Parallel",
+            StateType::Map => "Map",
+        }
+    }
+
+    /// The type an ASL `Type` names, if this engine knows it (names are case-sensitive).
+    pub fn from_name(name: &str) -> Option<StateType> {
+        Some(match name {
+            "Pass" => StateType::Pass,
+            "Task" => StateType::Task,
+            "Choice" => StateType::Choice,
+            "Wait" => StateType::Wait,
+            "Succeed" => StateType::Succeed,
+            "Fail" => StateType::Fail,
+            "Parallel" => StateType::Parallel,
+            "Map" => StateType::Map,
+            _ => return None,
+        })
     }
 }
 
 /// A Task state.
 #[derive(Debug, Clone)]
-pub struct TaskState {
+pub(crate) struct TaskState {
     /// What the task calls.
     pub resource: Resource,
     /// Parameters, ResultSelector, ResultPath.
@@ -161,7 +214,7 @@ pub struct TaskState {
 
 /// The resource of a Task state.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Resource {
+pub(crate) enum Resource {
     /// `arn:aws:states:::lambda:invoke`: the function comes from `Parameters.FunctionName` and
     /// the result is wrapped (`Payload`, `StatusCode`, `ExecutedVersion`, ...).
     LambdaInvoke,
@@ -177,7 +230,7 @@ pub enum Resource {
 
 /// A duration in seconds, fixed or read from the input.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Seconds {
+pub(crate) enum Seconds {
     /// A literal number of seconds.
     Fixed(u64),
     /// A path to a number of seconds.
@@ -186,7 +239,7 @@ pub enum Seconds {
 
 /// What a Wait state waits for.
 #[derive(Debug, Clone, PartialEq)]
-pub enum WaitFor {
+pub(crate) enum WaitFor {
     /// `Seconds`.
     Seconds(u64),
     /// `SecondsPath`.
@@ -199,7 +252,7 @@ pub enum WaitFor {
 
 /// Where a Fail state takes its error or cause.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ErrorSource {
+pub(crate) enum ErrorSource {
     /// A literal string.
     Literal(String),
     /// A path into the input (`ErrorPath` / `CausePath`).
@@ -210,7 +263,7 @@ pub enum ErrorSource {
 
 /// A Parallel state.
 #[derive(Debug, Clone)]
-pub struct ParallelState {
+pub(crate) struct ParallelState {
     /// `Branches`.
     pub branches: Vec<StateMachine>,
     /// Parameters, ResultSelector, ResultPath.
@@ -225,7 +278,7 @@ pub struct ParallelState {
 
 /// An inline Map state.
 #[derive(Debug, Clone)]
-pub struct MapState {
+pub(crate) struct MapState {
     /// `ItemProcessor` (or the legacy `Iterator`).
     pub processor: StateMachine,
     /// `ItemsPath` (default `$`).
@@ -250,7 +303,7 @@ pub struct MapState {
 
 /// `MaxConcurrency`.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Concurrency {
+pub(crate) enum Concurrency {
     /// A literal limit (0 = unlimited).
     Fixed(u64),
     /// `MaxConcurrencyPath`.
@@ -259,9 +312,23 @@ pub enum Concurrency {
 
 /// A tolerated-failure threshold.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Tolerance {
+pub(crate) enum Tolerance {
     /// A literal.
     Fixed(f64),
     /// A path to the number.
     Path(Path),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StateType;
+
+    #[test]
+    fn state_type_names_round_trip() {
+        use StateType::*;
+        for t in [Pass, Task, Choice, Wait, Succeed, Fail, Parallel, Map] {
+            assert_eq!(StateType::from_name(t.name()), Some(t));
+        }
+        assert_eq!(StateType::from_name("pass"), None);
+    }
 }

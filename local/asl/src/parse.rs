@@ -23,7 +23,7 @@ use crate::error::{LoadError, names};
 use crate::intrinsics::{self, Call};
 use crate::model::{
     Concurrency, ErrorSource, MapState, ParallelState, PathField, Processing, Resource, ResultPath,
-    Seconds, State, StateKind, StateMachine, TaskState, Tolerance, Transition, WaitFor,
+    Seconds, State, StateKind, StateMachine, StateType, TaskState, Tolerance, Transition, WaitFor,
 };
 use crate::path::Path;
 use crate::retry::{Catcher, Jitter, Retrier};
@@ -31,10 +31,10 @@ use crate::template::Template;
 use crate::timestamp;
 
 /// The Lambda request-response integration.
-pub const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
+pub(crate) const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
 
 /// Parse a definition (JSON text) after applying `substitutions`.
-pub fn load(
+pub(crate) fn load(
     definition: &str,
     substitutions: &HashMap<String, String>,
 ) -> Result<StateMachine, LoadError> {
@@ -45,7 +45,7 @@ pub fn load(
 }
 
 /// Parse a definition that is already JSON (no substitutions).
-pub fn load_value(value: &Value) -> Result<StateMachine, LoadError> {
+pub(crate) fn load_value(value: &Value) -> Result<StateMachine, LoadError> {
     let map = value
         .as_object()
         .ok_or_else(|| LoadError::new("", "the definition must be a JSON object"))?;
@@ -277,7 +277,67 @@ fn targets(state: &State) -> Vec<(&'static str, &str)> {
     out
 }
 
+/// Fields every state may have, whatever its type.
 const COMMON: &[&str] = &["Type", "Comment", "QueryLanguage"];
+/// `InputPath` and `OutputPath`: every kind but Fail.
+const FILTER_FIELDS: &[&str] = &["InputPath", "OutputPath"];
+/// Result processing of Task, Parallel and Map (Pass has `Result` and no `ResultSelector`).
+const RESULT_FIELDS: &[&str] = &["ResultPath", "Parameters", "ResultSelector"];
+/// Error handling of Task, Parallel and Map.
+const RECOVERY_FIELDS: &[&str] = &["Retry", "Catch"];
+/// `Next` / `End`: every kind but Choice, Succeed and Fail.
+const TRANSITION_FIELDS: &[&str] = &["Next", "End"];
+
+/// A state's JSON object while it is parsed: its fields, its type and where it sits.
+#[derive(Clone, Copy)]
+struct StateObject<'a> {
+    map: &'a Map<String, Value>,
+    location: &'a str,
+    state_type: StateType,
+}
+
+/// `InputPath` and `OutputPath` (Fail states allow neither, so theirs are always `Whole`).
+struct Filters {
+    input_path: PathField,
+    output_path: PathField,
+}
+
+/// What a per-kind parser returns: the shared filters and the kind's own fields.
+type Parsed = Result<(Filters, StateKind), LoadError>;
+
+impl StateObject<'_> {
+    /// Refuses every field outside [`COMMON`] and the `allowed` groups (the kind's own), then
+    /// reads the fields all kinds share. Each kind calls it before reading its own fields, so
+    /// which error comes first does not depend on the kind.
+    fn filters(&self, allowed: &[&[&str]]) -> Result<Filters, LoadError> {
+        let StateObject {
+            map,
+            location,
+            state_type,
+        } = *self;
+        for key in map.keys() {
+            let key_str = key.as_str();
+            if !COMMON.contains(&key_str) && !allowed.iter().any(|g| g.contains(&key_str)) {
+                return Err(LoadError::new(
+                    format!("{location}/{key}"),
+                    unsupported(key, &format!("a {} state", state_type.name())),
+                ));
+            }
+        }
+        if let Some(c) = map.get("Comment")
+            && !c.is_string()
+        {
+            return Err(LoadError::new(
+                format!("{location}/Comment"),
+                "must be a string",
+            ));
+        }
+        Ok(Filters {
+            input_path: path_field(map, "InputPath", location)?,
+            output_path: path_field(map, "OutputPath", location)?,
+        })
+    }
+}
 
 fn state(
     name: &str,
@@ -289,194 +349,66 @@ fn state(
         .as_object()
         .ok_or_else(|| LoadError::new(location, "a state must be an object"))?;
     check_query_language(map, location)?;
-    let type_name = string(map.get("Type"), &format!("{location}/Type"))?;
-    let allowed: &[&str] = match type_name.as_str() {
-        "Pass" => &[
-            "InputPath",
-            "OutputPath",
-            "ResultPath",
-            "Parameters",
-            "Result",
-            "Next",
-            "End",
-        ],
-        "Task" => &[
-            "InputPath",
-            "OutputPath",
-            "ResultPath",
-            "Parameters",
-            "ResultSelector",
-            "Resource",
-            "TimeoutSeconds",
-            "TimeoutSecondsPath",
-            "Retry",
-            "Catch",
-            "Next",
-            "End",
-        ],
-        "Choice" => &["InputPath", "OutputPath", "Choices", "Default"],
-        "Wait" => &[
-            "InputPath",
-            "OutputPath",
-            "Seconds",
-            "SecondsPath",
-            "Timestamp",
-            "TimestampPath",
-            "Next",
-            "End",
-        ],
-        "Succeed" => &["InputPath", "OutputPath"],
-        "Fail" => &["Error", "ErrorPath", "Cause", "CausePath"],
-        "Parallel" => &[
-            "InputPath",
-            "OutputPath",
-            "ResultPath",
-            "Parameters",
-            "ResultSelector",
-            "Branches",
-            "Retry",
-            "Catch",
-            "Next",
-            "End",
-        ],
-        "Map" => &[
-            "InputPath",
-            "OutputPath",
-            "ResultPath",
-            "Parameters",
-            "ResultSelector",
-            "ItemsPath",
-            "ItemSelector",
-            "Iterator",
-            "ItemProcessor",
-            "MaxConcurrency",
-            "MaxConcurrencyPath",
-            "ToleratedFailurePercentage",
-            "ToleratedFailurePercentagePath",
-            "ToleratedFailureCount",
-            "ToleratedFailureCountPath",
-            "Retry",
-            "Catch",
-            "Next",
-            "End",
-        ],
-        other => {
-            return Err(LoadError::new(
-                format!("{location}/Type"),
-                format!(
-                    "unknown state type '{other}' (expected Pass, Task, Choice, Wait, Succeed, Fail, Parallel or Map)"
-                ),
-            ));
-        }
+    let object = StateObject {
+        map,
+        location,
+        state_type: state_type(map, location)?,
     };
-    for key in map.keys() {
-        if !COMMON.contains(&key.as_str()) && !allowed.contains(&key.as_str()) {
-            return Err(LoadError::new(
-                format!("{location}/{key}"),
-                unsupported(key, &format!("a {type_name} state")),
-            ));
-        }
-    }
-    if let Some(c) = map.get("Comment")
-        && !c.is_string()
-    {
-        return Err(LoadError::new(
-            format!("{location}/Comment"),
-            "must be a string",
-        ));
-    }
-    let input_path = path_field(map, "InputPath", location)?;
-    let output_path = path_field(map, "OutputPath", location)?;
-    let kind = match type_name.as_str() {
-        "Pass" => StateKind::Pass {
-            result: map.get("Result").cloned(),
-            processing: processing(map, location, true, false)?,
-            transition: transition(map, location)?,
-        },
-        "Task" => StateKind::Task(Box::new(task(map, location)?)),
-        "Choice" => {
-            let items = map
-                .get("Choices")
-                .and_then(Value::as_array)
-                .filter(|a| !a.is_empty())
-                .ok_or_else(|| {
-                    LoadError::new(
-                        format!("{location}/Choices"),
-                        "must be a non-empty array of rules",
-                    )
-                })?;
-            let choices = items
-                .iter()
-                .enumerate()
-                .map(|(i, r)| ChoiceRule::compile(r, &format!("{location}/Choices/{i}")))
-                .collect::<Result<Vec<_>, _>>()?;
-            let default = match map.get("Default") {
-                None => None,
-                Some(v) => Some(string(Some(v), &format!("{location}/Default"))?),
-            };
-            StateKind::Choice { choices, default }
-        }
-        "Wait" => StateKind::Wait {
-            wait: wait_for(map, location)?,
-            transition: transition(map, location)?,
-        },
-        "Succeed" => StateKind::Succeed,
-        "Fail" => StateKind::Fail {
-            error: error_source(map, "Error", "ErrorPath", location)?,
-            cause: error_source(map, "Cause", "CausePath", location)?,
-        },
-        "Parallel" => {
-            let branches_v = map
-                .get("Branches")
-                .and_then(Value::as_array)
-                .filter(|a| !a.is_empty())
-                .ok_or_else(|| {
-                    LoadError::new(
-                        format!("{location}/Branches"),
-                        "must be a non-empty array of state machines",
-                    )
-                })?;
-            let mut branches = Vec::with_capacity(branches_v.len());
-            for (i, b) in branches_v.iter().enumerate() {
-                let here = format!("{location}/Branches/{i}");
-                let bm = b
-                    .as_object()
-                    .ok_or_else(|| LoadError::new(&here, "a branch must be an object"))?;
-                check_keys(
-                    bm,
-                    &here,
-                    &["StartAt", "States", "Comment"],
-                    "a Parallel branch",
-                )?;
-                branches.push(machine(bm, &here, names_seen)?);
-            }
-            StateKind::Parallel(Box::new(ParallelState {
-                branches,
-                processing: processing(map, location, true, true)?,
-                retry: retriers(map, location)?,
-                catch: catchers(map, location)?,
-                transition: transition(map, location)?,
-            }))
-        }
-        "Map" => StateKind::Map(Box::new(map_state(map, location, names_seen)?)),
-        _ => unreachable_type(location)?,
-    };
+    let (filters, kind) = match object.state_type {
+        StateType::Pass => pass(object),
+        StateType::Task => task(object),
+        StateType::Choice => choice(object),
+        StateType::Wait => wait(object),
+        StateType::Succeed => succeed(object),
+        StateType::Fail => fail(object),
+        StateType::Parallel => parallel(object, names_seen),
+        StateType::Map => map_state(object, names_seen),
+    }?;
     Ok(State {
         name: name.to_owned(),
         kind,
-        input_path,
-        output_path,
+        input_path: filters.input_path,
+        output_path: filters.output_path,
     })
 }
 
-fn unreachable_type(location: &str) -> Result<StateKind, LoadError> {
-    Err(LoadError::new(
-        format!("{location}/Type"),
-        "unknown state type",
-    ))
+fn state_type(map: &Map<String, Value>, location: &str) -> Result<StateType, LoadError> {
+    let here = format!("{location}/Type");
+    let name = string(map.get("Type"), &here)?;
+    StateType::from_name(&name).ok_or_else(|| {
+        LoadError::new(
+            here,
+            format!(
+                "unknown state type '{name}' (expected Pass, Task, Choice, Wait, Succeed, Fail, Parallel or Map)"
+            ),
+        )
+    })
 }
 
-fn task(map: &Map<String, Value>, location: &str) -> Result<TaskState, LoadError> {
+fn pass(object: StateObject<'_>) -> Parsed {
+    let filters = object.filters(&[
+        FILTER_FIELDS,
+        &["ResultPath", "Parameters", "Result"],
+        TRANSITION_FIELDS,
+    ])?;
+    let StateObject { map, location, .. } = object;
+    let kind = StateKind::Pass {
+        result: map.get("Result").cloned(),
+        processing: processing(map, location, true, false)?,
+        transition: transition(map, location)?,
+    };
+    Ok((filters, kind))
+}
+
+fn task(object: StateObject<'_>) -> Parsed {
+    let filters = object.filters(&[
+        FILTER_FIELDS,
+        RESULT_FIELDS,
+        &["Resource", "TimeoutSeconds", "TimeoutSecondsPath"],
+        RECOVERY_FIELDS,
+        TRANSITION_FIELDS,
+    ])?;
+    let StateObject { map, location, .. } = object;
     let resource_text = string(map.get("Resource"), &format!("{location}/Resource"))?;
     let resource = resource(&resource_text, &format!("{location}/Resource"))?;
     let processing = processing(map, location, true, true)?;
@@ -509,14 +441,112 @@ fn task(map: &Map<String, Value>, location: &str) -> Result<TaskState, LoadError
         )?)),
         (None, None) => None,
     };
-    Ok(TaskState {
+    let task = TaskState {
         resource,
         processing,
         timeout,
         retry: retriers(map, location)?,
         catch: catchers(map, location)?,
         transition: transition(map, location)?,
-    })
+    };
+    Ok((filters, StateKind::Task(Box::new(task))))
+}
+
+fn choice(object: StateObject<'_>) -> Parsed {
+    let filters = object.filters(&[FILTER_FIELDS, &["Choices", "Default"]])?;
+    let StateObject { map, location, .. } = object;
+    let items = map
+        .get("Choices")
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| {
+            LoadError::new(
+                format!("{location}/Choices"),
+                "must be a non-empty array of rules",
+            )
+        })?;
+    let choices = items
+        .iter()
+        .enumerate()
+        .map(|(i, r)| ChoiceRule::compile(r, &format!("{location}/Choices/{i}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let default = match map.get("Default") {
+        None => None,
+        Some(v) => Some(string(Some(v), &format!("{location}/Default"))?),
+    };
+    Ok((filters, StateKind::Choice { choices, default }))
+}
+
+fn wait(object: StateObject<'_>) -> Parsed {
+    let filters = object.filters(&[
+        FILTER_FIELDS,
+        &["Seconds", "SecondsPath", "Timestamp", "TimestampPath"],
+        TRANSITION_FIELDS,
+    ])?;
+    let StateObject { map, location, .. } = object;
+    let kind = StateKind::Wait {
+        wait: wait_for(map, location)?,
+        transition: transition(map, location)?,
+    };
+    Ok((filters, kind))
+}
+
+fn succeed(object: StateObject<'_>) -> Parsed {
+    let filters = object.filters(&[FILTER_FIELDS])?;
+    Ok((filters, StateKind::Succeed))
+}
+
+fn fail(object: StateObject<'_>) -> Parsed {
+    let filters = object.filters(&[&["Error", "ErrorPath", "Cause", "CausePath"]])?;
+    let StateObject { map, location, .. } = object;
+    let kind = StateKind::Fail {
+        error: error_source(map, "Error", "ErrorPath", location)?,
+        cause: error_source(map, "Cause", "CausePath", location)?,
+    };
+    Ok((filters, kind))
+}
+
+fn parallel(object: StateObject<'_>, names_seen: &mut HashSet<String>) -> Parsed {
+    let filters = object.filters(&[
+        FILTER_FIELDS,
+        RESULT_FIELDS,
+        &["Branches"],
+        RECOVERY_FIELDS,
+        TRANSITION_FIELDS,
+    ])?;
+    let StateObject { map, location, .. } = object;
+    let branches_v = map
+        .get("Branches")
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| {
+            LoadError::new(
+                format!("{location}/Branches"),
+                "must be a non-empty array of state machines",
+            )
+        })?;
+    let mut branches = Vec::with_capacity(branches_v.len());
+    for (i, b) in branches_v.iter().enumerate() {
+        let here = format!("{location}/Branches/{i}");
+        let bm = b
+            .as_object()
+            .ok_or_else(|| LoadError::new(&here, "a branch must be an object"))?;
+        check_keys(
+            bm,
+            &here,
+            &["StartAt", "States", "Comment"],
+            "a Parallel branch",
+        )?;
+        branches.push(machine(bm, &here, names_seen)?);
+    }
+    let parallel = ParallelState {
+        branches,
+        processing: processing(map, location, true, true)?,
+        retry: retriers(map, location)?,
+        catch: catchers(map, location)?,
+        transition: transition(map, location)?,
+    };
+    Ok((filters, StateKind::Parallel(Box::new(parallel))))
 }
 
 /// Classify a Task `Resource`.
@@ -548,7 +578,7 @@ fn resource(text: &str, location: &str) -> Result<Resource, LoadError> {
 }
 
 /// The function name inside a function name, partial ARN or full ARN (qualifier removed).
-pub fn function_name_from_arn(text: &str) -> Option<String> {
+pub(crate) fn function_name_from_arn(text: &str) -> Option<String> {
     match text.find("function:") {
         Some(i) => {
             let rest = &text[i + "function:".len()..];
@@ -565,11 +595,67 @@ pub fn function_name_from_arn(text: &str) -> Option<String> {
     }
 }
 
-fn map_state(
+fn map_state(object: StateObject<'_>, names_seen: &mut HashSet<String>) -> Parsed {
+    let filters = object.filters(&[
+        FILTER_FIELDS,
+        RESULT_FIELDS,
+        &[
+            "ItemsPath",
+            "ItemSelector",
+            "Iterator",
+            "ItemProcessor",
+            "MaxConcurrency",
+            "MaxConcurrencyPath",
+            "ToleratedFailurePercentage",
+            "ToleratedFailurePercentagePath",
+            "ToleratedFailureCount",
+            "ToleratedFailureCountPath",
+        ],
+        RECOVERY_FIELDS,
+        TRANSITION_FIELDS,
+    ])?;
+    let StateObject { map, location, .. } = object;
+    let processor = item_processor(map, location, names_seen)?;
+    let item_selector = match (map.get("ItemSelector"), map.get("Parameters")) {
+        (Some(_), Some(_)) => {
+            return Err(LoadError::new(
+                format!("{location}/Parameters"),
+                "use ItemSelector or the legacy Parameters, not both",
+            ));
+        }
+        (Some(v), None) => Some(Template::compile(v, &format!("{location}/ItemSelector"))?),
+        (None, Some(v)) => Some(Template::compile(v, &format!("{location}/Parameters"))?),
+        (None, None) => None,
+    };
+    let items_path = match map.get("ItemsPath") {
+        None => None,
+        Some(v) => Some(path(v, &format!("{location}/ItemsPath"))?),
+    };
+    let max_concurrency = max_concurrency(map, location)?;
+    let tolerated_failure_percentage =
+        tolerance(map, "ToleratedFailurePercentage", location, Some(100.0))?;
+    let tolerated_failure_count = tolerance(map, "ToleratedFailureCount", location, None)?;
+    let map_state = MapState {
+        processor,
+        items_path,
+        item_selector,
+        max_concurrency,
+        tolerated_failure_percentage,
+        tolerated_failure_count,
+        processing: processing(map, location, false, true)?,
+        retry: retriers(map, location)?,
+        catch: catchers(map, location)?,
+        transition: transition(map, location)?,
+    };
+    Ok((filters, StateKind::Map(Box::new(map_state))))
+}
+
+/// A Map state's `ItemProcessor` (or legacy `Iterator`): an inline sub-machine.
+fn item_processor(
     map: &Map<String, Value>,
     location: &str,
     names_seen: &mut HashSet<String>,
-) -> Result<MapState, LoadError> {
+) -> Result<StateMachine, LoadError> {
     let (key, processor_v) = match (map.get("ItemProcessor"), map.get("Iterator")) {
         (Some(_), Some(_)) => {
             return Err(LoadError::new(
@@ -612,53 +698,27 @@ fn map_state(
             }
         }
     }
-    let processor = machine(pm, &here, names_seen)?;
-    let item_selector = match (map.get("ItemSelector"), map.get("Parameters")) {
-        (Some(_), Some(_)) => {
-            return Err(LoadError::new(
-                format!("{location}/Parameters"),
-                "use ItemSelector or the legacy Parameters, not both",
-            ));
-        }
-        (Some(v), None) => Some(Template::compile(v, &format!("{location}/ItemSelector"))?),
-        (None, Some(v)) => Some(Template::compile(v, &format!("{location}/Parameters"))?),
-        (None, None) => None,
-    };
-    let items_path = match map.get("ItemsPath") {
-        None => None,
-        Some(v) => Some(path(v, &format!("{location}/ItemsPath"))?),
-    };
-    let max_concurrency = match (map.get("MaxConcurrency"), map.get("MaxConcurrencyPath")) {
-        (Some(_), Some(_)) => {
-            return Err(LoadError::new(
-                format!("{location}/MaxConcurrencyPath"),
-                "use either MaxConcurrency or MaxConcurrencyPath, not both",
-            ));
-        }
-        (Some(v), None) => Concurrency::Fixed(v.as_u64().ok_or_else(|| {
+    machine(pm, &here, names_seen)
+}
+
+fn max_concurrency(map: &Map<String, Value>, location: &str) -> Result<Concurrency, LoadError> {
+    match (map.get("MaxConcurrency"), map.get("MaxConcurrencyPath")) {
+        (Some(_), Some(_)) => Err(LoadError::new(
+            format!("{location}/MaxConcurrencyPath"),
+            "use either MaxConcurrency or MaxConcurrencyPath, not both",
+        )),
+        (Some(v), None) => v.as_u64().map(Concurrency::Fixed).ok_or_else(|| {
             LoadError::new(
                 format!("{location}/MaxConcurrency"),
                 "must be a non-negative integer",
             )
-        })?),
-        (None, Some(v)) => Concurrency::Path(path(v, &format!("{location}/MaxConcurrencyPath"))?),
-        (None, None) => Concurrency::Fixed(0),
-    };
-    let tolerated_failure_percentage =
-        tolerance(map, "ToleratedFailurePercentage", location, Some(100.0))?;
-    let tolerated_failure_count = tolerance(map, "ToleratedFailureCount", location, None)?;
-    Ok(MapState {
-        processor,
-        items_path,
-        item_selector,
-        max_concurrency,
-        tolerated_failure_percentage,
-        tolerated_failure_count,
-        processing: processing(map, location, false, true)?,
-        retry: retriers(map, location)?,
-        catch: catchers(map, location)?,
-        transition: transition(map, location)?,
-    })
+        }),
+        (None, Some(v)) => Ok(Concurrency::Path(path(
+            v,
+            &format!("{location}/MaxConcurrencyPath"),
+        )?)),
+        (None, None) => Ok(Concurrency::Fixed(0)),
+    }
 }
 
 fn tolerance(
@@ -748,7 +808,7 @@ fn error_source(
                 )))
             } else {
                 Ok(Some(ErrorSource::Path(
-                    Path::parse(text).map_err(|e| LoadError::new(&here, e))?,
+                    Path::parse(text).map_err(|e| LoadError::new(&here, e.to_string()))?,
                 )))
             }
         }
@@ -787,7 +847,8 @@ fn result_path(v: Option<&Value>, location: &str) -> Result<ResultPath, LoadErro
         None => Ok(ResultPath::Replace),
         Some(Value::Null) => Ok(ResultPath::Discard),
         Some(Value::String(s)) => {
-            let p = Path::parse_reference(s).map_err(|e| LoadError::new(location, e))?;
+            let p =
+                Path::parse_reference(s).map_err(|e| LoadError::new(location, e.to_string()))?;
             Ok(if p.is_root() {
                 ResultPath::Replace
             } else {
@@ -817,7 +878,7 @@ fn path(v: &Value, location: &str) -> Result<Path, LoadError> {
     let text = v
         .as_str()
         .ok_or_else(|| LoadError::new(location, "must be a JSONPath string"))?;
-    Path::parse(text).map_err(|e| LoadError::new(location, e))
+    Path::parse(text).map_err(|e| LoadError::new(location, e.to_string()))
 }
 
 fn transition(map: &Map<String, Value>, location: &str) -> Result<Transition, LoadError> {
@@ -1007,7 +1068,7 @@ mod tests {
         let m = load_json(json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}))
             .unwrap();
         assert_eq!(m.start_at, "A");
-        assert_eq!(m.states["A"].kind.type_name(), "Pass");
+        assert_eq!(m.states["A"].kind.state_type().name(), "Pass");
     }
 
     #[test]
@@ -1025,6 +1086,33 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.location, "/Bogus");
+    }
+
+    #[test]
+    fn each_state_kind_refuses_the_fields_of_other_kinds() {
+        let e = load_json(json!({"StartAt": "A", "States": {"A": {"Type": "Task",
+            "Resource": "arn:aws:lambda:us-east-1:1:function:f", "End": true, "Result": 1}}}))
+        .unwrap_err();
+        assert_eq!(e.location, "/States/A/Result");
+        assert_eq!(
+            e.message,
+            "unknown or unsupported field 'Result' for a Task state"
+        );
+        let e =
+            load_json(json!({"StartAt": "A", "States": {"A": {"Type": "Fail", "InputPath": "$"}}}))
+                .unwrap_err();
+        assert_eq!(
+            e.message,
+            "unknown or unsupported field 'InputPath' for a Fail state"
+        );
+    }
+
+    #[test]
+    fn the_field_check_comes_before_the_kinds_own_fields() {
+        // The unknown field is reported, not the missing `Next`/`End`.
+        let e = load_json(json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Bogus": 1}}}))
+            .unwrap_err();
+        assert_eq!(e.location, "/States/A/Bogus");
     }
 
     #[test]

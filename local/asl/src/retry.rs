@@ -19,7 +19,7 @@ use crate::model::ResultPath;
 
 /// How jitter is applied to a retry delay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Jitter {
+pub(crate) enum Jitter {
     /// Wait exactly the computed delay (the default).
     #[default]
     None,
@@ -29,7 +29,7 @@ pub enum Jitter {
 
 /// One entry of a state's `Retry` list.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Retrier {
+pub(crate) struct Retrier {
     /// Error names this retrier handles.
     pub error_equals: Vec<String>,
     /// Delay before the first retry, in seconds (default 1).
@@ -59,7 +59,7 @@ impl Default for Retrier {
 
 impl Retrier {
     /// The delay before retry number `retry` (1-based), before jitter.
-    pub fn base_delay(&self, retry: u32) -> Duration {
+    pub(crate) fn base_delay(&self, retry: u32) -> Duration {
         let exponent = i32::try_from(retry.saturating_sub(1)).unwrap_or(i32::MAX);
         let mut seconds = self.interval_seconds as f64 * self.backoff_rate.powi(exponent);
         if let Some(max) = self.max_delay_seconds {
@@ -70,7 +70,7 @@ impl Retrier {
     }
 
     /// The delay before retry number `retry`, with jitter drawn from `unit` (uniform in [0, 1)).
-    pub fn delay(&self, retry: u32, unit: f64) -> Duration {
+    pub(crate) fn delay(&self, retry: u32, unit: f64) -> Duration {
         let base = self.base_delay(retry);
         match self.jitter {
             Jitter::None => base,
@@ -81,7 +81,7 @@ impl Retrier {
 
 /// One entry of a state's `Catch` list.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Catcher {
+pub(crate) struct Catcher {
     /// Error names this catcher handles.
     pub error_equals: Vec<String>,
     /// The state to go to.
@@ -91,7 +91,7 @@ pub struct Catcher {
 }
 
 /// Does `error_equals` name this failure?
-pub fn matches(error_equals: &[String], failure: &Failure) -> bool {
+pub(crate) fn matches(error_equals: &[String], failure: &Failure) -> bool {
     if failure.terminal {
         return false;
     }
@@ -104,20 +104,20 @@ pub fn matches(error_equals: &[String], failure: &Failure) -> bool {
 
 /// Per-visit attempt counters for a state's retriers.
 #[derive(Debug, Clone, Default)]
-pub struct RetryState {
+pub(crate) struct RetryState {
     attempts: Vec<u32>,
 }
 
 impl RetryState {
     /// Counters for `n` retriers.
-    pub fn new(n: usize) -> Self {
+    pub(crate) fn new(n: usize) -> Self {
         RetryState {
             attempts: vec![0; n],
         }
     }
 
     /// Counters restored from a checkpoint (one per retrier; missing ones start at 0).
-    pub fn restored(n: usize, attempts: &[u32]) -> Self {
+    pub(crate) fn restored(n: usize, attempts: &[u32]) -> Self {
         let mut state = RetryState::new(n);
         for (slot, a) in state.attempts.iter_mut().zip(attempts) {
             *slot = *a;
@@ -126,18 +126,18 @@ impl RetryState {
     }
 
     /// The attempts made per retrier, in `Retry` order (what a checkpoint keeps).
-    pub fn attempts(&self) -> &[u32] {
+    pub(crate) fn attempts(&self) -> &[u32] {
         &self.attempts
     }
 
     /// The total number of retries made so far in this visit (`$$.State.RetryCount`).
-    pub fn total(&self) -> u32 {
+    pub(crate) fn total(&self) -> u32 {
         self.attempts.iter().sum()
     }
 
     /// If a retrier handles `failure` and has attempts left, count the attempt and return the
     /// retrier and its 1-based retry number.
-    pub fn next_retry<'r>(
+    pub(crate) fn next_retry<'r>(
         &mut self,
         retriers: &'r [Retrier],
         failure: &Failure,
@@ -156,7 +156,7 @@ impl RetryState {
 }
 
 /// The first catcher that handles `failure`.
-pub fn find_catcher<'c>(catchers: &'c [Catcher], failure: &Failure) -> Option<&'c Catcher> {
+pub(crate) fn find_catcher<'c>(catchers: &'c [Catcher], failure: &Failure) -> Option<&'c Catcher> {
     catchers.iter().find(|c| matches(&c.error_equals, failure))
 }
 

@@ -17,7 +17,7 @@ use crate::path::Path;
 
 /// A compiled payload template.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Template {
+pub(crate) enum Template {
     /// A subtree with no `.$` keys: copied as is.
     Literal(Value),
     /// An object with at least one dynamic field somewhere below.
@@ -28,7 +28,7 @@ pub enum Template {
 
 /// One field of a templated object.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Field {
+pub(crate) enum Field {
     /// A nested template.
     Nested(Template),
     /// `"key.$": "$.path"`; the original key (with `.$`) is kept for error messages.
@@ -39,7 +39,7 @@ pub enum Field {
 
 impl Template {
     /// Compile `value`; `location` is the JSON pointer of the field for load errors.
-    pub fn compile(value: &Value, location: &str) -> Result<Template, LoadError> {
+    pub(crate) fn compile(value: &Value, location: &str) -> Result<Template, LoadError> {
         if !has_dynamic_keys(value) {
             return Ok(Template::Literal(value.clone()));
         }
@@ -63,7 +63,8 @@ impl Template {
                         } else {
                             Field::Path {
                                 source_key: key.clone(),
-                                path: Path::parse(expr).map_err(|e| LoadError::new(&here, e))?,
+                                path: Path::parse(expr)
+                                    .map_err(|e| LoadError::new(&here, e.to_string()))?,
                             }
                         };
                         fields.push((stripped.to_owned(), field));

@@ -8,7 +8,7 @@
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 /// Parse an extended offset date-time; `None` when `text` is not one.
-pub fn parse(text: &str) -> Option<OffsetDateTime> {
+pub(crate) fn parse(text: &str) -> Option<OffsetDateTime> {
     let b = text.as_bytes();
     let mut p = Cursor { b, i: 0 };
     let year = p.digits(4)?;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// The resume point of a running execution.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Checkpoint {
+pub(crate) struct Checkpoint {
     /// The top-level state the execution is in.
     pub state: String,
     /// That state's input (JSON text).
@@ -23,7 +23,7 @@ pub struct Checkpoint {
 
 /// A Task that failed and waits for its next attempt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingRetry {
+pub(crate) struct PendingRetry {
     /// Attempts made per retrier, in `Retry` order.
     pub attempts: Vec<u32>,
     /// When the next attempt is due (unix nanoseconds).
@@ -32,12 +32,12 @@ pub struct PendingRetry {
 
 impl Checkpoint {
     /// The JSON text stored in the executions table.
-    pub fn to_text(&self) -> String {
+    pub(crate) fn to_text(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
 
     /// Parses a stored checkpoint; `None` if it does not parse (treated as "no resume point").
-    pub fn from_text(text: &str) -> Option<Checkpoint> {
+    pub(crate) fn from_text(text: &str) -> Option<Checkpoint> {
         serde_json::from_str(text).ok()
     }
 }

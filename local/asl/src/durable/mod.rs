@@ -26,7 +26,7 @@ mod write;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-pub use checkpoint::{Checkpoint, PendingRetry};
+pub(crate) use checkpoint::{Checkpoint, PendingRetry};
 pub use read::{ExecutionFilter, StoredExecution};
 pub(crate) use write::Write;
 
@@ -181,13 +181,13 @@ impl Store {
 
     /// The resume point of execution `seq`: where it runs, or where it stopped when it
     /// ended unsuccessfully (`None` once it succeeded).
-    pub fn checkpoint(&self, seq: u64) -> Result<Option<Checkpoint>, StoreError> {
+    pub(crate) fn checkpoint(&self, seq: u64) -> Result<Option<Checkpoint>, StoreError> {
         let r = read::checkpoint(&self.reader(), seq);
         self.sqlite(r)
     }
 
     /// The executions still running, with their resume points, oldest first.
-    pub fn running(
+    pub(crate) fn running(
         &self,
         machine_arn: &str,
     ) -> Result<Vec<(StoredExecution, Option<Checkpoint>)>, StoreError> {

@@ -66,7 +66,7 @@ const MAX_BATCH: usize = 4096;
 const MIN_COMMIT_INTERVAL: Duration = Duration::from_millis(2);
 
 impl Writer {
-    pub fn spawn(conn: Connection, path: String) -> Writer {
+    pub(super) fn spawn(conn: Connection, path: String) -> Writer {
         let (tx, rx) = mpsc::channel();
         let spawned = std::thread::Builder::new()
             .name("asl-store-writer".into())
@@ -77,13 +77,13 @@ impl Writer {
         Writer { tx }
     }
 
-    pub fn send(&self, write: Write) {
+    pub(super) fn send(&self, write: Write) {
         if self.tx.send(write).is_err() {
             tracing::error!("the execution store's writer has stopped; a write was lost");
         }
     }
 
-    pub async fn barrier(&self) -> Result<(), StoreError> {
+    pub(super) async fn barrier(&self) -> Result<(), StoreError> {
         let (tx, rx) = oneshot::channel();
         self.tx
             .send(Write::Barrier(tx))

@@ -20,7 +20,7 @@ use crate::history::{EventDetails, EventType};
 
 /// The most events an execution's history can hold (AWS: 25,000); one that has reached it
 /// cannot be redriven.
-pub const HISTORY_EVENT_LIMIT: u64 = 25_000;
+pub(crate) const HISTORY_EVENT_LIMIT: u64 = 25_000;
 
 /// Why RedriveExecution was refused (the names are the Step Functions API exceptions).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

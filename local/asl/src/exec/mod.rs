@@ -26,7 +26,7 @@ use crate::durable::{Checkpoint, PendingRetry, Write};
 use crate::engine::Shared;
 use crate::error::{Failure, PAYLOAD_LIMIT_BYTES, names};
 use crate::execution::ExecutionRecord;
-use crate::history::{EventDetails, EventType, StateType};
+use crate::history::{EventDetails, EventType};
 use crate::json::{java_to_string, to_text};
 use crate::model::{ErrorSource, Processing, State, StateKind, StateMachine, Transition, WaitFor};
 use crate::path::Path;
@@ -365,7 +365,7 @@ impl Runner {
     fn enter<'a>(&self, state: &'a State, input: String, prev: u64, top: bool) -> Entered<'a> {
         let now = self.shared.clock.now();
         let id = self.record.push(
-            EventType::StateEntered(state_type(&state.kind)),
+            EventType::StateEntered(state.kind.state_type()),
             EventDetails::StateEntered {
                 name: state.name.clone(),
                 input,
@@ -405,7 +405,7 @@ impl Runner {
             });
         }
         let last = self.emit(
-            EventType::StateExited(state_type(&entered.state.kind)),
+            EventType::StateExited(entered.state.kind.state_type()),
             EventDetails::StateExited {
                 name: entered.state.name.clone(),
                 output: text,
@@ -602,18 +602,5 @@ fn next_of(transition: &Transition) -> Option<&str> {
     match transition {
         Transition::Next(n) => Some(n),
         Transition::End => None,
-    }
-}
-
-fn state_type(kind: &StateKind) -> StateType {
-    match kind {
-        StateKind::Pass { .. } => StateType::Pass,
-        StateKind::Task(_) => StateType::Task,
-        StateKind::Choice { .. } => StateType::Choice,
-        StateKind::Wait { .. } => StateType::Wait,
-        StateKind::Succeed => StateType::Succeed,
-        StateKind::Fail { .. } => StateType::Fail,
-        StateKind::Parallel(_) => StateType::Parallel,
-        StateKind::Map(_) => StateType::Map,
     }
 }
