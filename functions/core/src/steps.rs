@@ -13,6 +13,7 @@ use crate::verify::{VerifyContext, VerifyDocument, verify};
 use crate::{Settings, StepError};
 
 /// The three steps with their shared configuration.
+#[derive(Debug)]
 pub struct Steps {
     client: Client,
     settings: Settings,

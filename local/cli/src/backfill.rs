@@ -15,7 +15,7 @@ use crate::CliResult;
 use crate::views::{self, Target};
 
 #[derive(Debug, Clone, clap::Args)]
-pub struct Source {
+pub(crate) struct Source {
     /// Only objects under this prefix (after the configured source prefix).
     #[arg(long, default_value = "")]
     pub prefix: String,
@@ -62,7 +62,7 @@ fn execution_name(bucket: &str, key: &str, etag: &str) -> String {
     format!("backfill-{hex}")
 }
 
-pub async fn run(settings: &Settings, target: &Target, source: &Source) -> CliResult<()> {
+pub(crate) async fn run(settings: &Settings, target: &Target, source: &Source) -> CliResult<()> {
     let s3 = if target.aws && source.s3_endpoint.is_none() {
         copyflow_core::s3::client_from_env().await
     } else {

@@ -5,14 +5,14 @@ use std::path::Path;
 use copyflow_core::{Settings, SettingsError};
 
 /// Reads and checks the settings file; the error names the file and `--config`.
-pub fn load(path: &Path) -> Result<Settings, SettingsError> {
+pub(crate) fn load(path: &Path) -> Result<Settings, SettingsError> {
     Settings::from_file(path)
 }
 
 /// `deploy.stackName`: the stack `--aws` reads the state machine from (the CDK app's default).
 /// The `deploy` section is the CDK app's to check (`cdk/lib/settings.ts`), so it stays opaque
 /// in the checked settings and is read here.
-pub fn stack_name(settings: &Settings) -> String {
+pub(crate) fn stack_name(settings: &Settings) -> String {
     settings
         .document()
         .deploy

@@ -119,7 +119,7 @@ struct Finished {
     output: Option<Value>,
 }
 
-pub async fn run(settings: Settings) -> CliResult<bool> {
+pub(crate) async fn run(settings: Settings) -> CliResult<bool> {
     // A large object small enough for a quick demo still takes the multipart path.
     let mut document = settings.document().clone();
     document.copy.multipart_threshold_bytes = 16 * 1024 * 1024;

@@ -9,6 +9,7 @@ use copyflow_asl::{Engine, EngineConfig, ExecutionFilter, Labeler, Store, StoreE
 use serde_json::Value;
 
 /// The engine and its reads.
+#[derive(Debug)]
 pub struct Executions {
     engine: Engine,
 }
@@ -33,6 +34,7 @@ impl Executions {
         })
     }
 
+    /// The engine itself.
     pub fn engine(&self) -> &Engine {
         &self.engine
     }

@@ -24,6 +24,7 @@ use crate::rule::Rule;
 
 /// The state machine the CDK app deploys, compiled in so the binary runs from anywhere.
 pub const DEFINITION: &str = include_str!("../../../statemachine/copyflow.asl.json");
+/// The local state machine's name (its ARN ends in `stateMachine:copyflow`).
 pub const STATE_MACHINE: &str = "copyflow";
 /// Lambda's own limit; the copy step's checkpointing works against it locally too.
 const FUNCTION_TIMEOUT: Duration = Duration::from_secs(900);
@@ -31,24 +32,35 @@ const LOCAL_ACCOUNT: &str = copyflow_s3::LOCAL_ACCOUNT_ID;
 const LOCAL_REGION: &str = "us-east-1";
 
 /// Where the steps' S3 is.
+#[derive(Debug)]
 pub enum S3Target {
     /// Start the embedded server on `address` with its data in `data_dir`.
     Embedded {
+        /// The loopback address it listens on.
         address: SocketAddr,
+        /// Its objects and event outbox.
         data_dir: PathBuf,
     },
     /// Use an existing endpoint (LocalStack, MinIO, ...): no events, executions are started
     /// explicitly.
     External {
+        /// Its URL.
         endpoint: String,
+        /// The access key id the steps sign with.
         access_key: String,
+        /// The secret key the steps sign with.
         secret_key: String,
+        /// The Region the steps sign for.
         region: String,
     },
 }
 
+/// What a [`Pipeline`] is started with.
+#[derive(Debug)]
 pub struct PipelineOptions {
+    /// The checked settings (buckets, key rules, copy and verify options).
     pub settings: Settings,
+    /// Where the steps' S3 is.
     pub s3: S3Target,
     /// Where executions are recorded (None: memory only).
     pub executions_dir: Option<PathBuf>,
@@ -56,6 +68,8 @@ pub struct PipelineOptions {
     pub max_running: usize,
 }
 
+/// The local twin running: the S3 server (when embedded), the engine with the state machine,
+/// the steps as its Lambda handlers, and the router from S3 events to executions.
 pub struct Pipeline {
     server: std::sync::Mutex<Option<S3Server>>,
     endpoint: String,
@@ -68,6 +82,15 @@ pub struct Pipeline {
     running: Arc<Semaphore>,
 }
 
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("endpoint", &self.endpoint)
+            .field("machine_arn", &self.machine_arn)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The CDK app's default `deploy.abortIncompleteMultipartUploadDays`.
 const ABORT_INCOMPLETE_UPLOAD_DAYS: i32 = 7;
 /// Events the router takes from the outbox at a time.
@@ -75,26 +98,41 @@ const ROUTER_BATCH: usize = 256;
 /// Executions the router runs at once unless told otherwise.
 pub const DEFAULT_MAX_RUNNING: usize = 256;
 
+/// Why a [`Pipeline`] did not start.
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
+    /// The S3 address is taken.
     #[error(
         "cannot listen on {address}: {source}. Is another copyflow (or another S3 server) running there? Stop it, or set local.s3Address in copyflow.json"
     )]
     Bind {
+        /// The address.
         address: SocketAddr,
+        /// What the OS said.
         source: std::io::Error,
     },
+    /// The data directory cannot be opened.
     #[error("cannot open the data directory {dir}: {source}")]
     Data {
+        /// The directory.
         dir: PathBuf,
+        /// What the OS said.
         source: std::io::Error,
     },
+    /// The ASL does not load in the engine.
     #[error("the state machine definition does not load: {0}")]
     Definition(String),
+    /// The executions store cannot be opened.
     #[error("{0}")]
     Store(String),
+    /// A bucket could not be created.
     #[error("creating bucket {bucket}: {message}")]
-    Bucket { bucket: String, message: String },
+    Bucket {
+        /// The bucket.
+        bucket: String,
+        /// S3's answer.
+        message: String,
+    },
 }
 
 fn lambda_error(e: StepError) -> LambdaError {
@@ -352,14 +390,17 @@ impl Pipeline {
         Ok(started)
     }
 
+    /// The engine and its execution store.
     pub fn executions(&self) -> &Arc<Executions> {
         &self.executions
     }
 
+    /// The local state machine's ARN.
     pub fn machine_arn(&self) -> &str {
         &self.machine_arn
     }
 
+    /// The ASL the engine runs (the file the CDK app deploys).
     pub fn definition(&self) -> &'static str {
         DEFINITION
     }

@@ -21,7 +21,7 @@ use crate::views::{self, Target};
 
 /// Which executions to redrive.
 #[derive(Debug, Clone, clap::Args)]
-pub struct Which {
+pub(crate) struct Which {
     /// Execution name or ARN, or an object key (its newest execution).
     #[arg(required_unless_present = "failed")]
     pub execution: Option<String>,
@@ -79,7 +79,7 @@ async fn unsuccessful(client: &Client, machine: &str) -> CliResult<Vec<String>> 
 }
 
 /// Returns whether everything asked for was redriven.
-pub async fn run(target: &Target, local_default: &str, which: &Which) -> CliResult<bool> {
+pub(crate) async fn run(target: &Target, local_default: &str, which: &Which) -> CliResult<bool> {
     let client = views::client(target, local_default).await;
     if let Some(execution) = &which.execution {
         let arn = views::resolve(&client, target, execution).await?;

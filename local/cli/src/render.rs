@@ -9,14 +9,17 @@ use serde_json::Value;
 /// The parts of a history event the path needs (from the GetExecutionHistory shape).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
+    /// The event id (1, 2, ...).
     pub id: i64,
     /// Seconds since the epoch.
     pub timestamp: f64,
+    /// The event type (`TaskStateEntered`, ...).
     pub kind: String,
     /// The state name, on StateEntered/StateExited events.
     pub state: Option<String>,
     /// Error name on failure events.
     pub error: Option<String>,
+    /// The cause on failure events.
     pub cause: Option<String>,
 }
 
@@ -72,8 +75,11 @@ impl Event {
 /// One visit of a state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Visit {
+    /// The state name.
     pub state: String,
+    /// Its type, from the entered event (`Task`, `Choice`, ...).
     pub kind: String,
+    /// From entered to exited, when it exited.
     pub seconds: Option<f64>,
     /// Failed task attempts that were retried (or caught).
     pub failed_attempts: Vec<String>,
@@ -82,13 +88,19 @@ pub struct Visit {
 /// The whole path plus how the execution ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Path {
+    /// The states in the order they were entered.
     pub visits: Vec<Visit>,
+    /// RUNNING, SUCCEEDED, FAILED, TIMED_OUT or ABORTED.
     pub status: String,
+    /// The execution's error, when it failed.
     pub error: Option<String>,
+    /// The execution's cause, when it failed.
     pub cause: Option<String>,
+    /// From start to end, when it ended.
     pub seconds: Option<f64>,
 }
 
+/// The path an execution took, from its history events in order.
 pub fn path(events: &[Event]) -> Path {
     let mut visits: Vec<Visit> = Vec::new();
     let mut open: Option<(usize, f64)> = None;
@@ -162,6 +174,7 @@ impl Path {
     }
 }
 
+/// A duration for people: `12ms` under a second, else seconds with one decimal.
 pub fn duration(seconds: f64) -> String {
     if seconds < 1.0 {
         format!("{:.0}ms", seconds * 1000.0)

@@ -5,13 +5,17 @@
 
 use serde_json::Value;
 
+/// The rule's pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {
+    /// `detail.bucket.name`.
     pub bucket: String,
+    /// `detail.object.key` prefixes, any of which matches; none: every key.
     pub key_prefixes: Vec<String>,
 }
 
 impl Rule {
+    /// Whether EventBridge would deliver `event` to the rule's target.
     pub fn matches(&self, event: &Value) -> bool {
         let detail = &event["detail"];
         event["source"] == "aws.s3"

@@ -12,7 +12,7 @@ use copyflow::lock::DataDirLock;
 use copyflow::pipeline::{DEFAULT_MAX_RUNNING, Pipeline, PipelineOptions, S3Target};
 
 #[derive(Debug, Clone, clap::Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// The EventBridge `Object Created` event (JSON file).
     #[arg(long)]
     pub event: PathBuf,
@@ -27,7 +27,7 @@ pub struct RunArgs {
     pub region: String,
 }
 
-pub async fn run(settings: Settings, args: &RunArgs) -> CliResult<bool> {
+pub(crate) async fn run(settings: Settings, args: &RunArgs) -> CliResult<bool> {
     let input = std::fs::read_to_string(&args.event)
         .map_err(|e| format!("cannot read {}: {e}", args.event.display()))?;
     serde_json::from_str::<serde_json::Value>(&input)

@@ -10,7 +10,7 @@ use crate::{CliResult, render, sfn_api};
 use copyflow::lock::DataDirLock;
 use copyflow::pipeline::{DEFAULT_MAX_RUNNING, Pipeline, PipelineOptions, S3Target};
 
-pub async fn run(
+pub(crate) async fn run(
     settings: Settings,
     faults: Option<copyflow_s3::faults::FaultPlan>,
 ) -> CliResult<()> {

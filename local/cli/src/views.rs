@@ -11,7 +11,7 @@ use crate::{CliResult, render};
 
 /// Which Step Functions to talk to.
 #[derive(Debug, Clone, clap::Args)]
-pub struct Target {
+pub(crate) struct Target {
     /// Step Functions endpoint (default: the local one from copyflow.json).
     #[arg(long)]
     pub endpoint_url: Option<String>,
@@ -31,7 +31,7 @@ pub struct Target {
 
 impl Target {
     /// Fills in the stack name from the settings when none was given.
-    pub fn with_stack_default(mut self, stack_name: String) -> Self {
+    pub(crate) fn with_stack_default(mut self, stack_name: String) -> Self {
         self.stack_name.get_or_insert(stack_name);
         self
     }
@@ -47,7 +47,7 @@ async fn aws_config(target: &Target) -> aws_config::SdkConfig {
     loader.load().await
 }
 
-pub async fn client(target: &Target, local_default: &str) -> Client {
+pub(crate) async fn client(target: &Target, local_default: &str) -> Client {
     if target.aws {
         return Client::new(&aws_config(target).await);
     }
@@ -76,7 +76,7 @@ pub async fn client(target: &Target, local_default: &str) -> Client {
     Client::from_conf(config)
 }
 
-pub async fn machine_arn(client: &Client, target: &Target) -> CliResult<String> {
+pub(crate) async fn machine_arn(client: &Client, target: &Target) -> CliResult<String> {
     if let Some(arn) = &target.state_machine_arn {
         return Ok(arn.clone());
     }
@@ -131,7 +131,7 @@ async fn deployed_machine_arn(target: &Target) -> CliResult<String> {
 
 /// Refuses an Express state machine with where its executions are instead: Step Functions
 /// keeps no history of them in its API (no ListExecutions, GetExecutionHistory or redrive).
-pub async fn require_standard(client: &Client, machine: &str) -> CliResult<()> {
+pub(crate) async fn require_standard(client: &Client, machine: &str) -> CliResult<()> {
     let d = client
         .describe_state_machine()
         .state_machine_arn(machine)
@@ -163,7 +163,7 @@ pub async fn require_standard(client: &Client, machine: &str) -> CliResult<()> {
 }
 
 /// One execution's description.
-pub async fn describe(
+pub(crate) async fn describe(
     client: &Client,
     arn: &str,
 ) -> CliResult<aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput> {
@@ -182,7 +182,7 @@ pub async fn describe(
 }
 
 /// One page (100) of a state machine's executions, newest first.
-pub async fn executions_page(
+pub(crate) async fn executions_page(
     client: &Client,
     machine: &str,
     status: Option<aws_sdk_sfn::types::ExecutionStatus>,
@@ -200,7 +200,7 @@ pub async fn executions_page(
 }
 
 /// One history event in the renderer's terms.
-pub fn event(e: &HistoryEvent) -> render::Event {
+pub(crate) fn event(e: &HistoryEvent) -> render::Event {
     let state = e
         .state_entered_event_details()
         .map(|d| d.name().to_owned())
@@ -228,7 +228,7 @@ pub fn event(e: &HistoryEvent) -> render::Event {
     }
 }
 
-pub async fn history(client: &Client, arn: &str) -> CliResult<Vec<HistoryEvent>> {
+pub(crate) async fn history(client: &Client, arn: &str) -> CliResult<Vec<HistoryEvent>> {
     let mut events = Vec::new();
     let mut next = None;
     loop {
@@ -286,7 +286,7 @@ async fn newest_for_key(client: &Client, machine: &str, key: &str) -> CliResult<
 
 /// Which executions `copyflow executions` shows.
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct Filter {
+pub(crate) struct Filter {
     /// Only this status (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED).
     #[arg(long)]
     pub status: Option<String>,
@@ -371,7 +371,7 @@ async fn matching(
 }
 
 /// `copyflow executions`: newest first, optionally filtered.
-pub async fn executions(
+pub(crate) async fn executions(
     target: &Target,
     local_default: &str,
     limit: i32,
@@ -408,7 +408,11 @@ pub async fn executions(
 }
 
 /// The ARN of an execution given by ARN, by name, or by object key (its newest execution).
-pub async fn resolve(client: &Client, target: &Target, execution: &str) -> CliResult<String> {
+pub(crate) async fn resolve(
+    client: &Client,
+    target: &Target,
+    execution: &str,
+) -> CliResult<String> {
     if execution.starts_with("arn:") {
         return Ok(execution.to_owned());
     }
@@ -440,7 +444,7 @@ pub async fn resolve(client: &Client, target: &Target, execution: &str) -> CliRe
 }
 
 /// `copyflow history <execution>`: the path through the states, then every event.
-pub async fn show(target: &Target, local_default: &str, execution: &str) -> CliResult<()> {
+pub(crate) async fn show(target: &Target, local_default: &str, execution: &str) -> CliResult<()> {
     let client = client(target, local_default).await;
     let arn = resolve(&client, target, execution).await?;
     let d = describe(&client, &arn).await?;

@@ -22,6 +22,7 @@ impl Clock {
         Clock(Arc::new(now))
     }
 
+    /// The current time by this clock.
     #[must_use]
     pub fn now(&self) -> OffsetDateTime {
         (self.0)()

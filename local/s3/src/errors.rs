@@ -10,13 +10,13 @@
 use s3s::{S3Error, S3ErrorCode};
 
 /// The bucket naming rule, stated where a name breaks it.
-pub const INVALID_BUCKET_NAME: &str = "The specified bucket is not valid. Bucket names must be \
+pub(crate) const INVALID_BUCKET_NAME: &str = "The specified bucket is not valid. Bucket names must be \
      3-63 characters of lowercase letters, digits, dots and hyphens, begin and end with a letter \
      or digit, not look like an IP address, and not start with xn--, sthree- or end with \
      -s3alias or --ol-s3";
 
 /// The message S3 returns with `code`, if this table knows the code.
-pub fn message(code: &str) -> Option<&'static str> {
+pub(crate) fn message(code: &str) -> Option<&'static str> {
     Some(match code {
         "AccessDenied" => "Access Denied",
         "AuthorizationQueryParametersError" => {
@@ -99,7 +99,7 @@ pub fn message(code: &str) -> Option<&'static str> {
 }
 
 /// An error with `code` and the message S3 sends with it.
-pub fn aws(code: S3ErrorCode) -> S3Error {
+pub(crate) fn aws(code: S3ErrorCode) -> S3Error {
     match message(code.as_str()) {
         Some(text) => S3Error::with_message(code, text),
         None => S3Error::new(code),
@@ -109,7 +109,7 @@ pub fn aws(code: S3ErrorCode) -> S3Error {
 /// An S3 error body (`<Error><Code>..</Code>..</Error>`) without a `<Message>`, completed
 /// with the code's message; `None` when the body has a message already, is not an error
 /// body, or its code is not in the table.
-pub fn fill_message(xml: &str) -> Option<String> {
+pub(crate) fn fill_message(xml: &str) -> Option<String> {
     if xml.contains("<Message>") || xml.contains("<Message/>") {
         return None;
     }
@@ -126,7 +126,7 @@ pub fn fill_message(xml: &str) -> Option<String> {
 }
 
 /// A complete S3 error body, for errors the server raises before s3s sees the request.
-pub fn body(code: &str, text: &str, request_id: &str) -> String {
+pub(crate) fn body(code: &str, text: &str, request_id: &str) -> String {
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code>\
          <Message>{}</Message><RequestId>{}</RequestId></Error>",

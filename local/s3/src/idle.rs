@@ -21,7 +21,7 @@ use tokio::time::{Instant, Sleep};
 
 /// Waits until the client sent at least one byte (without consuming it); `false` when it
 /// sent nothing within `timeout` or the connection closed.
-pub async fn first_byte(stream: &TcpStream, timeout: Duration) -> bool {
+pub(crate) async fn first_byte(stream: &TcpStream, timeout: Duration) -> bool {
     let mut byte = [0u8; 1];
     matches!(
         tokio::time::timeout(timeout, stream.peek(&mut byte)).await,
@@ -31,7 +31,7 @@ pub async fn first_byte(stream: &TcpStream, timeout: Duration) -> bool {
 
 /// Why an [`IdleBody`] failed.
 #[derive(Debug, thiserror::Error)]
-pub enum IdleBodyError {
+pub(crate) enum IdleBodyError {
     #[error("request body: {0}")]
     Hyper(#[from] hyper::Error),
     #[error("request body: no data from the client for {0:?}")]
@@ -41,7 +41,7 @@ pub enum IdleBodyError {
 /// A request body that errors when the client sends nothing for `timeout`. Only time spent
 /// waiting for the client counts: the clock starts when the server asks for the next frame
 /// and none is ready, and stops when one arrives.
-pub struct IdleBody {
+pub(crate) struct IdleBody {
     inner: Incoming,
     timeout: Duration,
     sleep: Pin<Box<Sleep>>,
@@ -49,7 +49,7 @@ pub struct IdleBody {
 }
 
 impl IdleBody {
-    pub fn new(inner: Incoming, timeout: Duration) -> IdleBody {
+    pub(crate) fn new(inner: Incoming, timeout: Duration) -> IdleBody {
         IdleBody {
             inner,
             timeout,

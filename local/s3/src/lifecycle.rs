@@ -23,7 +23,7 @@ const MAX_ID_LEN: usize = 255;
 /// initiation plus `days`, rounded up to the next midnight UTC (an instant already at
 /// midnight stays).
 #[must_use]
-pub fn abort_deadline(initiated: OffsetDateTime, days: u32) -> OffsetDateTime {
+pub(crate) fn abort_deadline(initiated: OffsetDateTime, days: u32) -> OffsetDateTime {
     let due = initiated.to_offset(time::UtcOffset::UTC) + Duration::days(i64::from(days));
     let midnight = due.replace_time(Time::MIDNIGHT);
     if midnight == due {
@@ -35,7 +35,7 @@ pub fn abort_deadline(initiated: OffsetDateTime, days: u32) -> OffsetDateTime {
 
 /// Whether an enabled rule aborts an upload of `key` initiated at `initiated`, at `now`.
 #[must_use]
-pub fn is_due(
+pub(crate) fn is_due(
     rules: &[LifecycleRule],
     key: &str,
     initiated: OffsetDateTime,
@@ -55,7 +55,7 @@ fn initiated_at(upload: &Upload) -> OffsetDateTime {
 
 /// Aborts every upload an enabled rule of its bucket makes due at `now`, freeing its parts.
 /// Returns how many it aborted.
-pub async fn sweep(store: &Store, now: OffsetDateTime) -> usize {
+pub(crate) async fn sweep(store: &Store, now: OffsetDateTime) -> usize {
     let mut aborted = 0;
     for bucket in store.buckets() {
         let Some(rules) = bucket.lifecycle() else {
@@ -92,7 +92,7 @@ fn not_implemented(what: &str) -> s3s::S3Error {
 }
 
 /// A configuration from PutBucketLifecycleConfiguration, checked as AWS checks it.
-pub fn rules_from_dto(
+pub(crate) fn rules_from_dto(
     config: Option<dto::BucketLifecycleConfiguration>,
 ) -> S3Result<Vec<LifecycleRule>> {
     let config = config.ok_or_else(|| {
@@ -213,7 +213,7 @@ fn scope_of_filter(filter: dto::LifecycleRuleFilter) -> S3Result<RuleScope> {
 
 /// The configuration as GetBucketLifecycleConfiguration returns it.
 #[must_use]
-pub fn rules_to_dto(rules: &[LifecycleRule]) -> Vec<dto::LifecycleRule> {
+pub(crate) fn rules_to_dto(rules: &[LifecycleRule]) -> Vec<dto::LifecycleRule> {
     rules
         .iter()
         .map(|r| {

@@ -9,12 +9,12 @@ use crate::errors::aws;
 
 /// User-defined metadata is at most 2 KB: the UTF-8 bytes of every key (without the
 /// `x-amz-meta-` prefix) and value, summed.
-pub const MAX_USER_METADATA_BYTES: usize = 2 * 1024;
+pub(crate) const MAX_USER_METADATA_BYTES: usize = 2 * 1024;
 
 /// A presigned URL's `X-Amz-Expires` is at most 7 days, in seconds.
-pub const MAX_PRESIGNED_EXPIRES_SECS: u64 = 7 * 24 * 60 * 60;
+pub(crate) const MAX_PRESIGNED_EXPIRES_SECS: u64 = 7 * 24 * 60 * 60;
 
-pub fn check_metadata<'m>(
+pub(crate) fn check_metadata<'m>(
     metadata: impl IntoIterator<Item = (&'m String, &'m String)>,
 ) -> S3Result<()> {
     let size: usize = metadata.into_iter().map(|(k, v)| k.len() + v.len()).sum();
@@ -26,7 +26,7 @@ pub fn check_metadata<'m>(
 
 /// The `X-Amz-Expires` of a presigned request's query string, refused beyond 7 days (what
 /// S3 answers, code and message, before it looks at the signature).
-pub fn check_presigned_expires(query: Option<&str>) -> Result<(), S3Error> {
+pub(crate) fn check_presigned_expires(query: Option<&str>) -> Result<(), S3Error> {
     let Some(query) = query else { return Ok(()) };
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         if name != "X-Amz-Expires" {

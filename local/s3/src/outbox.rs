@@ -35,6 +35,7 @@ pub const OUTBOX_FILE: &str = "events.sqlite3";
 pub struct OutboxEntry {
     /// Increasing within one process; the handle to [`Outbox::ack`] it with.
     pub seq: u64,
+    /// The event, as delivered to EventBridge.
     pub event: Arc<ObjectCreatedEvent>,
 }
 

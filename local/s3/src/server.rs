@@ -30,10 +30,15 @@ use crate::store::Store;
 /// the local default credentials.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
+    /// Where it listens (port 0: an ephemeral port, see [`S3Server::local_addr`]).
     pub address: SocketAddr,
+    /// Where objects, keys and the event outbox are kept.
     pub data_dir: PathBuf,
+    /// The one access key id clients sign with.
     pub access_key: String,
+    /// Its secret key.
     pub secret_key: String,
+    /// The Region requests are signed for and events name.
     pub region: String,
     /// Reported as the bucket owner (`account`) and `requester` in events.
     pub account_id: String,
@@ -52,12 +57,15 @@ pub struct ServerConfig {
     pub idle_timeout: Duration,
 }
 
+/// The access key id of `copyflow up` and [`ServerConfig::new`].
 pub const DEFAULT_ACCESS_KEY: &str = "copyflow";
+/// The secret key of `copyflow up` and [`ServerConfig::new`].
 pub const DEFAULT_SECRET_KEY: &str = "copyflow-secret";
 /// Not a real AWS account: the conventional all-zero id of local emulators.
 pub const LOCAL_ACCOUNT_ID: &str = "000000000000";
 
 impl ServerConfig {
+    /// Loopback on an ephemeral port, the default credentials, durable events, data in `data_dir`.
     pub fn new(data_dir: impl Into<PathBuf>) -> ServerConfig {
         ServerConfig {
             address: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -87,6 +95,15 @@ pub struct S3Server {
     outbox: Option<Arc<Outbox>>,
     stop: watch::Sender<bool>,
     accept_loop: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for S3Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Server")
+            .field("local_addr", &self.local_addr)
+            .field("data_dir", &self.config.data_dir)
+            .finish_non_exhaustive()
+    }
 }
 
 impl S3Server {
@@ -157,10 +174,12 @@ impl S3Server {
         format!("http://{}", self.local_addr)
     }
 
+    /// The address it listens on (the real port when the config asked for 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
 
+    /// What it was started with.
     pub fn config(&self) -> &ServerConfig {
         &self.config
     }

@@ -32,6 +32,7 @@ use crate::s3::{ObjectInfo, head_object_if_exists};
 use crate::{Settings, StepError, checksums};
 
 /// Everything a copy needs besides the job.
+#[derive(Debug)]
 pub struct CopyContext<'a> {
     /// The client every request of the step goes through, for both buckets.
     pub client: &'a Client,

@@ -33,6 +33,7 @@ use crate::s3::{ObjectInfo, classify, head_object_if_exists, tags_of};
 use crate::{Algorithm, CopyJob, Settings, StepError};
 
 /// Everything verification needs besides the state document.
+#[derive(Debug)]
 pub struct VerifyContext<'a> {
     /// The client every request of the step goes through, for both buckets.
     pub client: &'a Client,

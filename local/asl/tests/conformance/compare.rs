@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 /// Remove the fields named by `skip_verify_paths` (`$..Cause`, `$..events..x.y`, `$..events`)
 /// from `doc`, which is `{"events": [...]}`.
-pub fn drop_paths(doc: &mut Value, paths: &[String]) {
+pub(crate) fn drop_paths(doc: &mut Value, paths: &[String]) {
     for path in paths {
         let segments = parse_skip_path(path);
         if !segments.is_empty() {
@@ -77,7 +77,7 @@ fn remove(node: &mut Value, segments: &[(bool, String)]) {
 }
 
 /// Parse detail string fields that start with `{`, as the recordings were stored.
-pub fn parse_braced_details(event: &mut Value) {
+pub(crate) fn parse_braced_details(event: &mut Value) {
     if let Value::Object(map) = event {
         for (key, details) in map.iter_mut() {
             if !key.ends_with("EventDetails") {
@@ -98,7 +98,7 @@ pub fn parse_braced_details(event: &mut Value) {
 }
 
 /// Does `actual` match the recorded `expected` (with wildcards)?
-pub fn matches(expected: &Value, actual: &Value) -> bool {
+pub(crate) fn matches(expected: &Value, actual: &Value) -> bool {
     match (expected, actual) {
         (Value::String(e), a) if is_wildcard(e, a) => true,
         (Value::String(e), Value::String(a)) => {
@@ -195,7 +195,7 @@ fn pattern_matches(pattern: &str, actual: &str) -> bool {
 }
 
 /// One comparable event: type and details (without id, previousEventId and timestamp).
-pub fn type_and_details(event: &Value) -> Value {
+pub(crate) fn type_and_details(event: &Value) -> Value {
     let mut m = Map::new();
     if let Value::Object(map) = event {
         for (k, v) in map {
@@ -227,7 +227,7 @@ fn sort_key(event: &Value) -> String {
 }
 
 /// Where two values first differ (a JSON-pointer-like path and both values).
-pub fn first_difference(expected: &Value, actual: &Value, at: &str) -> String {
+pub(crate) fn first_difference(expected: &Value, actual: &Value, at: &str) -> String {
     match (expected, actual) {
         (Value::Object(e), Value::Object(a)) => {
             for (k, v) in e {
@@ -259,12 +259,12 @@ pub fn first_difference(expected: &Value, actual: &Value, at: &str) -> String {
 }
 
 /// Events, each flagged when it lies in an unordered Parallel span.
-pub type Marked = Vec<(Value, bool)>;
+pub(crate) type Marked = Vec<(Value, bool)>;
 
 /// Prepare both histories: drop our `ParallelStateSucceeded` events, mark the recorded
 /// zeroed-id events (and, when the lengths agree, the same positions of ours) as the unordered
 /// Parallel span, and sort each span identically on both sides.
-pub fn align(expected: Vec<Value>, actual: Vec<Value>) -> (Marked, Marked) {
+pub(crate) fn align(expected: Vec<Value>, actual: Vec<Value>) -> (Marked, Marked) {
     let actual: Vec<Value> = actual
         .into_iter()
         .filter(|e| e["type"] != "ParallelStateSucceeded")
@@ -287,7 +287,7 @@ pub fn align(expected: Vec<Value>, actual: Vec<Value>) -> (Marked, Marked) {
 }
 
 /// Group consecutive in-span events into sorted blocks so both sides compare as sets.
-pub fn canonical_order(events: Vec<(Value, bool)>) -> Vec<(Value, bool)> {
+pub(crate) fn canonical_order(events: Vec<(Value, bool)>) -> Vec<(Value, bool)> {
     let mut out = Vec::with_capacity(events.len());
     let mut block: Vec<(Value, bool)> = Vec::new();
     for (event, in_span) in events {
@@ -307,7 +307,7 @@ pub fn canonical_order(events: Vec<(Value, bool)>) -> Vec<(Value, bool)> {
 }
 
 /// Compare two prepared histories. Returns (tier 1, tier 2, first difference).
-pub fn compare_histories(
+pub(crate) fn compare_histories(
     expected: &[(Value, bool)],
     actual: &[(Value, bool)],
 ) -> (bool, bool, Option<String>) {
@@ -359,7 +359,10 @@ pub fn compare_histories(
 }
 
 /// First id/previousEventId difference, for reports.
-pub fn first_id_difference(expected: &[(Value, bool)], actual: &[(Value, bool)]) -> Option<String> {
+pub(crate) fn first_id_difference(
+    expected: &[(Value, bool)],
+    actual: &[(Value, bool)],
+) -> Option<String> {
     for ((e, es), (a, as_)) in expected.iter().zip(actual) {
         if !es && !as_ && (e["id"] != a["id"] || e["previousEventId"] != a["previousEventId"]) {
             return Some(format!(

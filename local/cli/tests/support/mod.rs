@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-pub const MACHINE: &str = "arn:aws:states:us-east-1:000000000000:stateMachine:copyflow";
+pub(crate) const MACHINE: &str = "arn:aws:states:us-east-1:000000000000:stateMachine:copyflow";
 
 /// The repository's copyflow.json with fresh loopback ports and `data` as the data dir,
 /// edited by `edit`, written into `dir`. Returns (config path, S3 endpoint, SFN endpoint).
-pub fn config(dir: &Path, edit: impl FnOnce(&mut Value)) -> (PathBuf, String, String) {
+pub(crate) fn config(dir: &Path, edit: impl FnOnce(&mut Value)) -> (PathBuf, String, String) {
     let (s3_port, sfn_port) = (free_port(), free_port());
     let mut settings: Value = serde_json::from_str(
         &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../copyflow.json"))
@@ -31,7 +31,7 @@ pub fn config(dir: &Path, edit: impl FnOnce(&mut Value)) -> (PathBuf, String, St
     )
 }
 
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -40,7 +40,7 @@ pub fn free_port() -> u16 {
 }
 
 /// A running `copyflow up`, killed when dropped.
-pub struct Up(pub Child);
+pub(crate) struct Up(pub Child);
 
 impl Drop for Up {
     fn drop(&mut self) {
@@ -51,7 +51,7 @@ impl Drop for Up {
     }
 }
 
-pub fn up(config: &Path) -> Up {
+pub(crate) fn up(config: &Path) -> Up {
     let mut child = Command::new(env!("CARGO_BIN_EXE_copyflow"))
         .arg("--config")
         .arg(config)
@@ -76,11 +76,11 @@ pub fn up(config: &Path) -> Up {
     child
 }
 
-pub fn s3(endpoint: &str) -> aws_sdk_s3::Client {
+pub(crate) fn s3(endpoint: &str) -> aws_sdk_s3::Client {
     copyflow_core::s3::client_for_endpoint(endpoint, "copyflow", "copyflow-secret", "us-east-1")
 }
 
-pub fn sfn(endpoint: &str) -> aws_sdk_sfn::Client {
+pub(crate) fn sfn(endpoint: &str) -> aws_sdk_sfn::Client {
     let config = aws_sdk_sfn::Config::builder()
         .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
         .http_client(copyflow_core::s3::https_client())
@@ -98,7 +98,7 @@ pub fn sfn(endpoint: &str) -> aws_sdk_sfn::Client {
 }
 
 /// Runs the `copyflow` binary with `--config config`; returns (success, stdout + stderr).
-pub fn copyflow(config: &Path, args: &[&str]) -> (bool, String) {
+pub(crate) fn copyflow(config: &Path, args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_copyflow"))
         .arg("--config")
         .arg(config)

@@ -26,7 +26,7 @@ pub(super) struct Claims<'a> {
 
 impl Claims<'_> {
     /// The algorithm the client checksummed the body with, if any.
-    pub fn algorithm(&self) -> Option<Algorithm> {
+    pub(super) fn algorithm(&self) -> Option<Algorithm> {
         self.header.as_ref().map(|(a, _)| *a).or(self.trailer)
     }
 }

@@ -8,40 +8,40 @@ use s3s::{S3Error, S3Result, s3_error};
 
 use crate::store::model::{ContentHeaders, StoredChecksum};
 
-pub fn timestamp(ms: i64) -> Timestamp {
+pub(crate) fn timestamp(ms: i64) -> Timestamp {
     let nanos = i128::from(ms) * 1_000_000;
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     Timestamp::from(t)
 }
 
-pub fn timestamp_ms(t: &Timestamp) -> i64 {
+pub(crate) fn timestamp_ms(t: &Timestamp) -> i64 {
     let t: time::OffsetDateTime = t.clone().into();
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 /// S3 compares HTTP dates at second precision.
-pub fn seconds(ms: i64) -> i64 {
+pub(crate) fn seconds(ms: i64) -> i64 {
     ms.div_euclid(1000)
 }
 
-pub fn etag(unquoted: &str) -> ETag {
+pub(crate) fn etag(unquoted: &str) -> ETag {
     ETag::Strong(unquoted.to_owned())
 }
 
 /// Does an `If-Match`-style condition accept an existing object with `current` ETag?
-pub fn etag_matches(cond: &ETagCondition, current: &str) -> bool {
+pub(crate) fn etag_matches(cond: &ETagCondition, current: &str) -> bool {
     match cond {
         ETagCondition::Any => true,
         ETagCondition::ETag(e) => e.value().trim_matches('"') == current,
     }
 }
 
-pub fn storage_class(input: Option<&StorageClass>) -> String {
+pub(crate) fn storage_class(input: Option<&StorageClass>) -> String {
     input.map_or_else(|| "STANDARD".to_owned(), |s| s.as_str().to_owned())
 }
 
-pub fn metadata_in(m: Option<Metadata>) -> BTreeMap<String, String> {
+pub(crate) fn metadata_in(m: Option<Metadata>) -> BTreeMap<String, String> {
     m.map(|m| {
         m.into_iter()
             .map(|(k, v)| (k.to_ascii_lowercase(), v))
@@ -50,12 +50,12 @@ pub fn metadata_in(m: Option<Metadata>) -> BTreeMap<String, String> {
     .unwrap_or_default()
 }
 
-pub fn metadata_out(m: &BTreeMap<String, String>) -> Option<Metadata> {
+pub(crate) fn metadata_out(m: &BTreeMap<String, String>) -> Option<Metadata> {
     (!m.is_empty()).then(|| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
 }
 
 /// Parses `x-amz-tagging` (URL-query encoded `k1=v1&k2=v2`) with S3's limits.
-pub fn tags_from_header(header: Option<&str>) -> S3Result<Vec<(String, String)>> {
+pub(crate) fn tags_from_header(header: Option<&str>) -> S3Result<Vec<(String, String)>> {
     let Some(header) = header.filter(|h| !h.is_empty()) else {
         return Ok(Vec::new());
     };
@@ -66,7 +66,7 @@ pub fn tags_from_header(header: Option<&str>) -> S3Result<Vec<(String, String)>>
     Ok(tags)
 }
 
-pub fn validate_tags(tags: &[(String, String)]) -> S3Result<()> {
+pub(crate) fn validate_tags(tags: &[(String, String)]) -> S3Result<()> {
     if tags.len() > 10 {
         return Err(s3_error!(
             InvalidTag,
@@ -90,7 +90,7 @@ pub fn validate_tags(tags: &[(String, String)]) -> S3Result<()> {
     Ok(())
 }
 
-pub fn headers_in(
+pub(crate) fn headers_in(
     content_type: Option<String>,
     cache_control: Option<String>,
     content_disposition: Option<String>,
@@ -110,14 +110,14 @@ pub fn headers_in(
     }
 }
 
-pub fn expires_out(h: &ContentHeaders) -> Option<Timestamp> {
+pub(crate) fn expires_out(h: &ContentHeaders) -> Option<Timestamp> {
     h.expires
         .as_deref()
         .and_then(|s| s.parse::<i64>().ok())
         .map(timestamp)
 }
 
-pub fn algorithm(name: &str) -> S3Result<Algorithm> {
+pub(crate) fn algorithm(name: &str) -> S3Result<Algorithm> {
     Algorithm::from_s3_name(name).ok_or_else(|| {
         s3_error!(
             InvalidRequest,
@@ -128,7 +128,7 @@ pub fn algorithm(name: &str) -> S3Result<Algorithm> {
 
 /// The `x-amz-checksum-*` value fields of an S3 DTO, by algorithm.
 #[derive(Debug, Default, Clone)]
-pub struct ChecksumFields {
+pub(crate) struct ChecksumFields {
     pub crc32: Option<String>,
     pub crc32c: Option<String>,
     pub crc64nvme: Option<String>,
@@ -138,7 +138,7 @@ pub struct ChecksumFields {
 
 impl ChecksumFields {
     /// The one value present, if any; several different algorithms at once is an error.
-    pub fn single(&self) -> S3Result<Option<(Algorithm, String)>> {
+    pub(crate) fn single(&self) -> S3Result<Option<(Algorithm, String)>> {
         let all = [
             (Algorithm::Crc32, &self.crc32),
             (Algorithm::Crc32c, &self.crc32c),
@@ -159,7 +159,7 @@ impl ChecksumFields {
         Ok(first)
     }
 
-    pub fn from_value(algorithm: Algorithm, value: String) -> Self {
+    pub(crate) fn from_value(algorithm: Algorithm, value: String) -> Self {
         let mut f = ChecksumFields::default();
         match algorithm {
             Algorithm::Crc32 => f.crc32 = Some(value),
@@ -171,7 +171,7 @@ impl ChecksumFields {
         f
     }
 
-    pub fn from_stored(c: Option<&StoredChecksum>) -> Self {
+    pub(crate) fn from_stored(c: Option<&StoredChecksum>) -> Self {
         c.and_then(|c| {
             Algorithm::from_s3_name(&c.algorithm).map(|a| Self::from_value(a, c.value.clone()))
         })
@@ -206,11 +206,11 @@ macro_rules! set_checksum_fields {
 
 pub(crate) use {checksum_fields_of, set_checksum_fields};
 
-pub fn checksum_type(c: Option<&StoredChecksum>) -> Option<s3s::dto::ChecksumType> {
+pub(crate) fn checksum_type(c: Option<&StoredChecksum>) -> Option<s3s::dto::ChecksumType> {
     c.map(|c| s3s::dto::ChecksumType::from(c.checksum_type.clone()))
 }
 
-pub fn bad_digest(algorithm: Algorithm) -> S3Error {
+pub(crate) fn bad_digest(algorithm: Algorithm) -> S3Error {
     s3_error!(
         BadDigest,
         "The {} you specified did not match the calculated checksum.",
@@ -218,7 +218,7 @@ pub fn bad_digest(algorithm: Algorithm) -> S3Error {
     )
 }
 
-pub fn precondition_failed() -> S3Error {
+pub(crate) fn precondition_failed() -> S3Error {
     s3_error!(
         PreconditionFailed,
         "At least one of the pre-conditions you specified did not hold"
@@ -226,12 +226,12 @@ pub fn precondition_failed() -> S3Error {
 }
 
 /// `encoding-type=url` listings: keys percent-encoded (RFC 3986 unreserved and `/` kept).
-pub fn url_encode_key(s: &str) -> String {
+pub(crate) fn url_encode_key(s: &str) -> String {
     crate::event::KeyEncoding::Percent.encode(s).into_owned()
 }
 
 /// 416 InvalidPartNumber (not in the s3s 0.14 error list).
-pub fn invalid_part_number() -> S3Error {
+pub(crate) fn invalid_part_number() -> S3Error {
     let mut e = S3Error::with_message(
         s3s::S3ErrorCode::Custom("InvalidPartNumber".into()),
         "The requested partnumber is not satisfiable",
@@ -242,7 +242,7 @@ pub fn invalid_part_number() -> S3Error {
 
 /// `aws-chunked` describes the request framing, not the object: S3 drops it from the
 /// stored Content-Encoding (and stores nothing if it was the only coding).
-pub fn without_aws_chunked(encoding: Option<String>) -> Option<String> {
+pub(crate) fn without_aws_chunked(encoding: Option<String>) -> Option<String> {
     let kept: Vec<&str> = encoding
         .as_deref()?
         .split(',')

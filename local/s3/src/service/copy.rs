@@ -29,7 +29,7 @@ use crate::store::model::{ObjectVersion, Segment, StoredChecksum};
 use crate::store::{internal, now_ms};
 
 /// The largest source CopyObject accepts (5 GiB).
-pub const MAX_COPY_SOURCE: u64 = 5 * 1024 * 1024 * 1024;
+pub(super) const MAX_COPY_SOURCE: u64 = 5 * 1024 * 1024 * 1024;
 
 pub(super) struct CopySourceConditions<'a> {
     pub if_match: Option<&'a ETagCondition>,

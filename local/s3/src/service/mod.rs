@@ -5,7 +5,7 @@
 //! successful write that creates an object records its `Object Created` event in the durable
 //! outbox (when enabled) as part of the commit, and publishes it on the live bus after it.
 
-pub mod convert;
+pub(crate) mod convert;
 
 mod body;
 mod bucket;
@@ -29,7 +29,7 @@ use crate::store::{Bucket, Store, internal};
 
 /// Per-request facts the HTTP layer knows and S3 events need.
 #[derive(Debug, Clone)]
-pub struct RequestInfo {
+pub(crate) struct RequestInfo {
     pub request_id: String,
     pub source_ip: String,
 }
@@ -46,7 +46,7 @@ impl RequestInfo {
     }
 }
 
-pub struct Service {
+pub(crate) struct Service {
     store: Arc<Store>,
     events: Arc<EventBus>,
     factory: Arc<EventFactory>,
@@ -55,7 +55,7 @@ pub struct Service {
 }
 
 impl Service {
-    pub fn new(
+    pub(crate) fn new(
         store: Arc<Store>,
         events: Arc<EventBus>,
         factory: Arc<EventFactory>,

@@ -20,9 +20,9 @@ use crate::store::model::{
 };
 use crate::store::now_ms;
 
-pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
-pub const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
-pub const MAX_PARTS: i32 = 10_000;
+pub(super) const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
+pub(super) const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+pub(super) const MAX_PARTS: i32 = 10_000;
 
 fn check_part_number(n: i32) -> S3Result<()> {
     if !(1..=MAX_PARTS).contains(&n) {

@@ -32,12 +32,12 @@ const READ_CHUNK: usize = 1 << 20;
 const WRITE_BATCH: usize = 1 << 20;
 
 #[derive(Debug, Clone)]
-pub struct Blobs {
+pub(crate) struct Blobs {
     root: PathBuf,
 }
 
 impl Blobs {
-    pub fn new(root: PathBuf) -> Self {
+    pub(crate) fn new(root: PathBuf) -> Self {
         Self { root }
     }
 
@@ -46,7 +46,7 @@ impl Blobs {
         uuid::Uuid::new_v4().simple().to_string()
     }
 
-    pub fn path(&self, id: &str) -> PathBuf {
+    pub(crate) fn path(&self, id: &str) -> PathBuf {
         let fan = id.get(..2).unwrap_or("00");
         self.root.join(fan).join(id)
     }
@@ -68,7 +68,7 @@ impl Blobs {
 
     /// Streams `body` into a new segment, feeding every byte to `hasher`.
     /// On any error the partial file is removed.
-    pub async fn write_stream<S, E>(
+    pub(crate) async fn write_stream<S, E>(
         &self,
         mut body: S,
         hasher: &mut Hasher,
@@ -108,7 +108,7 @@ impl Blobs {
     /// Copies `range` of the object made of `segments` into a new segment.
     /// With a hasher the bytes are read and hashed; without one a whole-segment copy is
     /// delegated to the kernel (`copy_file_range`), which is as fast as a plain file copy.
-    pub async fn copy_range(
+    pub(crate) async fn copy_range(
         &self,
         segments: &[Segment],
         range: Range<u64>,
@@ -148,7 +148,7 @@ impl Blobs {
     /// a link: across file systems (EXDEV), on file systems without hard links (EPERM), or at
     /// the link-count limit (EMLINK, 65,000 on ext4); the caller then copies the bytes. No
     /// link is left behind when `None` is returned.
-    pub async fn link(&self, segments: &[Segment]) -> Option<Vec<Segment>> {
+    pub(crate) async fn link(&self, segments: &[Segment]) -> Option<Vec<Segment>> {
         let mut linked = Vec::with_capacity(segments.len());
         for s in segments {
             let id = Self::new_id();
@@ -175,7 +175,7 @@ impl Blobs {
 
     /// Reads `range` of the object made of `segments` into `hasher`, writing nothing: the
     /// checksums of a copy whose bytes are shared.
-    pub async fn hash(
+    pub(crate) async fn hash(
         &self,
         segments: &[Segment],
         range: Range<u64>,
@@ -190,7 +190,7 @@ impl Blobs {
 
     /// Streams `range` of the object made of `segments`. A background task reads ahead a
     /// few chunks so disk reads overlap with the network.
-    pub fn read_range(&self, segments: &[Segment], range: Range<u64>) -> ChunkStream {
+    pub(crate) fn read_range(&self, segments: &[Segment], range: Range<u64>) -> ChunkStream {
         let (tx, rx) = mpsc::channel(4);
         let plan = plan_reads(segments, range);
         let blobs = self.clone();
@@ -241,7 +241,7 @@ impl Blobs {
     }
 
     /// A segment of `size` zero bytes that occupies no disk (test support for size limits).
-    pub async fn sparse(&self, size: u64) -> io::Result<Segment> {
+    pub(crate) async fn sparse(&self, size: u64) -> io::Result<Segment> {
         let (id, _, file) = self.create().await?;
         file.set_len(size).await?;
         Ok(Segment { blob: id, size })
@@ -249,7 +249,7 @@ impl Blobs {
 
     /// Best-effort removal of segments no longer referenced by any version. Removes their
     /// names only: bytes another version shares through a link of its own stay.
-    pub async fn remove(&self, segments: &[Segment]) {
+    pub(crate) async fn remove(&self, segments: &[Segment]) {
         for s in segments {
             if let Err(e) = tokio::fs::remove_file(self.path(&s.blob)).await
                 && e.kind() != io::ErrorKind::NotFound
@@ -261,7 +261,7 @@ impl Blobs {
 }
 
 /// Which byte range of which segment serves each part of `range` (pure).
-pub fn plan_reads(segments: &[Segment], range: Range<u64>) -> Vec<(Segment, Range<u64>)> {
+pub(crate) fn plan_reads(segments: &[Segment], range: Range<u64>) -> Vec<(Segment, Range<u64>)> {
     let mut out = Vec::new();
     let mut offset = 0u64;
     for s in segments {
@@ -277,7 +277,7 @@ pub fn plan_reads(segments: &[Segment], range: Range<u64>) -> Vec<(Segment, Rang
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum WriteError<E> {
+pub(crate) enum WriteError<E> {
     #[error("storage I/O: {0}")]
     Io(io::Error),
     #[error("request body: {0}")]
@@ -285,7 +285,7 @@ pub enum WriteError<E> {
 }
 
 /// Body stream fed by a reader task.
-pub struct ChunkStream {
+pub(crate) struct ChunkStream {
     rx: mpsc::Receiver<io::Result<Bytes>>,
 }
 

@@ -24,12 +24,12 @@ use super::lock;
 use super::model::KeyRecord;
 
 /// The database file, in the server's data directory.
-pub const KEYS_FILE: &str = "keys.sqlite3";
+pub(crate) const KEYS_FILE: &str = "keys.sqlite3";
 
 /// Rows fetched per query while walking a listing, after the first query.
 const PAGE: usize = 500;
 
-pub struct Db {
+pub(crate) struct Db {
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
 }
@@ -59,7 +59,7 @@ fn connect(path: &Path) -> io::Result<Connection> {
 }
 
 /// Decodes a stored record, without the spare capacity a growing Vec would keep.
-pub fn decode(json: &str) -> serde_json::Result<KeyRecord> {
+pub(crate) fn decode(json: &str) -> serde_json::Result<KeyRecord> {
     let mut rec: KeyRecord = serde_json::from_str(json)?;
     rec.versions.shrink_to_fit();
     Ok(rec)
@@ -67,7 +67,7 @@ pub fn decode(json: &str) -> serde_json::Result<KeyRecord> {
 
 impl Db {
     /// Opens (or creates) `dir/keys.sqlite3`.
-    pub fn open(dir: &Path) -> io::Result<Db> {
+    pub(crate) fn open(dir: &Path) -> io::Result<Db> {
         let path = dir.join(KEYS_FILE);
         let writer = connect(&path)?;
         writer
@@ -88,7 +88,7 @@ impl Db {
     }
 
     /// The record of `bucket`/`key`, if the key has any version.
-    pub fn get(&self, bucket: &str, key: &str) -> S3Result<Option<KeyRecord>> {
+    pub(crate) fn get(&self, bucket: &str, key: &str) -> S3Result<Option<KeyRecord>> {
         let conn = lock(&self.reader);
         let json: Option<String> = conn
             .prepare_cached("SELECT record FROM keys WHERE bucket = ?1 AND key = ?2")
@@ -99,7 +99,7 @@ impl Db {
 
     /// Stores `rec` as the record of `bucket`/`key`, or with `None` (or no versions left)
     /// removes the key. Committed when this returns.
-    pub fn put(&self, bucket: &str, key: &str, rec: Option<&KeyRecord>) -> S3Result<()> {
+    pub(crate) fn put(&self, bucket: &str, key: &str, rec: Option<&KeyRecord>) -> S3Result<()> {
         let conn = lock(&self.writer);
         match rec.filter(|r| !r.versions.is_empty()) {
             Some(rec) => {
@@ -120,7 +120,7 @@ impl Db {
     }
 
     /// Whether `bucket` holds any key.
-    pub fn has_keys(&self, bucket: &str) -> S3Result<bool> {
+    pub(crate) fn has_keys(&self, bucket: &str) -> S3Result<bool> {
         let conn = lock(&self.reader);
         conn.prepare_cached("SELECT 1 FROM keys WHERE bucket = ?1 LIMIT 1")
             .and_then(|mut s| s.exists(params![bucket]))
@@ -161,7 +161,12 @@ impl Db {
     /// The records of `bucket` from `from` on, in key order, fetched a page at a time as the
     /// iterator is consumed (so a listing reads only as far as it goes). The first query
     /// reads `first` rows (a listing of N keys reads N + 1 to see whether more follow).
-    pub fn rows<'d>(&'d self, bucket: &'d str, from: Bound<String>, first: usize) -> Rows<'d> {
+    pub(crate) fn rows<'d>(
+        &'d self,
+        bucket: &'d str,
+        from: Bound<String>,
+        first: usize,
+    ) -> Rows<'d> {
         Rows {
             db: self,
             bucket,
@@ -174,7 +179,7 @@ impl Db {
     }
 
     /// Imports key records (from the JSON key files of older versions) in one transaction.
-    pub fn import(
+    pub(crate) fn import(
         &self,
         bucket: &str,
         records: impl IntoIterator<Item = io::Result<KeyRecord>>,
@@ -202,7 +207,7 @@ impl Db {
     }
 
     /// Calls `f` with every stored record's JSON, streaming (one row in memory at a time).
-    pub fn for_each_record(&self, mut f: impl FnMut(&str)) -> io::Result<()> {
+    pub(crate) fn for_each_record(&self, mut f: impl FnMut(&str)) -> io::Result<()> {
         let conn = lock(&self.reader);
         let mut stmt = conn.prepare("SELECT record FROM keys").map_err(to_io)?;
         let mut rows = stmt.query([]).map_err(to_io)?;
@@ -217,7 +222,7 @@ impl Db {
 }
 
 /// See [`Db::rows`]. A database error ends the iteration; check [`Rows::finish`].
-pub struct Rows<'d> {
+pub(crate) struct Rows<'d> {
     db: &'d Db,
     bucket: &'d str,
     from: Bound<String>,
@@ -230,7 +235,7 @@ pub struct Rows<'d> {
 
 impl Rows<'_> {
     /// The error that cut the iteration short, if any.
-    pub fn finish(self) -> S3Result<()> {
+    pub(crate) fn finish(self) -> S3Result<()> {
         self.error.map_or(Ok(()), Err)
     }
 }

@@ -9,14 +9,14 @@ use std::ops::Bound;
 
 /// Where a listing resumes: strictly after this key, or after every key under this prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Cursor {
+pub(crate) enum Cursor {
     Key(String),
     Prefix(String),
 }
 
 impl Cursor {
     /// Opaque token for `NextContinuationToken`.
-    pub fn to_token(&self) -> String {
+    pub(crate) fn to_token(&self) -> String {
         let raw = match self {
             Cursor::Key(k) => format!("K{k}"),
             Cursor::Prefix(p) => format!("P{p}"),
@@ -24,7 +24,7 @@ impl Cursor {
         base64_simd::URL_SAFE_NO_PAD.encode_to_string(raw.as_bytes())
     }
 
-    pub fn from_token(token: &str) -> Option<Cursor> {
+    pub(crate) fn from_token(token: &str) -> Option<Cursor> {
         let raw = base64_simd::URL_SAFE_NO_PAD
             .decode_to_vec(token.as_bytes())
             .ok()?;
@@ -37,7 +37,7 @@ impl Cursor {
     }
 }
 
-pub struct Query<'q> {
+pub(crate) struct Query<'q> {
     pub prefix: &'q str,
     pub delimiter: Option<&'q str>,
     pub max_keys: usize,
@@ -45,20 +45,20 @@ pub struct Query<'q> {
 }
 
 #[derive(Debug, PartialEq, Eq)]
-pub enum Entry<T> {
+pub(crate) enum Entry<T> {
     Object(String, T),
     CommonPrefix(String),
 }
 
 #[derive(Debug)]
-pub struct Page<T> {
+pub(crate) struct Page<T> {
     pub entries: Vec<Entry<T>>,
     /// Set when more entries follow.
     pub next: Option<Cursor>,
 }
 
 /// The first key `query` can list: the rows handed to [`list`] start here.
-pub fn start(query: &Query<'_>) -> Bound<String> {
+pub(crate) fn start(query: &Query<'_>) -> Bound<String> {
     match &query.after {
         Some(Cursor::Key(k)) | Some(Cursor::Prefix(k)) if k.as_str() >= query.prefix => {
             Bound::Excluded(k.clone())
@@ -70,7 +70,7 @@ pub fn start(query: &Query<'_>) -> Bound<String> {
 /// One page under `query` of `rows`, which are sorted by key and start at [`start`];
 /// `visible` hides keys (e.g. whose current version is a delete marker) without counting
 /// them. Reads no further than the first row past the page.
-pub fn list<T>(
+pub(crate) fn list<T>(
     rows: impl IntoIterator<Item = (String, T)>,
     query: &Query<'_>,
     visible: impl Fn(&T) -> bool,

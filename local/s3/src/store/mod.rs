@@ -16,12 +16,12 @@
 //! then write). Bytes are written before the row that names them is committed; a
 //! concurrent reader sees either the old version or the new one, never a torn object.
 
-pub mod blobs;
-pub mod db;
-pub mod listing;
-pub mod model;
-pub mod reclaim;
-pub mod versions;
+pub(crate) mod blobs;
+pub(crate) mod db;
+pub(crate) mod listing;
+pub(crate) mod model;
+pub(crate) mod reclaim;
+pub(crate) mod versions;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
@@ -40,7 +40,7 @@ use self::model::{
     BucketMeta, KeyRecord, LifecycleRule, ObjectVersion, Segment, Upload, UploadedPart, Versioning,
 };
 
-pub fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     let now = time::OffsetDateTime::now_utc();
     i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
@@ -57,7 +57,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-pub fn internal(e: impl std::fmt::Display) -> S3Error {
+pub(crate) fn internal(e: impl std::fmt::Display) -> S3Error {
     s3_error!(InternalError, "storage error: {e}")
 }
 
@@ -115,12 +115,12 @@ fn import_key_files(db: &Db, bucket: &str, keys_dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
-pub struct BucketState {
+pub(crate) struct BucketState {
     pub meta: BucketMeta,
     deleted: bool,
 }
 
-pub struct Bucket {
+pub(crate) struct Bucket {
     pub name: String,
     dir: PathBuf,
     db: Arc<Db>,
@@ -128,33 +128,37 @@ pub struct Bucket {
 }
 
 impl Bucket {
-    pub fn read(&self) -> RwLockReadGuard<'_, BucketState> {
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, BucketState> {
         read_lock(&self.state)
     }
 
-    pub fn versioning(&self) -> Versioning {
+    pub(crate) fn versioning(&self) -> Versioning {
         self.read().meta.versioning
     }
 
-    pub fn set_versioning(&self, v: Versioning) -> S3Result<()> {
+    pub(crate) fn set_versioning(&self, v: Versioning) -> S3Result<()> {
         let mut st = write_lock(&self.state);
         st.meta.versioning = v;
         write_json(&self.dir.join("bucket.json"), &st.meta).map_err(internal)
     }
 
-    pub fn lifecycle(&self) -> Option<Vec<LifecycleRule>> {
+    pub(crate) fn lifecycle(&self) -> Option<Vec<LifecycleRule>> {
         self.read().meta.lifecycle.clone()
     }
 
     /// Sets (or with `None` removes) the lifecycle configuration and persists it.
-    pub fn set_lifecycle(&self, rules: Option<Vec<LifecycleRule>>) -> S3Result<()> {
+    pub(crate) fn set_lifecycle(&self, rules: Option<Vec<LifecycleRule>>) -> S3Result<()> {
         let mut st = write_lock(&self.state);
         st.meta.lifecycle = rules;
         write_json(&self.dir.join("bucket.json"), &st.meta).map_err(internal)
     }
 
     /// A snapshot of one version: `None` means the current one (which may be a delete marker).
-    pub fn version(&self, key: &str, version_id: Option<&str>) -> S3Result<Option<ObjectVersion>> {
+    pub(crate) fn version(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+    ) -> S3Result<Option<ObjectVersion>> {
         let Some(mut rec) = self.record(key)? else {
             return Ok(None);
         };
@@ -166,13 +170,13 @@ impl Bucket {
     }
 
     /// Every version of `key`, or `None` when it has none.
-    pub fn record(&self, key: &str) -> S3Result<Option<KeyRecord>> {
+    pub(crate) fn record(&self, key: &str) -> S3Result<Option<KeyRecord>> {
         self.db.get(&self.name, key)
     }
 
     /// The keys of this bucket from `from` on, in S3's order, read a page at a time (the
     /// first of `first` rows).
-    pub fn rows(&self, from: std::ops::Bound<String>, first: usize) -> db::Rows<'_> {
+    pub(crate) fn rows(&self, from: std::ops::Bound<String>, first: usize) -> db::Rows<'_> {
         self.db.rows(&self.name, from, first)
     }
 
@@ -187,7 +191,7 @@ impl Bucket {
     /// can never leave a committed object without its event). An error from `announce`
     /// aborts the commit. Returns the committed version, the segments no longer referenced
     /// and what `announce` returned.
-    pub fn commit<T>(
+    pub(crate) fn commit<T>(
         &self,
         key: &str,
         mut version: ObjectVersion,
@@ -227,7 +231,7 @@ impl Bucket {
     }
 
     /// Applies `edit` to one existing version (tagging) and persists it.
-    pub fn edit_version(
+    pub(crate) fn edit_version(
         &self,
         key: &str,
         version_id: Option<&str>,
@@ -264,7 +268,7 @@ impl Bucket {
 
     /// DeleteObject semantics: without a version id, unversioned buckets drop the key and
     /// versioned ones add a delete marker; with one, that version is removed for good.
-    pub fn delete(
+    pub(crate) fn delete(
         &self,
         key: &str,
         version_id: Option<&str>,
@@ -368,7 +372,7 @@ impl ObjectVersion {
 }
 
 #[derive(Debug, Clone)]
-pub struct DeleteOutcome {
+pub(crate) struct DeleteOutcome {
     pub version_id: Option<String>,
     pub delete_marker: bool,
 }
@@ -384,7 +388,7 @@ fn new_version_id() -> String {
         .collect()
 }
 
-pub struct Store {
+pub(crate) struct Store {
     root: PathBuf,
     db: Arc<Db>,
     pub blobs: Blobs,
@@ -394,7 +398,7 @@ pub struct Store {
 
 impl Store {
     /// Opens (or creates) a store in `root`, loading every bucket, key and upload record.
-    pub fn open(root: &Path) -> io::Result<Store> {
+    pub(crate) fn open(root: &Path) -> io::Result<Store> {
         for dir in ["blobs", "buckets", "uploads"] {
             std::fs::create_dir_all(root.join(dir))?;
         }
@@ -450,7 +454,7 @@ impl Store {
         Ok(store)
     }
 
-    pub fn bucket(&self, name: &str) -> S3Result<Arc<Bucket>> {
+    pub(crate) fn bucket(&self, name: &str) -> S3Result<Arc<Bucket>> {
         read_lock(&self.buckets)
             .get(name)
             .cloned()
@@ -459,7 +463,7 @@ impl Store {
 
     /// Whether `bucket`/`key` holds the version an event announced: by version id, or for
     /// the null version (unversioned or suspended buckets) by ETag and size.
-    pub fn holds(
+    pub(crate) fn holds(
         &self,
         bucket: &str,
         key: &str,
@@ -481,18 +485,18 @@ impl Store {
         }
     }
 
-    pub fn buckets(&self) -> Vec<Arc<Bucket>> {
+    pub(crate) fn buckets(&self) -> Vec<Arc<Bucket>> {
         read_lock(&self.buckets).values().cloned().collect()
     }
 
-    pub fn bucket_names(&self) -> Vec<(String, i64)> {
+    pub(crate) fn bucket_names(&self) -> Vec<(String, i64)> {
         read_lock(&self.buckets)
             .values()
             .map(|b| (b.name.clone(), b.read().meta.created_ms))
             .collect()
     }
 
-    pub fn create_bucket(&self, name: &str) -> S3Result<()> {
+    pub(crate) fn create_bucket(&self, name: &str) -> S3Result<()> {
         let mut buckets = write_lock(&self.buckets);
         if buckets.contains_key(name) {
             return Err(aws(S3ErrorCode::BucketAlreadyOwnedByYou));
@@ -521,7 +525,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn delete_bucket(&self, name: &str) -> S3Result<()> {
+    pub(crate) async fn delete_bucket(&self, name: &str) -> S3Result<()> {
         let bucket = {
             let mut buckets = write_lock(&self.buckets);
             let bucket = buckets
@@ -555,14 +559,14 @@ impl Store {
         self.root.join("uploads").join(format!("{id}.json"))
     }
 
-    pub fn create_upload(&self, upload: Upload) -> S3Result<()> {
+    pub(crate) fn create_upload(&self, upload: Upload) -> S3Result<()> {
         write_json(&self.upload_path(&upload.upload_id), &upload).map_err(internal)?;
         lock(&self.uploads).insert(upload.upload_id.clone(), upload);
         Ok(())
     }
 
     /// A snapshot of an upload of `bucket`/`key`, or NoSuchUpload.
-    pub fn upload(&self, bucket: &str, key: &str, id: &str) -> S3Result<Upload> {
+    pub(crate) fn upload(&self, bucket: &str, key: &str, id: &str) -> S3Result<Upload> {
         lock(&self.uploads)
             .get(id)
             .filter(|u| u.bucket == bucket && u.key == key)
@@ -570,7 +574,7 @@ impl Store {
             .ok_or_else(|| aws(S3ErrorCode::NoSuchUpload))
     }
 
-    pub fn uploads_in(&self, bucket: &str) -> Vec<Upload> {
+    pub(crate) fn uploads_in(&self, bucket: &str) -> Vec<Upload> {
         let mut out: Vec<Upload> = lock(&self.uploads)
             .values()
             .filter(|u| u.bucket == bucket)
@@ -583,7 +587,7 @@ impl Store {
     }
 
     /// Records a part (replacing an earlier part with the same number, as S3 does).
-    pub async fn put_part(
+    pub(crate) async fn put_part(
         &self,
         bucket: &str,
         key: &str,
@@ -622,7 +626,7 @@ impl Store {
 
     /// Removes an upload record (completion or abort); returns it so the caller can free
     /// or adopt its parts.
-    pub fn take_upload(&self, bucket: &str, key: &str, id: &str) -> S3Result<Upload> {
+    pub(crate) fn take_upload(&self, bucket: &str, key: &str, id: &str) -> S3Result<Upload> {
         let mut uploads = lock(&self.uploads);
         if !uploads
             .get(id)
@@ -637,7 +641,7 @@ impl Store {
         Ok(upload)
     }
 
-    pub async fn abort_upload(&self, bucket: &str, id: &str) -> S3Result<()> {
+    pub(crate) async fn abort_upload(&self, bucket: &str, id: &str) -> S3Result<()> {
         let key = lock(&self.uploads)
             .get(id)
             .filter(|u| u.bucket == bucket)
@@ -651,12 +655,17 @@ impl Store {
 
     /// Puts an upload back after a completion attempt failed validation, so the client can
     /// retry or abort (S3 keeps the upload on a failed Complete).
-    pub fn restore_upload(&self, upload: Upload) -> S3Result<()> {
+    pub(crate) fn restore_upload(&self, upload: Upload) -> S3Result<()> {
         self.create_upload(upload)
     }
 
     /// See `S3Server::insert_sparse_object_for_tests`.
-    pub async fn insert_sparse_object(&self, bucket: &str, key: &str, size: u64) -> io::Result<()> {
+    pub(crate) async fn insert_sparse_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        size: u64,
+    ) -> io::Result<()> {
         let bucket = self
             .bucket(bucket)
             .map_err(|e| io::Error::other(e.to_string()))?;

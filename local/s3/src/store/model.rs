@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// Bucket versioning state as S3 reports it (`GetBucketVersioning`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Versioning {
+pub(crate) enum Versioning {
     /// Never enabled: a single "null" version per key, no `x-amz-version-id`.
     #[default]
     Unversioned,
@@ -20,7 +20,7 @@ pub enum Versioning {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BucketMeta {
+pub(crate) struct BucketMeta {
     pub created_ms: i64,
     #[serde(default)]
     pub versioning: Versioning,
@@ -31,14 +31,14 @@ pub struct BucketMeta {
 
 /// One immutable file holding a contiguous run of an object's bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Segment {
+pub(crate) struct Segment {
     pub blob: String,
     pub size: u64,
 }
 
 /// The checksum S3 reports for an object (`x-amz-checksum-*` with `x-amz-checksum-type`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredChecksum {
+pub(crate) struct StoredChecksum {
     /// S3 name: CRC32, CRC32C, CRC64NVME, SHA1, SHA256.
     pub algorithm: String,
     /// FULL_OBJECT or COMPOSITE.
@@ -49,7 +49,7 @@ pub struct StoredChecksum {
 
 /// A part of a multipart-created object, kept for `partNumber` reads and GetObjectAttributes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PartRecord {
+pub(crate) struct PartRecord {
     pub number: i32,
     pub size: u64,
     pub etag: String,
@@ -59,7 +59,7 @@ pub struct PartRecord {
 
 /// Content headers S3 stores with an object and returns on GET/HEAD.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ContentHeaders {
+pub(crate) struct ContentHeaders {
     pub content_type: Option<String>,
     pub cache_control: Option<String>,
     pub content_disposition: Option<String>,
@@ -72,7 +72,7 @@ pub struct ContentHeaders {
 
 /// Everything about one object version except its bytes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ObjectVersion {
+pub(crate) struct ObjectVersion {
     /// "null" when written while versioning was not enabled.
     pub version_id: String,
     #[serde(default)]
@@ -94,36 +94,36 @@ pub struct ObjectVersion {
 }
 
 impl ObjectVersion {
-    pub fn is_null_version(&self) -> bool {
+    pub(crate) fn is_null_version(&self) -> bool {
         self.version_id == "null"
     }
 }
 
 /// All versions of one key, oldest first; the last one is current.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct KeyRecord {
+pub(crate) struct KeyRecord {
     pub key: String,
     pub versions: Vec<ObjectVersion>,
 }
 
 impl KeyRecord {
-    pub fn current(&self) -> Option<&ObjectVersion> {
+    pub(crate) fn current(&self) -> Option<&ObjectVersion> {
         self.versions.last()
     }
 
     /// The current version unless it is a delete marker.
-    pub fn live(&self) -> Option<&ObjectVersion> {
+    pub(crate) fn live(&self) -> Option<&ObjectVersion> {
         self.current().filter(|v| !v.delete_marker)
     }
 
-    pub fn version(&self, id: &str) -> Option<&ObjectVersion> {
+    pub(crate) fn version(&self, id: &str) -> Option<&ObjectVersion> {
         self.versions.iter().find(|v| v.version_id == id)
     }
 }
 
 /// A part uploaded (or copied) into an in-progress multipart upload.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct UploadedPart {
+pub(crate) struct UploadedPart {
     pub number: i32,
     pub segment: Segment,
     pub etag: String,
@@ -136,7 +136,7 @@ pub struct UploadedPart {
 
 /// Options fixed at CreateMultipartUpload and applied at completion.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Upload {
+pub(crate) struct Upload {
     pub upload_id: String,
     pub bucket: String,
     pub key: String,
@@ -155,7 +155,7 @@ pub struct Upload {
 /// Which keys a lifecycle rule covers, kept in the form the client sent it so
 /// GetBucketLifecycleConfiguration returns the same shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum RuleScope {
+pub(crate) enum RuleScope {
     /// `<Filter><Prefix>p</Prefix></Filter>`, or `<Filter/>` (every key) when `None`.
     Filter(Option<String>),
     /// The legacy rule-level `<Prefix>p</Prefix>`.
@@ -163,7 +163,7 @@ pub enum RuleScope {
 }
 
 impl RuleScope {
-    pub fn prefix(&self) -> &str {
+    pub(crate) fn prefix(&self) -> &str {
         match self {
             RuleScope::Filter(p) => p.as_deref().unwrap_or(""),
             RuleScope::Prefix(p) => p,
@@ -173,7 +173,7 @@ impl RuleScope {
 
 /// A lifecycle rule; the only action supported is AbortIncompleteMultipartUpload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LifecycleRule {
+pub(crate) struct LifecycleRule {
     pub id: String,
     pub enabled: bool,
     pub scope: RuleScope,

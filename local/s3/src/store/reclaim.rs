@@ -21,7 +21,7 @@ use super::{Store, lock};
 
 /// What a reclaim pass removed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Reclaimed {
+pub(crate) struct Reclaimed {
     pub orphan_blobs: u64,
     /// Bytes freed: an orphan name whose file another name still holds frees nothing.
     pub orphan_bytes: u64,
@@ -29,7 +29,7 @@ pub struct Reclaimed {
 }
 
 /// Whether `name` is a temp file of `write_json` (`<stem>.tmp-<uuid>`), pure.
-pub fn is_temp_file(name: &str) -> bool {
+pub(crate) fn is_temp_file(name: &str) -> bool {
     name.rsplit_once('.')
         .is_some_and(|(stem, ext)| !stem.is_empty() && ext.starts_with("tmp-"))
 }
@@ -110,7 +110,7 @@ impl Store {
     }
 
     /// Deletes unreferenced segments and leftover temp files; call before serving.
-    pub fn reclaim(&self) -> io::Result<Reclaimed> {
+    pub(crate) fn reclaim(&self) -> io::Result<Reclaimed> {
         let mut out = Reclaimed::default();
         let referenced = self.referenced_blobs()?;
         for fan in entries(&self.root.join("blobs"))? {

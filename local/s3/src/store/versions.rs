@@ -8,7 +8,7 @@
 
 use std::ops::Bound;
 
-pub struct Query<'q> {
+pub(crate) struct Query<'q> {
     pub prefix: &'q str,
     pub delimiter: Option<&'q str>,
     pub max_keys: usize,
@@ -17,7 +17,7 @@ pub struct Query<'q> {
 }
 
 #[derive(Debug, PartialEq, Eq)]
-pub enum Entry<V> {
+pub(crate) enum Entry<V> {
     /// A version or a delete marker; `latest` is the key's current version.
     Version {
         key: String,
@@ -29,20 +29,20 @@ pub enum Entry<V> {
 
 /// Where the next page starts: `NextKeyMarker` and `NextVersionIdMarker`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Resume {
+pub(crate) struct Resume {
     pub key_marker: String,
     pub version_id_marker: Option<String>,
 }
 
 #[derive(Debug)]
-pub struct Page<V> {
+pub(crate) struct Page<V> {
     pub entries: Vec<Entry<V>>,
     /// Set when more entries follow.
     pub next: Option<Resume>,
 }
 
 /// The first key `query` can list: the rows handed to [`list`] start here.
-pub fn start(query: &Query<'_>) -> Bound<String> {
+pub(crate) fn start(query: &Query<'_>) -> Bound<String> {
     match query.key_marker {
         Some(k) if k >= query.prefix => Bound::Included(k.to_owned()),
         _ => Bound::Included(query.prefix.to_owned()),
@@ -52,7 +52,7 @@ pub fn start(query: &Query<'_>) -> Bound<String> {
 /// One page under `query` of the versions in `rows`, which are sorted by key and start at
 /// [`start`]. `versions` gives a value's versions oldest first (the last is current), `id`
 /// a version's id.
-pub fn list<T, V>(
+pub(crate) fn list<T, V>(
     rows: impl IntoIterator<Item = (String, T)>,
     query: &Query<'_>,
     versions: impl Fn(T) -> Vec<V>,

@@ -58,7 +58,7 @@ fn client_of(module: &str, name: &str) -> &'static str {
 }
 
 /// The whole suite, in the order its lines are printed.
-pub fn all() -> Vec<Check> {
+pub(crate) fn all() -> Vec<Check> {
     checks![
         // Buckets and versioning.
         buckets::bucket_create_head_list_delete_round_trip,
@@ -186,13 +186,13 @@ pub fn all() -> Vec<Check> {
 // ---------------------------------------------------------------------------------------------
 // Shared helpers.
 
-pub const MIB: usize = 1024 * 1024;
+pub(crate) const MIB: usize = 1024 * 1024;
 /// S3's minimum size of every part but the last.
-pub const MIN_PART: usize = 5 * MIB;
+pub(crate) const MIN_PART: usize = 5 * MIB;
 
 /// `len` deterministic bytes that differ for each `seed` and do not repeat with a short period
 /// (so a range or part served from the wrong offset is caught).
-pub fn body(len: usize, seed: u32) -> Vec<u8> {
+pub(crate) fn body(len: usize, seed: u32) -> Vec<u8> {
     let mut state = 0x9E37_79B9_u32 ^ seed.wrapping_mul(0x85EB_CA6B);
     (0..len)
         .map(|_| {
@@ -205,26 +205,26 @@ pub fn body(len: usize, seed: u32) -> Vec<u8> {
         .collect()
 }
 
-pub fn md5(data: &[u8]) -> [u8; 16] {
+pub(crate) fn md5(data: &[u8]) -> [u8; 16] {
     md5::Md5::digest(data).into()
 }
 
-pub fn md5_hex(data: &[u8]) -> String {
+pub(crate) fn md5_hex(data: &[u8]) -> String {
     hex(&md5(data))
 }
 
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// An ETag as S3 sends it in headers: quoted.
-pub fn quoted(etag: &str) -> String {
+pub(crate) fn quoted(etag: &str) -> String {
     format!("\"{etag}\"")
 }
 
 /// The ETag S3 gives a multipart object, computed here: MD5 of the concatenated part MD5s,
 /// then `-<part count>`.
-pub fn multipart_etag(parts: &[&[u8]]) -> String {
+pub(crate) fn multipart_etag(parts: &[&[u8]]) -> String {
     let mut concatenated = Vec::new();
     for part in parts {
         concatenated.extend_from_slice(&md5(part));
@@ -232,7 +232,7 @@ pub fn multipart_etag(parts: &[&[u8]]) -> String {
     format!("{}-{}", md5_hex(&concatenated), parts.len())
 }
 
-pub fn algorithm(sdk: &ChecksumAlgorithm) -> Algorithm {
+pub(crate) fn algorithm(sdk: &ChecksumAlgorithm) -> Algorithm {
     match sdk {
         ChecksumAlgorithm::Crc32 => Algorithm::Crc32,
         ChecksumAlgorithm::Crc32C => Algorithm::Crc32c,
@@ -244,13 +244,13 @@ pub fn algorithm(sdk: &ChecksumAlgorithm) -> Algorithm {
 }
 
 /// The checksum header value (base64 of the big-endian digest) of `data`.
-pub fn checksum(algorithm: Algorithm, data: &[u8]) -> String {
+pub(crate) fn checksum(algorithm: Algorithm, data: &[u8]) -> String {
     Digest::compute(algorithm, data).to_base64()
 }
 
 /// S3's `COMPOSITE` checksum value: the algorithm over the concatenated raw part digests,
 /// then `-<part count>`.
-pub fn composite_checksum(algorithm: Algorithm, parts: &[&[u8]]) -> String {
+pub(crate) fn composite_checksum(algorithm: Algorithm, parts: &[&[u8]]) -> String {
     let mut concatenated = Vec::new();
     for part in parts {
         concatenated.extend_from_slice(Digest::compute(algorithm, part).as_bytes());
@@ -292,7 +292,7 @@ macro_rules! only_checksum {
 }
 pub(crate) use only_checksum;
 
-pub async fn put(ctx: &Ctx, bucket: &str, key: &str, data: &[u8]) -> Result<String, String> {
+pub(crate) async fn put(ctx: &Ctx, bucket: &str, key: &str, data: &[u8]) -> Result<String, String> {
     let out = ctx
         .s3
         .put_object()
@@ -306,7 +306,7 @@ pub async fn put(ctx: &Ctx, bucket: &str, key: &str, data: &[u8]) -> Result<Stri
         .ok_or_else(|| format!("PutObject {key}: no ETag in the response"))
 }
 
-pub async fn get_bytes(ctx: &Ctx, bucket: &str, key: &str) -> Result<Vec<u8>, String> {
+pub(crate) async fn get_bytes(ctx: &Ctx, bucket: &str, key: &str) -> Result<Vec<u8>, String> {
     let out = ctx
         .s3
         .get_object()
@@ -318,7 +318,7 @@ pub async fn get_bytes(ctx: &Ctx, bucket: &str, key: &str) -> Result<Vec<u8>, St
     collect(out.body, key).await
 }
 
-pub async fn collect(body: ByteStream, what: &str) -> Result<Vec<u8>, String> {
+pub(crate) async fn collect(body: ByteStream, what: &str) -> Result<Vec<u8>, String> {
     body.collect()
         .await
         .map(|data| data.into_bytes().to_vec())
@@ -331,7 +331,7 @@ pub async fn collect(body: ByteStream, what: &str) -> Result<Vec<u8>, String> {
 }
 
 /// Compares bodies without printing megabytes on a mismatch.
-pub fn same_bytes(actual: &[u8], expected: &[u8], what: &str) -> Outcome {
+pub(crate) fn same_bytes(actual: &[u8], expected: &[u8], what: &str) -> Outcome {
     if actual.len() != expected.len() {
         return Err(format!(
             "{what}: expected {} bytes, got {}",
@@ -346,7 +346,7 @@ pub fn same_bytes(actual: &[u8], expected: &[u8], what: &str) -> Outcome {
 }
 
 /// A started upload: bucket, key, upload id, and the parts sent so far.
-pub struct Upload {
+pub(crate) struct Upload {
     pub bucket: String,
     pub key: String,
     pub id: String,
@@ -356,7 +356,7 @@ pub struct Upload {
 
 impl Upload {
     /// CreateMultipartUpload, with a checksum algorithm and type when given.
-    pub async fn start(
+    pub(crate) async fn start(
         ctx: &Ctx,
         bucket: &str,
         key: &str,
@@ -386,7 +386,7 @@ impl Upload {
 
     /// UploadPart with the upload's checksum algorithm (the SDK computes the value); records
     /// the part with its ETag and checksum for completion.
-    pub async fn part(&mut self, ctx: &Ctx, number: i32, data: &[u8]) -> Result<(), String> {
+    pub(crate) async fn part(&mut self, ctx: &Ctx, number: i32, data: &[u8]) -> Result<(), String> {
         let mut request = ctx
             .s3
             .upload_part()
@@ -427,14 +427,14 @@ impl Upload {
         Ok(())
     }
 
-    pub fn completed(&self) -> CompletedMultipartUpload {
+    pub(crate) fn completed(&self) -> CompletedMultipartUpload {
         CompletedMultipartUpload::builder()
             .set_parts(Some(self.parts.clone()))
             .build()
     }
 
     /// A CompleteMultipartUpload request with the recorded parts, to adjust and send.
-    pub fn complete(
+    pub(crate) fn complete(
         &self,
         ctx: &Ctx,
     ) -> aws_sdk_s3::operation::complete_multipart_upload::builders::CompleteMultipartUploadFluentBuilder
@@ -448,7 +448,7 @@ impl Upload {
     }
 
     /// Best-effort abort, for checks that end with an upload still open.
-    pub async fn abort(&self, ctx: &Ctx) {
+    pub(crate) async fn abort(&self, ctx: &Ctx) {
         let _ = ctx
             .s3
             .abort_multipart_upload()
@@ -460,7 +460,7 @@ impl Upload {
     }
 }
 
-pub fn sdk_algorithm(algorithm: Algorithm) -> ChecksumAlgorithm {
+pub(crate) fn sdk_algorithm(algorithm: Algorithm) -> ChecksumAlgorithm {
     match algorithm {
         Algorithm::Crc32 => ChecksumAlgorithm::Crc32,
         Algorithm::Crc32c => ChecksumAlgorithm::Crc32C,
@@ -470,7 +470,7 @@ pub fn sdk_algorithm(algorithm: Algorithm) -> ChecksumAlgorithm {
     }
 }
 
-pub fn with_part_checksum(
+pub(crate) fn with_part_checksum(
     part: aws_sdk_s3::types::builders::CompletedPartBuilder,
     algorithm: Algorithm,
     value: String,
@@ -486,7 +486,7 @@ pub fn with_part_checksum(
 
 /// Uploads `parts` as one multipart object (with a checksum algorithm and type when given)
 /// and completes it; returns the completion's ETag and checksum fields via the output.
-pub async fn multipart_object(
+pub(crate) async fn multipart_object(
     ctx: &Ctx,
     bucket: &str,
     key: &str,
@@ -508,7 +508,7 @@ pub async fn multipart_object(
 }
 
 /// HeadObject with `ChecksumMode=ENABLED`.
-pub async fn head_with_checksum(
+pub(crate) async fn head_with_checksum(
     ctx: &Ctx,
     bucket: &str,
     key: &str,

@@ -20,12 +20,12 @@ use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
 /// What every check returns: `Err` carries the reason it failed.
-pub type Outcome = Result<(), String>;
-pub type CheckFuture = Pin<Box<dyn Future<Output = Outcome> + Send>>;
+pub(crate) type Outcome = Result<(), String>;
+pub(crate) type CheckFuture = Pin<Box<dyn Future<Output = Outcome> + Send>>;
 
 /// One behaviour of S3, named as a sentence (`copy_source_if_match_mismatch_is_412`).
 #[derive(Clone, Copy)]
-pub struct Check {
+pub(crate) struct Check {
     pub name: &'static str,
     /// The client the check speaks through (`aws-sdk-s3`, `boto3`, `aws-cli`).
     pub client: &'static str,
@@ -34,7 +34,7 @@ pub struct Check {
 
 /// Where the suite runs: an S3 endpoint and the keys it accepts.
 #[derive(Debug, Clone)]
-pub struct Target {
+pub(crate) struct Target {
     /// `embedded` or `localstack`: the first column of the known-differences table.
     pub name: &'static str,
     pub endpoint: String,
@@ -45,7 +45,7 @@ pub struct Target {
 
 /// What a check gets: a client for the target and a source of unique bucket names.
 #[derive(Clone)]
-pub struct Ctx {
+pub(crate) struct Ctx {
     pub s3: Client,
     pub target: Arc<Target>,
     run_id: Arc<str>,
@@ -57,7 +57,7 @@ pub struct Ctx {
 impl Ctx {
     /// A client with the target's settings, adjusted by `tune` (e.g. another region or
     /// `request_checksum_calculation`).
-    pub fn client_with(
+    pub(crate) fn client_with(
         &self,
         tune: impl FnOnce(aws_sdk_s3::config::Builder) -> aws_sdk_s3::config::Builder,
     ) -> Client {
@@ -65,7 +65,7 @@ impl Ctx {
     }
 
     /// A bucket name no other check (nor an earlier run) uses.
-    pub fn unique_bucket_name(&self) -> String {
+    pub(crate) fn unique_bucket_name(&self) -> String {
         let n = self.buckets.fetch_add(1, Ordering::Relaxed);
         let name = format!("cf-conf-{}-{n:03}", self.run_id);
         self.names
@@ -76,7 +76,7 @@ impl Ctx {
     }
 
     /// Creates a fresh bucket for this check.
-    pub async fn bucket(&self) -> Result<String, String> {
+    pub(crate) async fn bucket(&self) -> Result<String, String> {
         let name = self.unique_bucket_name();
         self.s3
             .create_bucket()
@@ -88,7 +88,7 @@ impl Ctx {
     }
 
     /// A fresh bucket with versioning enabled.
-    pub async fn versioned_bucket(&self) -> Result<String, String> {
+    pub(crate) async fn versioned_bucket(&self) -> Result<String, String> {
         let name = self.bucket().await?;
         self.s3
             .put_bucket_versioning()
@@ -107,7 +107,7 @@ impl Ctx {
 
 /// The SDK configuration for a target: plain HTTP (aws-sdk-s3 is built without its default
 /// HTTPS client), static keys, path-style addressing.
-pub fn client_config(target: &Target) -> aws_sdk_s3::config::Builder {
+pub(crate) fn client_config(target: &Target) -> aws_sdk_s3::config::Builder {
     aws_sdk_s3::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .http_client(aws_smithy_http_client::Builder::new().build_http())
@@ -125,7 +125,7 @@ pub fn client_config(target: &Target) -> aws_sdk_s3::config::Builder {
 
 /// How an S3 call failed, as far as a check cares: HTTP status and S3 error code.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
+pub(crate) struct Failure {
     pub status: Option<u16>,
     pub code: Option<String>,
     pub message: Option<String>,
@@ -145,7 +145,7 @@ impl std::fmt::Display for Failure {
     }
 }
 
-pub fn failure<E: ProvideErrorMetadata + std::error::Error + 'static>(
+pub(crate) fn failure<E: ProvideErrorMetadata + std::error::Error + 'static>(
     error: &SdkError<E>,
 ) -> Failure {
     let status = error.raw_response().map(|r| r.status().as_u16());
@@ -164,7 +164,7 @@ pub fn failure<E: ProvideErrorMetadata + std::error::Error + 'static>(
 }
 
 /// `?`-friendly conversion of SDK results into check failures that say what was attempted.
-pub trait OrFail<T> {
+pub(crate) trait OrFail<T> {
     fn or_fail(self, what: &str) -> Result<T, String>;
 }
 
@@ -177,7 +177,7 @@ impl<T, E: ProvideErrorMetadata + std::error::Error + 'static> OrFail<T>
 }
 
 /// Requires `result` to be an S3 error with this HTTP status and (when given) error code.
-pub fn expect_error<T: Debug, E: ProvideErrorMetadata + std::error::Error + 'static>(
+pub(crate) fn expect_error<T: Debug, E: ProvideErrorMetadata + std::error::Error + 'static>(
     what: &str,
     result: Result<T, SdkError<E>>,
     status: u16,
@@ -248,7 +248,7 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(120);
 /// Runs every check against `target`, prints one line per check and the closing line, and
 /// returns `Err` when a check failed that is not a known difference for this target, when a
 /// known difference passed, or when the table names a check that does not exist.
-pub async fn run_suite(
+pub(crate) async fn run_suite(
     target: Target,
     checks: &[Check],
     known_differences: &[(&str, &str, &str)],

@@ -5,7 +5,7 @@
 //! Columns: target (`embedded` or `localstack`), check name, reason (ending with which side
 //! matches AWS).
 
-pub const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
+pub(crate) const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
     (
         "localstack",
         "unsupported_put_bucket_website_is_501_not_implemented",

@@ -7,12 +7,12 @@ use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use copyflow_s3::{S3Server, ServerConfig};
 
 /// An SDK client for `endpoint` (plain HTTP, path-style, static keys).
-pub fn client(endpoint: &str, access_key: &str, secret_key: &str, region: &str) -> Client {
+pub(crate) fn client(endpoint: &str, access_key: &str, secret_key: &str, region: &str) -> Client {
     Client::from_conf(config(endpoint, access_key, secret_key, region).build())
 }
 
 /// The client configuration, for tests that tune it (e.g. retries).
-pub fn config(
+pub(crate) fn config(
     endpoint: &str,
     access_key: &str,
     secret_key: &str,
@@ -34,13 +34,13 @@ pub fn config(
 }
 
 /// A fresh embedded server and a client for it; keep the guard alive for the test.
-pub struct Embedded {
+pub(crate) struct Embedded {
     pub server: S3Server,
     pub client: Client,
     _dir: tempfile::TempDir,
 }
 
-pub async fn embedded() -> Embedded {
+pub(crate) async fn embedded() -> Embedded {
     let dir = tempfile::tempdir().unwrap();
     let server = S3Server::start(ServerConfig::new(dir.path()))
         .await

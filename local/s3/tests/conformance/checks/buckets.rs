@@ -9,7 +9,7 @@ use aws_sdk_s3::types::{
 use super::*;
 use crate::harness::expect_error;
 
-pub async fn bucket_create_head_list_delete_round_trip(ctx: Ctx) -> Outcome {
+pub(super) async fn bucket_create_head_list_delete_round_trip(ctx: Ctx) -> Outcome {
     let name = ctx.unique_bucket_name();
     ctx.s3
         .create_bucket()
@@ -54,7 +54,7 @@ pub async fn bucket_create_head_list_delete_round_trip(ctx: Ctx) -> Outcome {
     Ok(())
 }
 
-pub async fn deleting_a_non_empty_bucket_is_409_bucket_not_empty(ctx: Ctx) -> Outcome {
+pub(super) async fn deleting_a_non_empty_bucket_is_409_bucket_not_empty(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     put(&ctx, &bucket, "k", b"x").await?;
     expect_error(
@@ -79,7 +79,7 @@ pub async fn deleting_a_non_empty_bucket_is_409_bucket_not_empty(ctx: Ctx) -> Ou
     Ok(())
 }
 
-pub async fn operations_on_a_missing_bucket_are_404_no_such_bucket(ctx: Ctx) -> Outcome {
+pub(super) async fn operations_on_a_missing_bucket_are_404_no_such_bucket(ctx: Ctx) -> Outcome {
     let missing = ctx.unique_bucket_name();
     expect_error(
         "ListObjectsV2",
@@ -122,7 +122,7 @@ pub async fn operations_on_a_missing_bucket_are_404_no_such_bucket(ctx: Ctx) -> 
 
 /// "BucketAlreadyOwnedByYou … Amazon S3 returns this error in all AWS Regions except in the
 /// North Virginia Region" (CreateBucket API reference): so the check creates it in eu-west-1.
-pub async fn recreating_own_bucket_outside_us_east_1_is_409_bucket_already_owned_by_you(
+pub(super) async fn recreating_own_bucket_outside_us_east_1_is_409_bucket_already_owned_by_you(
     ctx: Ctx,
 ) -> Outcome {
     let client = ctx.client_with(|c| c.region(Region::new("eu-west-1")));
@@ -149,7 +149,7 @@ pub async fn recreating_own_bucket_outside_us_east_1_is_409_bucket_already_owned
 
 /// "For legacy compatibility, if you re-create an existing bucket that you already own in the
 /// North Virginia Region, Amazon S3 returns 200 OK" (CreateBucket API reference).
-pub async fn recreating_own_bucket_in_us_east_1_succeeds_for_legacy_compatibility(
+pub(super) async fn recreating_own_bucket_in_us_east_1_succeeds_for_legacy_compatibility(
     ctx: Ctx,
 ) -> Outcome {
     let name = ctx.bucket().await?;
@@ -193,7 +193,7 @@ async fn versioning_status(
         .status)
 }
 
-pub async fn bucket_versioning_status_reports_enabled_then_suspended(ctx: Ctx) -> Outcome {
+pub(super) async fn bucket_versioning_status_reports_enabled_then_suspended(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     ensure_eq!(
         versioning_status(&ctx, &bucket).await?,
@@ -248,7 +248,7 @@ async fn get_version(
     Ok((collect(out.body, key).await?, version_id))
 }
 
-pub async fn versioned_puts_keep_old_versions_readable_by_version_id(ctx: Ctx) -> Outcome {
+pub(super) async fn versioned_puts_keep_old_versions_readable_by_version_id(ctx: Ctx) -> Outcome {
     let bucket = ctx.versioned_bucket().await?;
     let (one, two) = (body(3000, 1), body(2000, 2));
     let v1 = put_versioned(&ctx, &bucket, "doc", &one).await?;
@@ -308,7 +308,7 @@ pub async fn versioned_puts_keep_old_versions_readable_by_version_id(ctx: Ctx) -
 /// With versioning Suspended, new writes get the version id `null` and replace the null
 /// version, while versions written before stay readable (S3 User Guide, "Working with objects
 /// in a versioning-suspended bucket").
-pub async fn suspended_versioning_keeps_old_versions_and_overwrites_the_null_version(
+pub(super) async fn suspended_versioning_keeps_old_versions_and_overwrites_the_null_version(
     ctx: Ctx,
 ) -> Outcome {
     let bucket = ctx.versioned_bucket().await?;
@@ -351,7 +351,7 @@ pub async fn suspended_versioning_keeps_old_versions_and_overwrites_the_null_ver
 
 /// DeleteObject without a version id in a versioned bucket inserts a delete marker: the key
 /// reads as missing, earlier versions stay readable, and GET of the marker's version is 405.
-pub async fn delete_in_a_versioned_bucket_adds_a_delete_marker(ctx: Ctx) -> Outcome {
+pub(super) async fn delete_in_a_versioned_bucket_adds_a_delete_marker(ctx: Ctx) -> Outcome {
     let bucket = ctx.versioned_bucket().await?;
     let data = body(500, 9);
     let v1 = put_versioned(&ctx, &bucket, "doc", &data).await?;
@@ -404,7 +404,7 @@ pub async fn delete_in_a_versioned_bucket_adds_a_delete_marker(ctx: Ctx) -> Outc
 
 /// Website hosting is out of the embedded server's scope (issue 2): it must answer
 /// `NotImplemented` cleanly. AWS implements it, so other targets list this as a difference.
-pub async fn unsupported_put_bucket_website_is_501_not_implemented(ctx: Ctx) -> Outcome {
+pub(super) async fn unsupported_put_bucket_website_is_501_not_implemented(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     expect_error(
         "PutBucketWebsite",
@@ -428,7 +428,7 @@ pub async fn unsupported_put_bucket_website_is_501_not_implemented(ctx: Ctx) -> 
     )
 }
 
-pub async fn lifecycle_abort_incomplete_multipart_upload_rule_round_trips_and_delete_makes_get_404(
+pub(super) async fn lifecycle_abort_incomplete_multipart_upload_rule_round_trips_and_delete_makes_get_404(
     ctx: Ctx,
 ) -> Outcome {
     use aws_sdk_s3::types::{
@@ -509,7 +509,7 @@ pub async fn lifecycle_abort_incomplete_multipart_upload_rule_round_trips_and_de
     )
 }
 
-pub async fn lifecycle_rule_with_days_after_initiation_0_is_400_invalid_argument(
+pub(super) async fn lifecycle_rule_with_days_after_initiation_0_is_400_invalid_argument(
     ctx: Ctx,
 ) -> Outcome {
     use aws_sdk_s3::types::{

@@ -65,29 +65,29 @@ async fn put_with(ctx: Ctx, algorithm: Algorithm, seed: u32) -> Outcome {
     same_bytes(&collect(got.body, "obj").await?, &data, "GetObject body")
 }
 
-pub async fn put_with_crc32_stores_and_returns_it(ctx: Ctx) -> Outcome {
+pub(super) async fn put_with_crc32_stores_and_returns_it(ctx: Ctx) -> Outcome {
     put_with(ctx, Algorithm::Crc32, 81).await
 }
 
-pub async fn put_with_crc32c_stores_and_returns_it(ctx: Ctx) -> Outcome {
+pub(super) async fn put_with_crc32c_stores_and_returns_it(ctx: Ctx) -> Outcome {
     put_with(ctx, Algorithm::Crc32c, 82).await
 }
 
-pub async fn put_with_crc64nvme_stores_and_returns_it(ctx: Ctx) -> Outcome {
+pub(super) async fn put_with_crc64nvme_stores_and_returns_it(ctx: Ctx) -> Outcome {
     put_with(ctx, Algorithm::Crc64Nvme, 83).await
 }
 
-pub async fn put_with_sha1_stores_and_returns_it(ctx: Ctx) -> Outcome {
+pub(super) async fn put_with_sha1_stores_and_returns_it(ctx: Ctx) -> Outcome {
     put_with(ctx, Algorithm::Sha1, 84).await
 }
 
-pub async fn put_with_sha256_stores_and_returns_it(ctx: Ctx) -> Outcome {
+pub(super) async fn put_with_sha256_stores_and_returns_it(ctx: Ctx) -> Outcome {
     put_with(ctx, Algorithm::Sha256, 85).await
 }
 
 /// A body the SDK streams (from a file) goes out `aws-chunked` with the checksum in a trailer
 /// (`x-amz-trailer: x-amz-checksum-sha256`).
-pub async fn put_with_streaming_body_and_trailing_checksum_stores_it(ctx: Ctx) -> Outcome {
+pub(super) async fn put_with_streaming_body_and_trailing_checksum_stores_it(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     let data = body(300 * 1024, 86);
     let file = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
@@ -139,7 +139,7 @@ pub async fn put_with_streaming_body_and_trailing_checksum_stores_it(ctx: Ctx) -
     )
 }
 
-pub async fn put_with_a_wrong_checksum_is_400_bad_digest(ctx: Ctx) -> Outcome {
+pub(super) async fn put_with_a_wrong_checksum_is_400_bad_digest(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     expect_error(
         "PutObject with x-amz-checksum-crc32 of other data",
@@ -162,7 +162,7 @@ pub async fn put_with_a_wrong_checksum_is_400_bad_digest(ctx: Ctx) -> Outcome {
     )
 }
 
-pub async fn put_with_a_wrong_content_md5_is_400_bad_digest(ctx: Ctx) -> Outcome {
+pub(super) async fn put_with_a_wrong_content_md5_is_400_bad_digest(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     expect_error(
         "PutObject with the Content-MD5 of other data",
@@ -179,7 +179,7 @@ pub async fn put_with_a_wrong_content_md5_is_400_bad_digest(ctx: Ctx) -> Outcome
     )
 }
 
-pub async fn upload_part_with_a_wrong_checksum_is_400_bad_digest(ctx: Ctx) -> Outcome {
+pub(super) async fn upload_part_with_a_wrong_checksum_is_400_bad_digest(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     let upload = Upload::start(
         &ctx,
@@ -210,7 +210,9 @@ pub async fn upload_part_with_a_wrong_checksum_is_400_bad_digest(ctx: Ctx) -> Ou
 /// "Amazon S3 … calculates CRC64NVME checksums for new objects" uploaded without one, and
 /// returns it as a FULL_OBJECT checksum (`docs/aws-facts.md#checksum-algorithms`). The client
 /// here sends no checksum.
-pub async fn put_without_checksum_gets_default_crc64nvme_full_object_checksum(ctx: Ctx) -> Outcome {
+pub(super) async fn put_without_checksum_gets_default_crc64nvme_full_object_checksum(
+    ctx: Ctx,
+) -> Outcome {
     let bucket = ctx.bucket().await?;
     let client = ctx
         .client_with(|c| c.request_checksum_calculation(RequestChecksumCalculation::WhenRequired));

@@ -16,7 +16,7 @@ use crate::harness::expect_error;
 
 /// `x-amz-copy-source`: the SDK sends it verbatim, so the key must be URL-encoded here
 /// (every byte outside the unreserved set, keeping `/`).
-pub fn copy_source(bucket: &str, key: &str) -> String {
+pub(super) fn copy_source(bucket: &str, key: &str) -> String {
     let mut source = format!("{bucket}/");
     for byte in key.bytes() {
         if byte.is_ascii_alphanumeric() || b"-_.~/".contains(&byte) {
@@ -36,7 +36,11 @@ fn copy(ctx: &Ctx, bucket: &str, from: &str, to: &str) -> CopyObjectFluentBuilde
         .copy_source(copy_source(bucket, from))
 }
 
-pub async fn tags(ctx: &Ctx, bucket: &str, key: &str) -> Result<BTreeMap<String, String>, String> {
+pub(super) async fn tags(
+    ctx: &Ctx,
+    bucket: &str,
+    key: &str,
+) -> Result<BTreeMap<String, String>, String> {
     let out = ctx
         .s3
         .get_object_tagging()
@@ -52,14 +56,14 @@ pub async fn tags(ctx: &Ctx, bucket: &str, key: &str) -> Result<BTreeMap<String,
         .collect())
 }
 
-pub fn tag_map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+pub(super) fn tag_map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect()
 }
 
-pub async fn copy_object_copies_bytes_with_md5_etag(ctx: Ctx) -> Outcome {
+pub(super) async fn copy_object_copies_bytes_with_md5_etag(ctx: Ctx) -> Outcome {
     let (from, to) = (ctx.bucket().await?, ctx.bucket().await?);
     let data = body(2000, 4);
     put(&ctx, &from, "src", &data).await?;
@@ -87,7 +91,7 @@ pub async fn copy_object_copies_bytes_with_md5_etag(ctx: Ctx) -> Outcome {
     same_bytes(&get_bytes(&ctx, &to, "dst").await?, &data, "copied body")
 }
 
-pub async fn copy_of_a_missing_source_is_404_no_such_key(ctx: Ctx) -> Outcome {
+pub(super) async fn copy_of_a_missing_source_is_404_no_such_key(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     expect_error(
         "CopyObject of a missing source key",
@@ -97,7 +101,7 @@ pub async fn copy_of_a_missing_source_is_404_no_such_key(ctx: Ctx) -> Outcome {
     )
 }
 
-pub async fn copy_source_with_special_characters_is_url_decoded(ctx: Ctx) -> Outcome {
+pub(super) async fn copy_source_with_special_characters_is_url_decoded(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     let key = "dir/a b+c ü=%.txt";
     put(&ctx, &bucket, key, b"special").await?;
@@ -116,7 +120,7 @@ pub async fn copy_source_with_special_characters_is_url_decoded(ctx: Ctx) -> Out
     Ok(())
 }
 
-pub async fn copy_source_with_version_id_copies_that_version(ctx: Ctx) -> Outcome {
+pub(super) async fn copy_source_with_version_id_copies_that_version(ctx: Ctx) -> Outcome {
     let bucket = ctx.versioned_bucket().await?;
     let (one, two) = (body(700, 1), body(800, 2));
     let mut versions = Vec::new();
@@ -165,7 +169,7 @@ pub async fn copy_source_with_version_id_copies_that_version(ctx: Ctx) -> Outcom
 /// "This copy request is illegal because it is trying to copy an object to itself without
 /// changing the object's metadata, storage class, website redirect location or encryption
 /// attributes" (CopyObject); with MetadataDirective REPLACE it is allowed.
-pub async fn copy_onto_itself_without_changes_is_400_invalid_request(ctx: Ctx) -> Outcome {
+pub(super) async fn copy_onto_itself_without_changes_is_400_invalid_request(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     put(&ctx, &bucket, "self", b"me").await?;
     expect_error(
@@ -198,7 +202,7 @@ pub async fn copy_onto_itself_without_changes_is_400_invalid_request(ctx: Ctx) -
     Ok(())
 }
 
-pub async fn copy_metadata_directive_copy_keeps_source_metadata_and_content_headers(
+pub(super) async fn copy_metadata_directive_copy_keeps_source_metadata_and_content_headers(
     ctx: Ctx,
 ) -> Outcome {
     let bucket = ctx.bucket().await?;
@@ -228,7 +232,7 @@ pub async fn copy_metadata_directive_copy_keeps_source_metadata_and_content_head
 
 /// `Expires` is user-controllable system metadata, copied with the rest under
 /// MetadataDirective COPY (`docs/aws-facts.md#what-a-copy-keeps`).
-pub async fn copy_metadata_directive_copy_keeps_source_expires(ctx: Ctx) -> Outcome {
+pub(super) async fn copy_metadata_directive_copy_keeps_source_expires(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     put_with_headers(&ctx, &bucket, "src", b"payload").await?;
     copy(&ctx, &bucket, "src", "dst")
@@ -246,7 +250,9 @@ pub async fn copy_metadata_directive_copy_keeps_source_expires(ctx: Ctx) -> Outc
     check_expires("copy", head.expires_string())
 }
 
-pub async fn copy_metadata_directive_replace_takes_only_request_metadata(ctx: Ctx) -> Outcome {
+pub(super) async fn copy_metadata_directive_replace_takes_only_request_metadata(
+    ctx: Ctx,
+) -> Outcome {
     let bucket = ctx.bucket().await?;
     put_with_headers(&ctx, &bucket, "src", b"payload").await?;
     copy(&ctx, &bucket, "src", "dst")
@@ -313,7 +319,7 @@ async fn tagged_source(ctx: &Ctx) -> Result<String, String> {
     Ok(bucket)
 }
 
-pub async fn copy_tagging_directive_copy_keeps_source_tags(ctx: Ctx) -> Outcome {
+pub(super) async fn copy_tagging_directive_copy_keeps_source_tags(ctx: Ctx) -> Outcome {
     let bucket = tagged_source(&ctx).await?;
     copy(&ctx, &bucket, "src", "default")
         .send()
@@ -334,7 +340,7 @@ pub async fn copy_tagging_directive_copy_keeps_source_tags(ctx: Ctx) -> Outcome 
     Ok(())
 }
 
-pub async fn copy_tagging_directive_replace_takes_request_tags(ctx: Ctx) -> Outcome {
+pub(super) async fn copy_tagging_directive_replace_takes_request_tags(ctx: Ctx) -> Outcome {
     let bucket = tagged_source(&ctx).await?;
     copy(&ctx, &bucket, "src", "dst")
         .tagging_directive(TaggingDirective::Replace)
@@ -352,7 +358,7 @@ pub async fn copy_tagging_directive_replace_takes_request_tags(ctx: Ctx) -> Outc
 
 /// "If the x-amz-storage-class header is not used, the copied object will be stored in the
 /// STANDARD Storage Class by default" (CopyObject).
-pub async fn copy_does_not_keep_the_source_storage_class(ctx: Ctx) -> Outcome {
+pub(super) async fn copy_does_not_keep_the_source_storage_class(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     ctx.s3
         .put_object()
@@ -431,7 +437,7 @@ fn other_etag() -> String {
     quoted(&md5_hex(b"some other content"))
 }
 
-pub async fn copy_source_conditions_that_hold_allow_the_copy(ctx: Ctx) -> Outcome {
+pub(super) async fn copy_source_conditions_that_hold_allow_the_copy(ctx: Ctx) -> Outcome {
     let src = conditional_source(&ctx).await?;
     let attempts = [
         (
@@ -460,7 +466,7 @@ pub async fn copy_source_conditions_that_hold_allow_the_copy(ctx: Ctx) -> Outcom
     Ok(())
 }
 
-pub async fn copy_source_if_match_mismatch_is_412(ctx: Ctx) -> Outcome {
+pub(super) async fn copy_source_if_match_mismatch_is_412(ctx: Ctx) -> Outcome {
     let src = conditional_source(&ctx).await?;
     expect_error(
         "CopyObject x-amz-copy-source-if-match <other ETag>",
@@ -474,7 +480,7 @@ pub async fn copy_source_if_match_mismatch_is_412(ctx: Ctx) -> Outcome {
 }
 
 /// Also with the ETag unquoted (AWS accepts both forms, per an AWS-validated LocalStack test).
-pub async fn copy_source_if_none_match_matching_etag_is_412(ctx: Ctx) -> Outcome {
+pub(super) async fn copy_source_if_none_match_matching_etag_is_412(ctx: Ctx) -> Outcome {
     let src = conditional_source(&ctx).await?;
     for etag in [src.etag.clone(), src.etag.trim_matches('"').to_owned()] {
         expect_error(
@@ -493,7 +499,7 @@ pub async fn copy_source_if_none_match_matching_etag_is_412(ctx: Ctx) -> Outcome
 /// A copy-source-if-modified-since date in the future is ignored and the copy proceeds (as
 /// for GET, RFC 9110 §13.1.3; AWS-validated LocalStack test
 /// `test_s3_copy_object_preconditions`).
-pub async fn copy_source_if_modified_since_in_the_future_is_ignored(ctx: Ctx) -> Outcome {
+pub(super) async fn copy_source_if_modified_since_in_the_future_is_ignored(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     put(&ctx, &bucket, "src", b"conditional").await?;
     let tomorrow = std::time::SystemTime::now() + std::time::Duration::from_secs(24 * 60 * 60);
@@ -510,7 +516,7 @@ pub async fn copy_source_if_modified_since_in_the_future_is_ignored(ctx: Ctx) ->
     Ok(())
 }
 
-pub async fn copy_source_if_modified_since_after_last_modified_is_412(ctx: Ctx) -> Outcome {
+pub(super) async fn copy_source_if_modified_since_after_last_modified_is_412(ctx: Ctx) -> Outcome {
     let src = conditional_source(&ctx).await?;
     expect_error(
         "CopyObject x-amz-copy-source-if-modified-since <after Last-Modified, in the past>",
@@ -523,7 +529,9 @@ pub async fn copy_source_if_modified_since_after_last_modified_is_412(ctx: Ctx) 
     )
 }
 
-pub async fn copy_source_if_unmodified_since_before_last_modified_is_412(ctx: Ctx) -> Outcome {
+pub(super) async fn copy_source_if_unmodified_since_before_last_modified_is_412(
+    ctx: Ctx,
+) -> Outcome {
     let src = conditional_source(&ctx).await?;
     expect_error(
         "CopyObject x-amz-copy-source-if-unmodified-since <day before Last-Modified>",
@@ -539,7 +547,9 @@ pub async fn copy_source_if_unmodified_since_before_last_modified_is_412(ctx: Ct
 /// "If both … x-amz-copy-source-if-match … evaluates to true, and
 /// x-amz-copy-source-if-unmodified-since … evaluates to false … Amazon S3 returns 200 OK and
 /// copies the data" (CopyObject).
-pub async fn copy_source_if_match_true_overrides_if_unmodified_since_false(ctx: Ctx) -> Outcome {
+pub(super) async fn copy_source_if_match_true_overrides_if_unmodified_since_false(
+    ctx: Ctx,
+) -> Outcome {
     let src = conditional_source(&ctx).await?;
     copy(&ctx, &src.bucket, "src", "dst")
         .copy_source_if_match(&src.etag)
@@ -558,7 +568,7 @@ pub async fn copy_source_if_match_true_overrides_if_unmodified_since_false(ctx: 
 /// "If both … x-amz-copy-source-if-none-match … evaluates to false, and
 /// x-amz-copy-source-if-modified-since … evaluates to true … Amazon S3 returns the 412
 /// Precondition Failed response code" (CopyObject).
-pub async fn copy_source_if_none_match_false_with_if_modified_since_true_is_412(
+pub(super) async fn copy_source_if_none_match_false_with_if_modified_since_true_is_412(
     ctx: Ctx,
 ) -> Outcome {
     let src = conditional_source(&ctx).await?;
@@ -574,7 +584,9 @@ pub async fn copy_source_if_none_match_false_with_if_modified_since_true_is_412(
     )
 }
 
-pub async fn copy_if_none_match_star_onto_an_existing_destination_is_412(ctx: Ctx) -> Outcome {
+pub(super) async fn copy_if_none_match_star_onto_an_existing_destination_is_412(
+    ctx: Ctx,
+) -> Outcome {
     let bucket = ctx.bucket().await?;
     put(&ctx, &bucket, "src", b"new").await?;
     put(&ctx, &bucket, "taken", b"old").await?;
@@ -620,7 +632,7 @@ async fn put_with_checksum(
 }
 
 /// `x-amz-checksum-algorithm` on CopyObject makes S3 compute that checksum of the copy.
-pub async fn copy_with_checksum_algorithm_recomputes_the_checksum(ctx: Ctx) -> Outcome {
+pub(super) async fn copy_with_checksum_algorithm_recomputes_the_checksum(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     let data = body(5000, 5);
     put_with_checksum(&ctx, &bucket, "src", &data, Algorithm::Crc32).await?;
@@ -655,7 +667,7 @@ pub async fn copy_with_checksum_algorithm_recomputes_the_checksum(ctx: Ctx) -> O
 
 /// "If the source object has a checksum, that checksum value will be copied to the new object
 /// by default" (CopyObject `x-amz-checksum-algorithm`).
-pub async fn copy_without_checksum_algorithm_keeps_the_source_checksum(ctx: Ctx) -> Outcome {
+pub(super) async fn copy_without_checksum_algorithm_keeps_the_source_checksum(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     let data = body(5000, 6);
     put_with_checksum(&ctx, &bucket, "src", &data, Algorithm::Crc32c).await?;

@@ -4,7 +4,7 @@
 use super::*;
 use crate::harness::{expect_error, failure};
 
-pub async fn errors_carry_the_aws_message(ctx: Ctx) -> Outcome {
+pub(super) async fn errors_carry_the_aws_message(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     let missing_key = ctx
         .s3
@@ -41,7 +41,7 @@ pub async fn errors_carry_the_aws_message(ctx: Ctx) -> Outcome {
     Ok(())
 }
 
-pub async fn user_metadata_over_2_kb_is_400_metadata_too_large(ctx: Ctx) -> Outcome {
+pub(super) async fn user_metadata_over_2_kb_is_400_metadata_too_large(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     let put = |a: usize, b: usize| {
         ctx.s3
@@ -78,7 +78,7 @@ pub async fn user_metadata_over_2_kb_is_400_metadata_too_large(ctx: Ctx) -> Outc
     )
 }
 
-pub async fn reserved_bucket_names_are_400_invalid_bucket_name(ctx: Ctx) -> Outcome {
+pub(super) async fn reserved_bucket_names_are_400_invalid_bucket_name(ctx: Ctx) -> Outcome {
     let base = ctx.unique_bucket_name();
     for name in [
         format!("{base}-s3alias"),

@@ -22,7 +22,9 @@ fn prefixes(out: &ListObjectsV2Output) -> Vec<&str> {
         .collect()
 }
 
-pub async fn list_objects_v2_prefix_and_delimiter_group_common_prefixes(ctx: Ctx) -> Outcome {
+pub(super) async fn list_objects_v2_prefix_and_delimiter_group_common_prefixes(
+    ctx: Ctx,
+) -> Outcome {
     let bucket = ctx.bucket().await?;
     put_keys(&ctx, &bucket, &["a/1", "a/2", "b/1", "c", "d/e/f"]).await?;
     let list = |prefix: Option<&str>, delimiter: Option<&str>| {
@@ -90,7 +92,7 @@ pub async fn list_objects_v2_prefix_and_delimiter_group_common_prefixes(ctx: Ctx
     Ok(())
 }
 
-pub async fn list_objects_v2_max_keys_and_continuation_token_page_through_all_keys(
+pub(super) async fn list_objects_v2_max_keys_and_continuation_token_page_through_all_keys(
     ctx: Ctx,
 ) -> Outcome {
     let bucket = ctx.bucket().await?;
@@ -143,7 +145,7 @@ pub async fn list_objects_v2_max_keys_and_continuation_token_page_through_all_ke
 }
 
 /// Keys and common prefixes together count toward max-keys (ListObjectsV2 `KeyCount`).
-pub async fn list_objects_v2_counts_common_prefixes_toward_max_keys(ctx: Ctx) -> Outcome {
+pub(super) async fn list_objects_v2_counts_common_prefixes_toward_max_keys(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     put_keys(&ctx, &bucket, &["a/1", "a/2", "b/1", "c", "d"]).await?;
     let first = ctx
@@ -187,7 +189,7 @@ pub async fn list_objects_v2_counts_common_prefixes_toward_max_keys(ctx: Ctx) ->
     Ok(())
 }
 
-pub async fn list_objects_v2_start_after_skips_keys_up_to_it(ctx: Ctx) -> Outcome {
+pub(super) async fn list_objects_v2_start_after_skips_keys_up_to_it(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     put_keys(&ctx, &bucket, &["k00", "k01", "k02", "k03", "x00"]).await?;
     let after = |start: &'static str, prefix: Option<&'static str>| {
@@ -220,7 +222,7 @@ pub async fn list_objects_v2_start_after_skips_keys_up_to_it(ctx: Ctx) -> Outcom
 
 /// Keys are arbitrary UTF-8: PUT, GET, HEAD and LIST agree on keys with spaces, `+`,
 /// non-ASCII characters, a literal `%2F` and URL-reserved characters.
-pub async fn keys_with_spaces_unicode_and_plus_round_trip(ctx: Ctx) -> Outcome {
+pub(super) async fn keys_with_spaces_unicode_and_plus_round_trip(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     let mut keys = vec![
         "with space.txt",

@@ -13,7 +13,7 @@ fn concat(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
 }
 
-pub async fn multipart_etag_is_md5_of_part_md5s_with_part_count(ctx: Ctx) -> Outcome {
+pub(super) async fn multipart_etag_is_md5_of_part_md5s_with_part_count(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     let (one, two) = (body(MIN_PART, 11), body(1000, 12));
     let expected = quoted(&multipart_etag(&[&one, &two]));
@@ -84,11 +84,13 @@ async fn full_object(ctx: Ctx, algorithm: Algorithm) -> Outcome {
     Ok(())
 }
 
-pub async fn multipart_full_object_crc32_is_crc32_of_the_whole_body(ctx: Ctx) -> Outcome {
+pub(super) async fn multipart_full_object_crc32_is_crc32_of_the_whole_body(ctx: Ctx) -> Outcome {
     full_object(ctx, Algorithm::Crc32).await
 }
 
-pub async fn multipart_full_object_crc64nvme_is_crc64nvme_of_the_whole_body(ctx: Ctx) -> Outcome {
+pub(super) async fn multipart_full_object_crc64nvme_is_crc64nvme_of_the_whole_body(
+    ctx: Ctx,
+) -> Outcome {
     full_object(ctx, Algorithm::Crc64Nvme).await
 }
 
@@ -130,17 +132,19 @@ async fn composite(ctx: Ctx, algorithm: Algorithm) -> Outcome {
     Ok(())
 }
 
-pub async fn multipart_composite_sha256_is_hash_of_part_hashes_with_part_count(
+pub(super) async fn multipart_composite_sha256_is_hash_of_part_hashes_with_part_count(
     ctx: Ctx,
 ) -> Outcome {
     composite(ctx, Algorithm::Sha256).await
 }
 
-pub async fn multipart_composite_crc32c_is_crc_of_part_crcs_with_part_count(ctx: Ctx) -> Outcome {
+pub(super) async fn multipart_composite_crc32c_is_crc_of_part_crcs_with_part_count(
+    ctx: Ctx,
+) -> Outcome {
     composite(ctx, Algorithm::Crc32c).await
 }
 
-pub async fn multipart_object_keeps_metadata_storage_class_and_content_type_from_create(
+pub(super) async fn multipart_object_keeps_metadata_storage_class_and_content_type_from_create(
     ctx: Ctx,
 ) -> Outcome {
     let bucket = ctx.bucket().await?;
@@ -200,7 +204,7 @@ pub async fn multipart_object_keeps_metadata_storage_class_and_content_type_from
 }
 
 /// `x-amz-copy-source-range: bytes=first-last` is inclusive.
-pub async fn upload_part_copy_with_source_range_copies_those_bytes(ctx: Ctx) -> Outcome {
+pub(super) async fn upload_part_copy_with_source_range_copies_those_bytes(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     let size = MIN_PART + 777;
     let data = body(size, 41);
@@ -253,7 +257,9 @@ pub async fn upload_part_copy_with_source_range_copies_those_bytes(ctx: Ctx) -> 
 
 /// "This header [part checksum] is present if the multipart upload request was created with
 /// the … checksum algorithm" (CopyPartResult).
-pub async fn upload_part_copy_returns_the_part_checksum_in_copy_part_result(ctx: Ctx) -> Outcome {
+pub(super) async fn upload_part_copy_returns_the_part_checksum_in_copy_part_result(
+    ctx: Ctx,
+) -> Outcome {
     let bucket = ctx.bucket().await?;
     let size = MIN_PART + 10;
     let data = body(size, 42);
@@ -314,7 +320,7 @@ pub async fn upload_part_copy_returns_the_part_checksum_in_copy_part_result(ctx:
     )
 }
 
-pub async fn upload_part_copy_source_if_match_mismatch_is_412(ctx: Ctx) -> Outcome {
+pub(super) async fn upload_part_copy_source_if_match_mismatch_is_412(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     let etag = put(&ctx, &bucket, "src", b"source bytes").await?;
     let upload = Upload::start(&ctx, &bucket, "dst", None).await?;
@@ -346,7 +352,7 @@ pub async fn upload_part_copy_source_if_match_mismatch_is_412(ctx: Ctx) -> Outco
     outcome
 }
 
-pub async fn list_parts_reports_numbers_sizes_etags_and_checksums(ctx: Ctx) -> Outcome {
+pub(super) async fn list_parts_reports_numbers_sizes_etags_and_checksums(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     let (one, two) = (body(MIN_PART, 51), body(1000, 52));
     let mut upload = Upload::start(
@@ -452,7 +458,7 @@ pub async fn list_parts_reports_numbers_sizes_etags_and_checksums(ctx: Ctx) -> O
     outcome
 }
 
-pub async fn list_multipart_uploads_lists_only_uploads_in_progress(ctx: Ctx) -> Outcome {
+pub(super) async fn list_multipart_uploads_lists_only_uploads_in_progress(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     let a = Upload::start(&ctx, &bucket, "a/one", None).await?;
     let b = Upload::start(&ctx, &bucket, "b/two", None).await?;
@@ -529,7 +535,7 @@ async fn two_part_upload(
 /// like a wrong ETag: `InvalidPart` ("the specified entity tag may not match the part's
 /// entity tag"), as LocalStack's provider answers; the API reference does not name the error
 /// for this case.
-pub async fn complete_with_a_wrong_part_checksum_is_400_invalid_part(ctx: Ctx) -> Outcome {
+pub(super) async fn complete_with_a_wrong_part_checksum_is_400_invalid_part(ctx: Ctx) -> Outcome {
     let (mut upload, _) = two_part_upload(
         &ctx,
         Some((ChecksumAlgorithm::Crc32, ChecksumType::Composite)),
@@ -551,7 +557,9 @@ pub async fn complete_with_a_wrong_part_checksum_is_400_invalid_part(ctx: Ctx) -
     outcome
 }
 
-pub async fn complete_with_a_wrong_full_object_checksum_is_400_bad_digest(ctx: Ctx) -> Outcome {
+pub(super) async fn complete_with_a_wrong_full_object_checksum_is_400_bad_digest(
+    ctx: Ctx,
+) -> Outcome {
     let (upload, data) = two_part_upload(
         &ctx,
         Some((ChecksumAlgorithm::Crc64Nvme, ChecksumType::FullObject)),
@@ -585,7 +593,9 @@ pub async fn complete_with_a_wrong_full_object_checksum_is_400_bad_digest(ctx: C
 
 /// "If the … x-amz-mp-object-size … doesn't match the … size of the object, you get a 400
 /// InvalidRequest" (CompleteMultipartUpload).
-pub async fn complete_with_a_wrong_mpu_object_size_is_400_invalid_request(ctx: Ctx) -> Outcome {
+pub(super) async fn complete_with_a_wrong_mpu_object_size_is_400_invalid_request(
+    ctx: Ctx,
+) -> Outcome {
     let (upload, data) = two_part_upload(&ctx, None).await?;
     let size = i64::try_from(data.len()).map_err(|e| e.to_string())?;
     let outcome = async {
@@ -608,7 +618,7 @@ pub async fn complete_with_a_wrong_mpu_object_size_is_400_invalid_request(ctx: C
     outcome
 }
 
-pub async fn complete_with_a_non_last_part_under_5_mib_is_400_entity_too_small(
+pub(super) async fn complete_with_a_non_last_part_under_5_mib_is_400_entity_too_small(
     ctx: Ctx,
 ) -> Outcome {
     let bucket = ctx.bucket().await?;
@@ -625,7 +635,7 @@ pub async fn complete_with_a_non_last_part_under_5_mib_is_400_entity_too_small(
     outcome
 }
 
-pub async fn complete_with_a_wrong_part_etag_is_400_invalid_part(ctx: Ctx) -> Outcome {
+pub(super) async fn complete_with_a_wrong_part_etag_is_400_invalid_part(ctx: Ctx) -> Outcome {
     let (mut upload, _) = two_part_upload(&ctx, None).await?;
     upload.parts[1] = CompletedPart::builder()
         .part_number(2)
@@ -642,7 +652,9 @@ pub async fn complete_with_a_wrong_part_etag_is_400_invalid_part(ctx: Ctx) -> Ou
 }
 
 /// Both parts are 5 MiB, so listing them in reverse breaks no rule but the order.
-pub async fn complete_with_parts_out_of_order_is_400_invalid_part_order(ctx: Ctx) -> Outcome {
+pub(super) async fn complete_with_parts_out_of_order_is_400_invalid_part_order(
+    ctx: Ctx,
+) -> Outcome {
     let bucket = ctx.bucket().await?;
     let mut upload = Upload::start(&ctx, &bucket, "mp", None).await?;
     upload.part(&ctx, 1, &body(MIN_PART, 73)).await?;
@@ -658,7 +670,7 @@ pub async fn complete_with_parts_out_of_order_is_400_invalid_part_order(ctx: Ctx
     outcome
 }
 
-pub async fn complete_if_none_match_star_onto_an_existing_key_is_412(ctx: Ctx) -> Outcome {
+pub(super) async fn complete_if_none_match_star_onto_an_existing_key_is_412(ctx: Ctx) -> Outcome {
     let (upload, _) = two_part_upload(&ctx, None).await?;
     put(&ctx, &upload.bucket, &upload.key, b"already here").await?;
     let outcome = expect_error(
@@ -677,7 +689,7 @@ pub async fn complete_if_none_match_star_onto_an_existing_key_is_412(ctx: Ctx) -
     Ok(())
 }
 
-pub async fn abort_makes_the_upload_404_no_such_upload(ctx: Ctx) -> Outcome {
+pub(super) async fn abort_makes_the_upload_404_no_such_upload(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     let mut upload = Upload::start(&ctx, &bucket, "mp", None).await?;
     upload.part(&ctx, 1, b"one small part").await?;

@@ -9,7 +9,7 @@ use aws_sdk_s3::types::{Delete, ObjectIdentifier, ObjectStorageClass, StorageCla
 use super::*;
 use crate::harness::expect_error;
 
-pub async fn put_then_get_round_trips_bytes_with_md5_etag(ctx: Ctx) -> Outcome {
+pub(super) async fn put_then_get_round_trips_bytes_with_md5_etag(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     let data = body(1000, 1);
     let etag = put(&ctx, &bucket, "small", &data).await?;
@@ -31,7 +31,7 @@ pub async fn put_then_get_round_trips_bytes_with_md5_etag(ctx: Ctx) -> Outcome {
     same_bytes(&collect(out.body, "small").await?, &data, "GetObject body")
 }
 
-pub async fn zero_byte_object_round_trips(ctx: Ctx) -> Outcome {
+pub(super) async fn zero_byte_object_round_trips(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     let etag = put(&ctx, &bucket, "empty", b"").await?;
     ensure_eq!(
@@ -56,7 +56,7 @@ pub async fn zero_byte_object_round_trips(ctx: Ctx) -> Outcome {
     Ok(())
 }
 
-pub async fn one_mib_object_round_trips(ctx: Ctx) -> Outcome {
+pub(super) async fn one_mib_object_round_trips(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     let data = body(MIB, 2);
     let etag = put(&ctx, &bucket, "one-mib", &data).await?;
@@ -116,28 +116,28 @@ async fn range_check(ctx: Ctx, range: &str, first: usize, last: usize) -> Outcom
     Ok(())
 }
 
-pub async fn range_get_of_first_bytes_returns_them_with_content_range(ctx: Ctx) -> Outcome {
+pub(super) async fn range_get_of_first_bytes_returns_them_with_content_range(ctx: Ctx) -> Outcome {
     range_check(ctx, "bytes=0-9", 0, 9).await
 }
 
-pub async fn range_get_of_middle_bytes_returns_them(ctx: Ctx) -> Outcome {
+pub(super) async fn range_get_of_middle_bytes_returns_them(ctx: Ctx) -> Outcome {
     range_check(ctx, "bytes=100-199", 100, 199).await
 }
 
-pub async fn range_get_suffix_returns_last_bytes(ctx: Ctx) -> Outcome {
+pub(super) async fn range_get_suffix_returns_last_bytes(ctx: Ctx) -> Outcome {
     range_check(ctx, "bytes=-100", 900, 999).await
 }
 
-pub async fn range_get_open_ended_returns_rest_of_object(ctx: Ctx) -> Outcome {
+pub(super) async fn range_get_open_ended_returns_rest_of_object(ctx: Ctx) -> Outcome {
     range_check(ctx, "bytes=900-", 900, 999).await
 }
 
 /// RFC 9110: a last-byte-pos past the end means "to the end".
-pub async fn range_get_end_past_object_size_is_truncated_to_the_object(ctx: Ctx) -> Outcome {
+pub(super) async fn range_get_end_past_object_size_is_truncated_to_the_object(ctx: Ctx) -> Outcome {
     range_check(ctx, "bytes=990-5000", 990, 999).await
 }
 
-pub async fn range_get_starting_past_the_end_is_416_invalid_range(ctx: Ctx) -> Outcome {
+pub(super) async fn range_get_starting_past_the_end_is_416_invalid_range(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     put(&ctx, &bucket, "ranged", &body(RANGE_OBJECT, 3)).await?;
     expect_error(
@@ -156,7 +156,7 @@ pub async fn range_get_starting_past_the_end_is_416_invalid_range(ctx: Ctx) -> O
 
 /// `partNumber` on GET/HEAD of a multipart object addresses that part: its bytes, its length,
 /// a Content-Range within the object and `x-amz-mp-parts-count`.
-pub async fn get_and_head_with_part_number_return_that_part(ctx: Ctx) -> Outcome {
+pub(super) async fn get_and_head_with_part_number_return_that_part(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     let (one, two) = (body(MIN_PART, 1), body(1000, 2));
     multipart_object(&ctx, &bucket, "mp", &[&one, &two], None).await?;
@@ -226,7 +226,7 @@ pub async fn get_and_head_with_part_number_return_that_part(ctx: Ctx) -> Outcome
     )
 }
 
-pub async fn head_of_a_missing_key_is_404(ctx: Ctx) -> Outcome {
+pub(super) async fn head_of_a_missing_key_is_404(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     expect_error(
         "HeadObject of a missing key",
@@ -241,7 +241,7 @@ pub async fn head_of_a_missing_key_is_404(ctx: Ctx) -> Outcome {
     )
 }
 
-pub async fn get_of_a_missing_key_is_404_no_such_key(ctx: Ctx) -> Outcome {
+pub(super) async fn get_of_a_missing_key_is_404_no_such_key(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     expect_error(
         "GetObject of a missing key",
@@ -251,7 +251,9 @@ pub async fn get_of_a_missing_key_is_404_no_such_key(ctx: Ctx) -> Outcome {
     )
 }
 
-pub async fn delete_object_removes_it_and_deleting_a_missing_key_succeeds(ctx: Ctx) -> Outcome {
+pub(super) async fn delete_object_removes_it_and_deleting_a_missing_key_succeeds(
+    ctx: Ctx,
+) -> Outcome {
     let bucket = ctx.bucket().await?;
     put(&ctx, &bucket, "doomed", b"bye").await?;
     ctx.s3
@@ -310,7 +312,7 @@ fn identifiers(keys: &[&str]) -> Result<Vec<ObjectIdentifier>, String> {
 
 /// DeleteObjects reports every requested key as deleted, including keys that did not exist
 /// (deleting a missing key is a success in S3).
-pub async fn delete_objects_reports_every_key_as_deleted(ctx: Ctx) -> Outcome {
+pub(super) async fn delete_objects_reports_every_key_as_deleted(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     for key in ["a", "b", "c", "keep"] {
         put(&ctx, &bucket, key, key.as_bytes()).await?;
@@ -349,7 +351,7 @@ pub async fn delete_objects_reports_every_key_as_deleted(ctx: Ctx) -> Outcome {
 
 /// "In quiet mode the response includes only keys where the delete action encountered an
 /// error" (DeleteObjects API reference).
-pub async fn delete_objects_in_quiet_mode_reports_no_deleted_keys(ctx: Ctx) -> Outcome {
+pub(super) async fn delete_objects_in_quiet_mode_reports_no_deleted_keys(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     for key in ["a", "b"] {
         put(&ctx, &bucket, key, key.as_bytes()).await?;
@@ -387,9 +389,9 @@ pub async fn delete_objects_in_quiet_mode_reports_no_deleted_keys(ctx: Ctx) -> O
 }
 
 /// 2100-01-01T00:00:00Z, as an `Expires` header value.
-pub const EXPIRES_SECS: i64 = 4_102_444_800;
+pub(super) const EXPIRES_SECS: i64 = 4_102_444_800;
 
-pub fn expected_metadata() -> HashMap<String, String> {
+pub(super) fn expected_metadata() -> HashMap<String, String> {
     HashMap::from([
         ("color".to_owned(), "blue".to_owned()),
         ("two-words".to_owned(), "hello world".to_owned()),
@@ -397,7 +399,7 @@ pub fn expected_metadata() -> HashMap<String, String> {
 }
 
 /// The user metadata and content headers of a HEAD/GET response.
-pub struct Headers<'a> {
+pub(super) struct Headers<'a> {
     pub metadata: Option<&'a HashMap<String, String>>,
     pub content_type: Option<&'a str>,
     pub cache_control: Option<&'a str>,
@@ -424,13 +426,13 @@ macro_rules! headers {
 pub(crate) use headers;
 
 /// Checks the user metadata and every content header set by [`put_with_headers`].
-pub fn check_headers(what: &str, headers: Headers<'_>) -> Outcome {
+pub(super) fn check_headers(what: &str, headers: Headers<'_>) -> Outcome {
     check_expires(what, headers.expires)?;
     check_headers_but_expires(what, headers)
 }
 
 /// [`check_headers`] without `Expires`.
-pub fn check_headers_but_expires(what: &str, headers: Headers<'_>) -> Outcome {
+pub(super) fn check_headers_but_expires(what: &str, headers: Headers<'_>) -> Outcome {
     let Headers {
         metadata,
         content_type,
@@ -462,7 +464,7 @@ pub fn check_headers_but_expires(what: &str, headers: Headers<'_>) -> Outcome {
 }
 
 /// The `Expires` header set by [`put_with_headers`].
-pub fn check_expires(what: &str, expires: Option<&str>) -> Outcome {
+pub(super) fn check_expires(what: &str, expires: Option<&str>) -> Outcome {
     let expires = expires.ok_or_else(|| format!("{what}: no Expires header"))?;
     let parsed = DateTime::from_str(expires, DateTimeFormat::HttpDate)
         .map_err(|e| format!("{what}: Expires {expires:?} is not an HTTP date: {e}"))?;
@@ -470,7 +472,7 @@ pub fn check_expires(what: &str, expires: Option<&str>) -> Outcome {
     Ok(())
 }
 
-pub async fn put_with_headers(ctx: &Ctx, bucket: &str, key: &str, data: &[u8]) -> Outcome {
+pub(super) async fn put_with_headers(ctx: &Ctx, bucket: &str, key: &str, data: &[u8]) -> Outcome {
     let mut request = ctx
         .s3
         .put_object()
@@ -490,7 +492,7 @@ pub async fn put_with_headers(ctx: &Ctx, bucket: &str, key: &str, data: &[u8]) -
     Ok(())
 }
 
-pub async fn user_metadata_and_content_headers_round_trip(ctx: Ctx) -> Outcome {
+pub(super) async fn user_metadata_and_content_headers_round_trip(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     put_with_headers(&ctx, &bucket, "doc", b"not really gzip").await?;
     let head = ctx
@@ -521,7 +523,7 @@ pub async fn user_metadata_and_content_headers_round_trip(ctx: Ctx) -> Outcome {
 
 /// The storage class given on PUT is kept; HEAD/GET send `x-amz-storage-class` for every
 /// class but STANDARD, ListObjectsV2 names it for every object.
-pub async fn storage_class_is_recorded_and_returned_by_head_and_list(ctx: Ctx) -> Outcome {
+pub(super) async fn storage_class_is_recorded_and_returned_by_head_and_list(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     ctx.s3
         .put_object()
@@ -597,7 +599,7 @@ pub async fn storage_class_is_recorded_and_returned_by_head_and_list(ctx: Ctx) -
     Ok(())
 }
 
-pub async fn put_if_none_match_star_on_an_existing_key_is_412(ctx: Ctx) -> Outcome {
+pub(super) async fn put_if_none_match_star_on_an_existing_key_is_412(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     let put_new = |data: &'static [u8]| {
         ctx.s3
@@ -625,7 +627,7 @@ pub async fn put_if_none_match_star_on_an_existing_key_is_412(ctx: Ctx) -> Outco
     Ok(())
 }
 
-pub async fn put_if_match_with_a_wrong_etag_is_412_and_with_the_current_etag_succeeds(
+pub(super) async fn put_if_match_with_a_wrong_etag_is_412_and_with_the_current_etag_succeeds(
     ctx: Ctx,
 ) -> Outcome {
     let bucket = ctx.bucket().await?;
@@ -662,7 +664,7 @@ pub async fn put_if_match_with_a_wrong_etag_is_412_and_with_the_current_etag_suc
 }
 
 /// "If the object doesn't exist … you get 404 NoSuchKey" (PutObject `If-Match`).
-pub async fn put_if_match_on_a_missing_key_is_404_no_such_key(ctx: Ctx) -> Outcome {
+pub(super) async fn put_if_match_on_a_missing_key_is_404_no_such_key(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     expect_error(
         "PutObject If-Match on a missing key",

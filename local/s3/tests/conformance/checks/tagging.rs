@@ -6,7 +6,7 @@ use super::copy::{tag_map, tags};
 use super::*;
 use crate::harness::expect_error;
 
-pub async fn put_with_tagging_header_sets_the_tags(ctx: Ctx) -> Outcome {
+pub(super) async fn put_with_tagging_header_sets_the_tags(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     ctx.s3
         .put_object()
@@ -38,7 +38,7 @@ pub async fn put_with_tagging_header_sets_the_tags(ctx: Ctx) -> Outcome {
     Ok(())
 }
 
-pub async fn create_multipart_upload_with_tagging_sets_the_tags(ctx: Ctx) -> Outcome {
+pub(super) async fn create_multipart_upload_with_tagging_sets_the_tags(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     let out = ctx
         .s3
@@ -88,7 +88,7 @@ fn tagging(pairs: &[(&str, &str)]) -> Result<Tagging, String> {
 }
 
 /// PutObjectTagging replaces the whole tag set; DeleteObjectTagging empties it.
-pub async fn put_get_delete_object_tagging_round_trip(ctx: Ctx) -> Outcome {
+pub(super) async fn put_get_delete_object_tagging_round_trip(ctx: Ctx) -> Outcome {
     let bucket = ctx.bucket().await?;
     put(&ctx, &bucket, "obj", b"x").await?;
     ensure_eq!(
@@ -139,7 +139,7 @@ pub async fn put_get_delete_object_tagging_round_trip(ctx: Ctx) -> Outcome {
 /// GetObjectAttributes of a single-part object. Its `ETag` element is unquoted, unlike the
 /// header: AWS answers `<ETag>8365a3e8e89dfa5cf11186f21b369bb8</ETag>` (captured from S3 in
 /// versity/versitygw#916 and #1114; LocalStack's provider does the same).
-pub async fn get_object_attributes_reports_etag_checksum_size_and_storage_class(
+pub(super) async fn get_object_attributes_reports_etag_checksum_size_and_storage_class(
     ctx: Ctx,
 ) -> Outcome {
     let bucket = ctx.bucket().await?;
@@ -206,7 +206,9 @@ pub async fn get_object_attributes_reports_etag_checksum_size_and_storage_class(
 /// checksum. Its `ETag` is unquoted (see the single-part check) and its object `Checksum` is
 /// the composite digest *without* the `-N` suffix that HEAD shows (LocalStack's provider
 /// strips it on purpose, and recorded S3 responses in public test fixtures show the same).
-pub async fn get_object_attributes_lists_composite_parts_with_part_checksums(ctx: Ctx) -> Outcome {
+pub(super) async fn get_object_attributes_lists_composite_parts_with_part_checksums(
+    ctx: Ctx,
+) -> Outcome {
     let bucket = ctx.bucket().await?;
     let (one, two) = (body(MIN_PART, 92), body(2048, 93));
     multipart_object(

@@ -44,7 +44,9 @@ fn entries(out: &ListObjectVersionsOutput, order: &[String]) -> Vec<(String, Str
     all
 }
 
-pub async fn list_object_versions_pages_with_key_and_version_id_markers(ctx: Ctx) -> Outcome {
+pub(super) async fn list_object_versions_pages_with_key_and_version_id_markers(
+    ctx: Ctx,
+) -> Outcome {
     let bucket = ctx.versioned_bucket().await?;
     let a1 = put_version(&ctx, &bucket, "a").await?;
     let a2 = put_version(&ctx, &bucket, "a").await?;
@@ -99,7 +101,7 @@ pub async fn list_object_versions_pages_with_key_and_version_id_markers(ctx: Ctx
     Ok(())
 }
 
-pub async fn list_object_versions_reports_delete_markers_and_is_latest(ctx: Ctx) -> Outcome {
+pub(super) async fn list_object_versions_reports_delete_markers_and_is_latest(ctx: Ctx) -> Outcome {
     let bucket = ctx.versioned_bucket().await?;
     let v1 = put_version(&ctx, &bucket, "k").await?;
     let deleted = ctx
@@ -145,7 +147,7 @@ pub async fn list_object_versions_reports_delete_markers_and_is_latest(ctx: Ctx)
     Ok(())
 }
 
-pub async fn list_object_versions_rolls_keys_up_into_common_prefixes(ctx: Ctx) -> Outcome {
+pub(super) async fn list_object_versions_rolls_keys_up_into_common_prefixes(ctx: Ctx) -> Outcome {
     let bucket = ctx.versioned_bucket().await?;
     for key in ["d/1", "d/2", "e/x/1", "f"] {
         put_version(&ctx, &bucket, key).await?;

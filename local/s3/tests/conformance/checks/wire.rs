@@ -105,7 +105,7 @@ async fn run(mut command: std::process::Command) -> Result<Output, String> {
 
 macro_rules! boto3_checks {
     ($($name:ident),* $(,)?) => {
-        $(pub async fn $name(ctx: Ctx) -> Outcome { boto3(ctx, stringify!($name)).await })*
+        $(pub(crate) async fn $name(ctx: Ctx) -> Outcome { boto3(ctx, stringify!($name)).await })*
     };
 }
 
@@ -122,7 +122,7 @@ boto3_checks![
     boto3_list_object_versions_pages_through_versions_and_delete_markers,
 ];
 
-pub async fn aws_cli_get_object_attributes_with_several_attributes_returns_all_of_them(
+pub(super) async fn aws_cli_get_object_attributes_with_several_attributes_returns_all_of_them(
     ctx: Ctx,
 ) -> Outcome {
     let bucket = ctx.bucket().await?;
@@ -170,7 +170,7 @@ pub async fn aws_cli_get_object_attributes_with_several_attributes_returns_all_o
     Ok(())
 }
 
-pub async fn aws_cli_get_object_of_a_missing_key_prints_the_no_such_key_message(
+pub(super) async fn aws_cli_get_object_of_a_missing_key_prints_the_no_such_key_message(
     ctx: Ctx,
 ) -> Outcome {
     let bucket = ctx.bucket().await?;
