@@ -41,21 +41,28 @@ pub async fn run(settings: Settings) -> CliResult<bool> {
     finished.extend(again);
     finished.extend(overwrite(&pipeline, &settings, &mut started).await?);
 
-    let ended: Vec<report::Ended> = finished
-        .into_iter()
-        .map(|f| report::Ended {
-            expected: scenarios::expectation(&workload, &f.name, &f.key),
-            outcome: f.outcome(),
-            key: f.key,
-            output: f.output,
-        })
-        .collect();
-    let report = report::report(&ended, started_at.elapsed().as_secs_f64());
+    let report = report::report(
+        &judge(&workload, finished),
+        started_at.elapsed().as_secs_f64(),
+    );
     for line in &report.lines {
         outln!("{line}");
     }
     pipeline.shutdown().await;
     Ok(report.ok)
+}
+
+/// Pairs each finished execution with what its scenario says it must end as.
+fn judge(workload: &[Scenario], finished: Vec<Finished>) -> Vec<report::Ended> {
+    finished
+        .into_iter()
+        .map(|f| report::Ended {
+            expected: scenarios::expectation(workload, &f.name, &f.key),
+            outcome: f.outcome(),
+            key: f.key,
+            output: f.output,
+        })
+        .collect()
 }
 
 /// The settings with a multipart threshold a quick demo still crosses.
