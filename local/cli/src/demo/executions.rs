@@ -14,7 +14,7 @@ use super::outcome::{Outcome, Output};
 use crate::render;
 
 /// An execution that ended.
-pub struct Finished {
+pub(super) struct Finished {
     pub name: String,
     /// The object key from its event.
     pub key: String,
@@ -25,13 +25,13 @@ pub struct Finished {
 }
 
 impl Finished {
-    pub fn outcome(&self) -> Outcome {
+    pub(super) fn outcome(&self) -> Outcome {
         Outcome::from_state(self.path.outcome())
     }
 }
 
 /// Waits for the next `count` executions to start and finish, printing each path as it ends.
-pub async fn wait_all(
+pub(super) async fn wait_all(
     pipeline: &Arc<Pipeline>,
     started: &mut UnboundedReceiver<StartedExecution>,
     count: usize,
@@ -96,7 +96,7 @@ fn print_path(f: &Finished) {
 
 /// The input an execution of the demo's state machine was started with, by its name; empty
 /// when there is no such execution.
-pub fn input_of(pipeline: &Pipeline, name: &str) -> String {
+pub(super) fn input_of(pipeline: &Pipeline, name: &str) -> String {
     let arn = format!(
         "{}:{name}",
         pipeline

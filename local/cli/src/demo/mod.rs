@@ -28,7 +28,7 @@ use scenarios::{LATE_EVENT, OVERWRITTEN_BODIES, OVERWRITTEN_KEY, REDELIVERED, Sc
 
 type Started = UnboundedReceiver<StartedExecution>;
 
-pub async fn run(settings: Settings) -> CliResult<bool> {
+pub(crate) async fn run(settings: Settings) -> CliResult<bool> {
     let settings = lowered_thresholds(&settings)?;
     let dir = tempfile::tempdir()?;
     let started_at = Instant::now();

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 /// The terminal state an execution ended in (the state machine's outcome names).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub(super) enum Outcome {
     Copied,
     Skipped,
     Superseded,
@@ -21,7 +21,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// The outcome named by the last state an execution entered.
-    pub fn from_state(state: &str) -> Self {
+    pub(super) fn from_state(state: &str) -> Self {
         match state {
             "Copied" => Self::Copied,
             "Skipped" => Self::Skipped,
@@ -32,7 +32,7 @@ impl Outcome {
     }
 
     /// The state name.
-    pub fn as_str(&self) -> &str {
+    pub(super) fn as_str(&self) -> &str {
         match self {
             Self::Copied => "Copied",
             Self::Skipped => "Skipped",
@@ -53,7 +53,7 @@ impl fmt::Display for Outcome {
 /// The sections of a final state the report reads; every other field is ignored, so this
 /// reads the output of every Succeed state (Copied, Skipped, Superseded).
 #[derive(Clone, Debug, Default, Deserialize)]
-pub struct FinalState {
+pub(super) struct FinalState {
     /// The copy step's section (absent when no copy ran).
     #[serde(default)]
     pub copy: Option<CopyOutcome>,
@@ -65,7 +65,7 @@ pub struct FinalState {
 impl FinalState {
     /// Bytes this execution wrote to the destination: a copy that found the object already
     /// there wrote none.
-    pub fn bytes_copied(&self) -> u64 {
+    pub(super) fn bytes_copied(&self) -> u64 {
         self.copy
             .as_ref()
             .filter(|c| c.status == CopyStatus::Copied)
@@ -73,7 +73,7 @@ impl FinalState {
     }
 
     /// How the copy was proven identical, by its wire name (`stored-checksum`, ...).
-    pub fn verify_method(&self) -> Option<String> {
+    pub(super) fn verify_method(&self) -> Option<String> {
         let method = self.verify.as_ref()?.method;
         // The serde name, so the report says what the execution output says.
         serde_json::to_value(method)
@@ -85,7 +85,7 @@ impl FinalState {
 
 /// An execution's output, read.
 #[derive(Clone, Debug)]
-pub enum Output {
+pub(super) enum Output {
     /// No output: failed executions, or one that did not finish.
     Absent,
     Read(Box<FinalState>),
@@ -95,7 +95,7 @@ pub enum Output {
 
 impl Output {
     /// Reads the output text of an execution.
-    pub fn parse(text: Option<&str>) -> Self {
+    pub(super) fn parse(text: Option<&str>) -> Self {
         match text.map(serde_json::from_str::<FinalState>) {
             None => Self::Absent,
             Some(Ok(state)) => Self::Read(Box::new(state)),

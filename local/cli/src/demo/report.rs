@@ -12,7 +12,7 @@ const KEY_WIDTH: usize = 52;
 
 /// One finished execution, with what it should have ended as.
 #[derive(Clone, Debug)]
-pub struct Ended {
+pub(super) struct Ended {
     /// The object key from the execution's event.
     pub key: String,
     pub outcome: Outcome,
@@ -23,13 +23,13 @@ pub struct Ended {
 
 /// The lines to print, and whether the demo succeeded.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Report {
+pub(super) struct Report {
     pub lines: Vec<String>,
     pub ok: bool,
 }
 
 /// The table of executions against their expectations, then the summary.
-pub fn report(ended: &[Ended], elapsed_seconds: f64) -> Report {
+pub(super) fn report(ended: &[Ended], elapsed_seconds: f64) -> Report {
     let mut lines = vec![
         String::new(),
         format!("{:<11} {:<KEY_WIDTH$} expected", "outcome", "object"),
@@ -43,7 +43,8 @@ pub fn report(ended: &[Ended], elapsed_seconds: f64) -> Report {
 }
 
 /// Pushes the execution's row (and a line for output it cannot read); true if it ended as
-/// expected.
+/// expected with an output the demo can read: an unreadable one means the demo and the
+/// steps' types disagree, which must fail the run, not pass it quietly.
 fn row(e: &Ended, lines: &mut Vec<String>) -> bool {
     let good = e.expected.as_ref().is_some_and(|x| x.outcome == e.outcome);
     let verdict = match (&e.expected, good) {
@@ -57,6 +58,7 @@ fn row(e: &Ended, lines: &mut Vec<String>) -> bool {
         lines.push(format!(
             "            output not readable as a final state: {why}"
         ));
+        return false;
     }
     good
 }
@@ -212,7 +214,7 @@ mod tests {
     }
 
     #[test]
-    fn unreadable_output_is_a_line_of_the_report_not_a_panic() {
+    fn unreadable_output_is_a_line_of_the_report_and_fails_it_not_a_panic() {
         let output = Output::parse(Some(r#"{"copy": 7}"#));
         let r = report(
             &[ended("a", Outcome::Copied, Some(Outcome::Copied), output)],
@@ -224,6 +226,7 @@ mod tests {
             r.lines
         );
         assert!(r.lines.contains(&"  bytes copied: 0".to_owned()));
+        assert!(!r.ok, "an output the demo cannot read fails the run");
     }
 
     #[test]

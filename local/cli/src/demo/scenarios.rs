@@ -5,7 +5,7 @@ use super::outcome::Outcome;
 
 /// One object to upload and the outcome its execution must end in.
 #[derive(Clone, Debug)]
-pub struct Scenario {
+pub(super) struct Scenario {
     pub key: String,
     pub size: usize,
     pub expect: Outcome,
@@ -14,41 +14,41 @@ pub struct Scenario {
 
 /// What an execution must end as, and the reason shown when it does.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Expectation {
+pub(super) struct Expectation {
     pub outcome: Outcome,
     pub why: &'static str,
 }
 
 /// An execution the demo starts itself, by name, from an event it replays.
 #[derive(Clone, Debug)]
-pub struct Replay {
+pub(super) struct Replay {
     pub name: &'static str,
     pub expect: Outcome,
     pub why: &'static str,
 }
 
 /// At-least-once delivery: the first object's event again must not copy twice.
-pub const REDELIVERED: Replay = Replay {
+pub(super) const REDELIVERED: Replay = Replay {
     name: "redelivered-event",
     expect: Outcome::Copied,
     why: "same event twice: nothing copied again",
 };
 
 /// The first version's event, replayed after the second version was copied.
-pub const LATE_EVENT: Replay = Replay {
+pub(super) const LATE_EVENT: Replay = Replay {
     name: "late-event-of-overwritten-object",
     expect: Outcome::Superseded,
     why: "source overwritten after its event",
 };
 
 /// A source overwritten before its first event is handled; both versions' own events copy.
-pub const OVERWRITTEN_KEY: &str = "ChenWei/2020-04-07/10/draft.txt";
+pub(super) const OVERWRITTEN_KEY: &str = "ChenWei/2020-04-07/10/draft.txt";
 /// The bodies of its two versions, in upload order.
-pub const OVERWRITTEN_BODIES: [&[u8]; 2] = [b"draft one", b"draft two, final"];
+pub(super) const OVERWRITTEN_BODIES: [&[u8]; 2] = [b"draft one", b"draft two, final"];
 const OVERWRITTEN_WHY: &str = "overwritten object, each version copied in turn";
 
 /// Above the demo's lowered multipart threshold (16 MiB), yet quick to copy.
-pub const LARGE_BYTES: usize = 40 * 1024 * 1024;
+pub(super) const LARGE_BYTES: usize = 40 * 1024 * 1024;
 
 fn scenario(key: &str, size: usize, expect: Outcome, why: &'static str) -> Scenario {
     Scenario {
@@ -60,7 +60,7 @@ fn scenario(key: &str, size: usize, expect: Outcome, why: &'static str) -> Scena
 }
 
 /// The tree: employees / day / hour / file, plus the awkward cases.
-pub fn workload(large: usize) -> Vec<Scenario> {
+pub(super) fn workload(large: usize) -> Vec<Scenario> {
     let mut scenarios = tree();
     scenarios.extend([
         scenario(
@@ -148,7 +148,7 @@ fn not_copied() -> [Scenario; 3] {
 /// What the execution `name` about `key` must end as: a replay by its name, else the
 /// overwritten object, else the uploaded scenario with that key; `None` when the demo never
 /// caused such an execution.
-pub fn expectation(workload: &[Scenario], name: &str, key: &str) -> Option<Expectation> {
+pub(super) fn expectation(workload: &[Scenario], name: &str, key: &str) -> Option<Expectation> {
     if let Some(r) = [REDELIVERED, LATE_EVENT]
         .into_iter()
         .find(|r| r.name == name)
@@ -171,7 +171,7 @@ pub fn expectation(workload: &[Scenario], name: &str, key: &str) -> Option<Expec
 }
 
 /// `size` bytes of printable text, the same for the same seed.
-pub fn body(size: usize, seed: usize) -> Vec<u8> {
+pub(super) fn body(size: usize, seed: usize) -> Vec<u8> {
     let mut rng = fastrand::Rng::with_seed(seed as u64);
     (0..size).map(|_| rng.alphanumeric() as u8).collect()
 }
