@@ -25,13 +25,15 @@ use crate::StepError;
 use crate::plan::PartRange;
 
 /// CRC64NVME of `data`: S3's default checksum, always `FULL_OBJECT`.
-pub fn crc64nvme(data: &[u8]) -> Digest {
+#[cfg(test)]
+fn crc64nvme(data: &[u8]) -> Digest {
     Digest::compute(Algorithm::Crc64Nvme, data)
 }
 
 /// CRC64NVME of `data` in the form S3 returns in `x-amz-checksum-crc64nvme` /
 /// `ChecksumCRC64NVME`: padded base64 of the 8 big-endian bytes (`AAAAAAAAAAA=` for nothing).
-pub fn crc64nvme_base64(data: &[u8]) -> String {
+#[cfg(test)]
+fn crc64nvme_base64(data: &[u8]) -> String {
     crc64nvme(data).to_base64()
 }
 
@@ -141,7 +143,7 @@ impl fmt::Debug for StoredChecksum {
 /// The checksum fields of a `HeadObject` / `GetObject` / `GetObjectAttributes` response (read
 /// with `ChecksumMode=ENABLED`), borrowed as S3 sends them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ChecksumFields<'a> {
+pub(crate) struct ChecksumFields<'a> {
     /// `x-amz-checksum-crc64nvme`.
     pub crc64nvme: Option<&'a str>,
     /// `x-amz-checksum-crc32c`.
@@ -163,7 +165,7 @@ impl ChecksumFields<'_> {
     /// S3 stores one algorithm per object; should a response carry several, the first of
     /// CRC64NVME, CRC32C, CRC32, SHA256, SHA1 is taken (CRC64NVME is what copyflow's copies
     /// carry, so it is the one most likely to compare).
-    pub fn stored(&self) -> Result<Option<StoredChecksum>, ChecksumError> {
+    pub(crate) fn stored(&self) -> Result<Option<StoredChecksum>, ChecksumError> {
         let candidates = [
             (Algorithm::Crc64Nvme, self.crc64nvme),
             (Algorithm::Crc32c, self.crc32c),
@@ -181,7 +183,7 @@ impl ChecksumFields<'_> {
 
 /// What comparing two stored checksums proves.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Comparison {
+pub(crate) enum Comparison {
     /// The objects hold the same bytes.
     Identical,
     /// The objects hold different bytes.
@@ -201,7 +203,7 @@ pub enum Comparison {
 ///   not comparable otherwise: the part layouts may differ (different part sizes give
 ///   different composites for the same bytes), and neither side says;
 /// - composite vs full-object: not comparable.
-pub fn compare(source: StoredChecksum, destination: StoredChecksum) -> Comparison {
+pub(crate) fn compare(source: StoredChecksum, destination: StoredChecksum) -> Comparison {
     if source.algorithm() != destination.algorithm() {
         return Comparison::NotComparable {
             reason: format!(
@@ -258,7 +260,7 @@ pub fn compare(source: StoredChecksum, destination: StoredChecksum) -> Compariso
 /// One part of a multipart object as `GetObjectAttributes` (`ObjectParts`) reports it: its
 /// number, size and stored part checksum.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PartCrc {
+pub(crate) struct PartCrc {
     /// The part number (S3 allows gaps: 1, 3, 7 is a valid upload).
     pub number: i32,
     /// The part's size in bytes.
@@ -277,7 +279,7 @@ pub struct PartCrc {
 /// has a `-N`), a `FULL_OBJECT` claim must equal the combined value. A part list that does
 /// not belong to the object fails (the error says why) and the caller reads the bytes
 /// instead.
-pub fn full_object_crc_from_parts(
+pub(crate) fn full_object_crc_from_parts(
     algorithm: Algorithm,
     parts: &[PartCrc],
     object_size: u64,
@@ -369,7 +371,7 @@ pub struct RangeProgress {
 /// the ranges that arrived ahead of the next expected one, so memory stays bounded by the
 /// read concurrency.
 #[derive(Clone, Debug)]
-pub struct RangeCombiner {
+pub(crate) struct RangeCombiner {
     algorithm: Algorithm,
     /// CRC of bytes `0..next_start`.
     crc: u64,
@@ -382,7 +384,7 @@ pub struct RangeCombiner {
 impl RangeCombiner {
     /// A combiner for a CRC algorithm (CRC32, CRC32C or CRC64NVME); SHA values cannot be
     /// combined.
-    pub fn new(algorithm: Algorithm) -> Result<Self, ChecksumError> {
+    pub(crate) fn new(algorithm: Algorithm) -> Result<Self, ChecksumError> {
         if !algorithm.is_crc() {
             return Err(ChecksumError::NotCrc(algorithm));
         }
@@ -396,7 +398,7 @@ impl RangeCombiner {
 
     /// Adds the CRC of one range. Errors (`Internal`: a caller bug) on a digest of another
     /// algorithm, or a range that overlaps one already added.
-    pub fn add(&mut self, range: PartRange, digest: Digest) -> Result<(), StepError> {
+    pub(crate) fn add(&mut self, range: PartRange, digest: Digest) -> Result<(), StepError> {
         if digest.algorithm() != self.algorithm {
             return Err(StepError::Internal(format!(
                 "range {}: expected a {} checksum, got {}",
@@ -429,12 +431,15 @@ impl RangeCombiner {
     }
 
     /// How many bytes from the start are combined so far.
-    pub const fn combined_bytes(&self) -> u64 {
+    pub(crate) const fn combined_bytes(&self) -> u64 {
         self.next_start
     }
 
     /// Continues from a [`RangeProgress`] saved by an earlier invocation.
-    pub fn resume(algorithm: Algorithm, progress: RangeProgress) -> Result<Self, ChecksumError> {
+    pub(crate) fn resume(
+        algorithm: Algorithm,
+        progress: RangeProgress,
+    ) -> Result<Self, ChecksumError> {
         let mut c = Self::new(algorithm)?;
         Digest::from_crc(algorithm, progress.crc)?;
         c.crc = progress.crc;
@@ -444,7 +449,7 @@ impl RangeCombiner {
 
     /// The contiguous prefix combined so far (ranges that arrived ahead of a gap are dropped:
     /// they are read again on resume).
-    pub const fn progress(&self) -> RangeProgress {
+    pub(crate) const fn progress(&self) -> RangeProgress {
         RangeProgress {
             crc: self.crc,
             next_start: self.next_start,
@@ -453,7 +458,7 @@ impl RangeCombiner {
 
     /// The full-object CRC, once every byte of an object of `size` bytes was added. Errors
     /// (`Internal`) when a range is missing or extends past `size`.
-    pub fn finish(self, size: u64) -> Result<Digest, StepError> {
+    pub(crate) fn finish(self, size: u64) -> Result<Digest, StepError> {
         if self.next_start != size || !self.pending.is_empty() {
             return Err(StepError::Internal(format!(
                 "ranges combine to bytes 0..{} of a {size}-byte object ({} ranges not \

@@ -37,7 +37,7 @@ use serde_json::Value;
 
 use crate::StepError;
 use crate::event::{self, ObjectCreatedEvent};
-pub use crate::keys::SkipReason;
+pub(crate) use crate::keys::SkipReason;
 use crate::keys::{self, KeyDecision, KeyRules};
 
 /// What validate-key decided.
@@ -152,7 +152,7 @@ pub fn validate_json(event: &Value, rules: &KeyRules) -> Result<Value, StepError
 }
 
 /// [`validate`] for an already parsed event.
-pub fn validate_event(
+pub(crate) fn validate_event(
     event: &ObjectCreatedEvent,
     rules: &KeyRules,
 ) -> Result<ValidateOutput, StepError> {

@@ -23,7 +23,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(version, about = "Event-driven, verified S3-to-S3 copies")]
 struct Cli {
     /// The pipeline settings.
-    #[arg(long, global = true, default_value = "copyflow.json")]
+    #[arg(long, global = true, default_value = copyflow_core::SETTINGS_FILE)]
     config: PathBuf,
     #[command(subcommand)]
     command: Command,

@@ -11,7 +11,7 @@ use crate::keys::{self, KeyPattern, KeyRules};
 use crate::plan::{self, PlanOptions};
 
 /// Storage classes accepted in `destination.storageClass` (aws-sdk-s3 1.157 `StorageClass`).
-pub const STORAGE_CLASSES: &[&str] = &[
+pub(crate) const STORAGE_CLASSES: &[&str] = &[
     "STANDARD",
     "REDUCED_REDUNDANCY",
     "STANDARD_IA",

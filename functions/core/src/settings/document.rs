@@ -12,11 +12,11 @@ use crate::plan;
 /// The default key pattern: `<employee>/<YYYY-MM-DD>/<HH>/<file>`, e.g.
 /// `AjayMuralidhar/2020-04-06/12/my-task.txt`. The named groups `date` and `hour` are also
 /// checked as a real calendar date and an hour 00-23 (see [`crate::keys::KeyPattern`]).
-pub const DEFAULT_KEY_PATTERN: &str =
+pub(crate) const DEFAULT_KEY_PATTERN: &str =
     r"(?P<employee>[^/]+)/(?P<date>\d{4}-\d{2}-\d{2})/(?P<hour>\d{2})/(?P<file>[^/]+)";
 
 /// The S3 key length limit, in UTF-8 bytes.
-pub const MAX_S3_KEY_BYTES: usize = 1024;
+pub(crate) const MAX_S3_KEY_BYTES: usize = 1024;
 
 /// The settings document as written: the serde shape of `copyflow.json`, not yet checked.
 ///

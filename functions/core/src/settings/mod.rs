@@ -49,10 +49,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use check::STORAGE_CLASSES;
 pub use document::{
-    CopySettings, DEFAULT_KEY_PATTERN, DestinationSettings, KeySettings, LocalSettings,
-    MAX_S3_KEY_BYTES, SettingsDocument, SourceSettings, VerifySettings,
+    CopySettings, DestinationSettings, KeySettings, LocalSettings, SettingsDocument,
+    SourceSettings, VerifySettings,
 };
 pub use error::{Problem, SettingsError, SettingsOrigin};
 
@@ -64,7 +63,7 @@ pub const SETTINGS_FILE: &str = "copyflow.json";
 
 /// The environment variable holding the settings JSON for the Lambda functions (the CDK app
 /// sets it to the contents of `copyflow.json`).
-pub const SETTINGS_ENV: &str = "COPYFLOW_SETTINGS";
+pub(crate) const SETTINGS_ENV: &str = "COPYFLOW_SETTINGS";
 
 /// Checked settings: every value within its limits, the key pattern compiled, the planner's
 /// options built. Made only by [`SettingsDocument::check`] (or the loaders in front of it).
