@@ -366,12 +366,9 @@ impl Pipeline {
         delivered.clear();
     }
 
-    /// The EventBridge rule the CDK app deploys: Object Created in the source bucket.
+    /// The EventBridge rule the CDK app deploys for these settings.
     fn rule(&self) -> Rule {
-        Rule {
-            bucket: self.settings.source_bucket().to_owned(),
-            key_prefixes: Vec::new(),
-        }
+        Rule::from_settings(&self.settings)
     }
 
     /// StartExecution. Recorded in the store when there is one; call

@@ -1,9 +1,15 @@
-//! The EventBridge rule the pipeline uses, as a pure matcher: `source` `aws.s3`,
-//! `detail-type` `Object Created`, `detail.bucket.name` the source bucket, and optionally
-//! `detail.object.key` prefixes (matched against the key as the event carries it, encoded,
-//! exactly as EventBridge would). The CDK app deploys the same pattern.
+//! The EventBridge rule the pipeline uses, derived from the settings in one place
+//! ([`Rule::from_settings`]): `source` `aws.s3`, `detail-type` `Object Created`,
+//! `detail.bucket.name` the source bucket, and optionally `detail.object.key` prefixes
+//! (matched against the key as the event carries it, exactly as EventBridge would).
+//!
+//! The CDK app deploys the same pattern. Both derivations run over one corpus of settings
+//! and their expected patterns, `tests/fixtures/event-rule.json`: this crate's unit test and
+//! the CDK app's jest test (`cdk/test/event-rule.test.ts`) each check every case, so the
+//! two cannot drift apart.
 
-use serde_json::Value;
+use copyflow_core::Settings;
+use serde_json::{Value, json};
 
 /// The rule's pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,7 +20,60 @@ pub struct Rule {
     pub key_prefixes: Vec<String>,
 }
 
+/// Whether a prefix has only characters that read the same in every encoding S3 or
+/// EventBridge may use for event keys (A-Z a-z 0-9 / . _ -): only such a prefix can filter.
+fn is_event_safe(prefix: &str) -> bool {
+    !prefix.is_empty()
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'-'))
+}
+
 impl Rule {
+    /// The rule the CDK app deploys for these settings: `deploy.eventRuleKeyPrefixes` when it
+    /// is a list, else `source.prefix` when it is event-safe, else no key filter (validate-key
+    /// then skips keys outside the prefix). The CDK app checks the `deploy` list itself.
+    pub fn from_settings(settings: &Settings) -> Rule {
+        let listed = settings
+            .document()
+            .deploy
+            .as_ref()
+            .and_then(|d| d.get("eventRuleKeyPrefixes"))
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            });
+        let prefix = settings.source_prefix();
+        let key_prefixes = listed.unwrap_or_else(|| {
+            if is_event_safe(prefix) {
+                vec![prefix.to_owned()]
+            } else {
+                Vec::new()
+            }
+        });
+        Rule {
+            bucket: settings.source_bucket().to_owned(),
+            key_prefixes,
+        }
+    }
+
+    /// The EventBridge event pattern, as it appears in the synthesized template.
+    pub fn pattern(&self) -> Value {
+        let mut detail = json!({"bucket": {"name": [self.bucket]}});
+        if !self.key_prefixes.is_empty() {
+            let prefixes: Vec<Value> = self
+                .key_prefixes
+                .iter()
+                .map(|p| json!({ "prefix": p }))
+                .collect();
+            detail["object"] = json!({ "key": prefixes });
+        }
+        json!({"source": ["aws.s3"], "detail-type": ["Object Created"], "detail": detail})
+    }
+
     /// Whether EventBridge would deliver `event` to the rule's target.
     pub fn matches(&self, event: &Value) -> bool {
         let detail = &event["detail"];
@@ -63,5 +122,46 @@ mod tests {
         assert!(rule.matches(&event("src", "AjayMuralidhar/x")));
         assert!(rule.matches(&event("src", "in+box/x")));
         assert!(!rule.matches(&event("src", "Bob/x")));
+    }
+
+    /// `doc` with `value` at the dotted `path` (`deploy.eventRuleKeyPrefixes`), as the CDK
+    /// app's `-c copyflow:<path>=...` overrides do.
+    fn set(doc: &mut Value, path: &str, value: Value) {
+        let mut at = doc;
+        for part in path.split('.') {
+            at = &mut at[part];
+        }
+        *at = value;
+    }
+
+    #[test]
+    fn the_derived_pattern_is_the_one_the_cdk_app_deploys_for_every_corpus_case() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let base: Value =
+            serde_json::from_str(&std::fs::read_to_string(root.join("copyflow.json")).unwrap())
+                .unwrap();
+        let corpus: Value = serde_json::from_str(
+            &std::fs::read_to_string(root.join("tests/fixtures/event-rule.json")).unwrap(),
+        )
+        .unwrap();
+        let cases = corpus["cases"].as_array().unwrap();
+        assert!(cases.len() >= 5, "the corpus lost its cases");
+        for case in cases {
+            let mut doc = base.clone();
+            for (path, value) in case["overrides"].as_object().unwrap() {
+                set(&mut doc, path, value.clone());
+            }
+            let settings = copyflow_core::Settings::from_json(
+                &doc.to_string(),
+                copyflow_core::SettingsOrigin::Built,
+            )
+            .unwrap();
+            assert_eq!(
+                Rule::from_settings(&settings).pattern(),
+                case["pattern"],
+                "{}",
+                case["name"]
+            );
+        }
     }
 }

@@ -60,8 +60,8 @@ fn parse(text: &str, origin: &SettingsOrigin) -> Result<SettingsDocument, Settin
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
-    use crate::settings::document::DEFAULT_KEY_PATTERN;
     use super::*;
+    use crate::settings::document::DEFAULT_KEY_PATTERN;
 
     fn file(name: &str) -> SettingsOrigin {
         SettingsOrigin::File(name.into())
