@@ -255,8 +255,42 @@ impl Pipeline {
                         message: crate::sdk_error::one_line(&e).to_string(),
                     })?;
             }
+            if self.bucket_versioning() {
+                self.enable_versioning(bucket).await?;
+            }
             self.abort_incomplete_uploads(bucket).await?;
         }
+        Ok(())
+    }
+
+    /// `deploy.bucketVersioning`, default true, as the CDK app reads it: local buckets are
+    /// versioned like the deployed ones, so copies are pinned to the event's version.
+    fn bucket_versioning(&self) -> bool {
+        self.settings
+            .document()
+            .deploy
+            .as_ref()
+            .and_then(|d| d.get("bucketVersioning"))
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(true)
+    }
+
+    async fn enable_versioning(&self, bucket: &str) -> Result<(), PipelineError> {
+        use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+        self.s3
+            .put_bucket_versioning()
+            .bucket(bucket)
+            .versioning_configuration(
+                VersioningConfiguration::builder()
+                    .status(BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| PipelineError::Bucket {
+                bucket: bucket.to_owned(),
+                message: crate::sdk_error::one_line(&e).to_string(),
+            })?;
         Ok(())
     }
 
