@@ -49,7 +49,19 @@ npm test --prefix statemachine
 step "Rust workspace tests (S3 conformance x2, steps, ASL conformance, CLI demo and end-to-end)"
 cargo test --workspace --locked --no-fail-fast
 
-step "CDK app (npm: aws-cdk-lib, cdk-nag, jest)"
+step "cfn-lint and checkov from PyPI (independent checks of the synthesized template)"
+cfn_tools=('cfn-lint==1.58.0' 'checkov==3.3.30')
+if [[ ! -x .tools/cfn-venv/bin/checkov ]] || [[ "$(cat .tools/cfn-venv/.copyflow-installed 2>/dev/null)" != "${cfn_tools[*]}" ]]; then
+  rm -rf .tools/cfn-venv
+  python3 -m venv .tools/cfn-venv
+  .tools/cfn-venv/bin/pip install --quiet "${cfn_tools[@]}"
+  printf '%s' "${cfn_tools[*]}" > .tools/cfn-venv/.copyflow-installed
+fi
+export COPYFLOW_CFN_LINT="$root/.tools/cfn-venv/bin/cfn-lint" COPYFLOW_CHECKOV="$root/.tools/cfn-venv/bin/checkov"
+"$COPYFLOW_CFN_LINT" --version
+"$COPYFLOW_CHECKOV" --version
+
+step "CDK app (npm: aws-cdk-lib, cdk-nag, jest; cfn-lint and checkov on the template)"
 ./cdk/test.sh
 
 echo

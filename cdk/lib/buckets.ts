@@ -9,7 +9,7 @@ import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { acknowledge } from './nag';
+import { acknowledge, skipCheckov } from './nag';
 import { DeploySettings, LoadedSettings } from './settings';
 
 export interface CopyflowBuckets {
@@ -75,7 +75,7 @@ function addAccessLogsBucket(scope: Construct, deploy: DeploySettings): s3.Bucke
   if (!(deploy.createSourceBucket || deploy.createDestinationBucket) || !deploy.serverAccessLogs) {
     return undefined;
   }
-  return new s3.Bucket(scope, 'AccessLogsBucket', {
+  const bucket = new s3.Bucket(scope, 'AccessLogsBucket', {
     encryption: s3.BucketEncryption.S3_MANAGED, // the only encryption S3 log delivery supports
     blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
     enforceSSL: true,
@@ -87,6 +87,11 @@ function addAccessLogsBucket(scope: Construct, deploy: DeploySettings): s3.Bucke
     ],
     removalPolicy: RemovalPolicy.RETAIN,
   });
+  skipCheckov(bucket, [
+    ['CKV_AWS_18', 'This is the access-log bucket itself: logging its own requests into itself would loop.'],
+    ['CKV_AWS_21', 'Access logs expire by the lifecycle rule and are never overwritten; versioning would only keep deleted logs.'],
+  ]);
+  return bucket;
 }
 
 /** A private, TLS-only, owner-enforced, retained bucket: SSE-KMS if it is the destination and there is a key. */
@@ -116,7 +121,9 @@ function createBucket(scope: Construct, id: string, name: string, role: BucketRo
     removalPolicy: RemovalPolicy.RETAIN,
   });
   if (!accessLogs) {
-    acknowledge(bucket, 'AwsSolutions-S1', 'Server access logging is turned off by deploy.serverAccessLogs = false in the settings (an explicit operator choice).');
+    const reason = 'Server access logging is turned off by deploy.serverAccessLogs = false in the settings (an explicit operator choice).';
+    acknowledge(bucket, 'AwsSolutions-S1', reason);
+    skipCheckov(bucket, [['CKV_AWS_18', reason]]);
   }
   if (role !== 'destination') {
     // Native CloudFormation (NotificationConfiguration.EventBridgeConfiguration) rather

@@ -8,7 +8,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { acknowledge } from './nag';
+import { acknowledge, skipCheckov } from './nag';
 import { LoadedSettings } from './settings';
 
 export interface CopyflowTrigger {
@@ -24,6 +24,9 @@ export function addEventRule(scope: Construct, settings: LoadedSettings, stateMa
     enforceSSL: true,
     retentionPeriod: Duration.days(deploy.dlqRetentionDays),
   });
+  skipCheckov(deadLetterQueue, [
+    ['CKV_AWS_27', 'The queue is encrypted with SQS-managed keys (SqsManagedSseEnabled); the check only recognises a KMS key id.'],
+  ]);
   acknowledge(
     deadLetterQueue,
     'AwsSolutions-SQS3',

@@ -8,7 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { Definition } from './definition';
-import { acknowledge } from './nag';
+import { acknowledge, LOG_GROUP_KMS_REASON, skipCheckov } from './nag';
 import { DeploySettings, STEPS, StepKey } from './settings';
 
 /** Adds the state machine and its log group to `scope`. */
@@ -24,6 +24,7 @@ export function addStateMachine(
     retention: deploy.logRetentionDays,
     removalPolicy: RemovalPolicy.RETAIN,
   });
+  skipCheckov(stateMachineLogs, [['CKV_AWS_158', LOG_GROUP_KMS_REASON]]);
   const stateMachine = new sfn.StateMachine(scope, 'StateMachine', {
     definitionBody: sfn.DefinitionBody.fromString(definition.text),
     definitionSubstitutions: Object.fromEntries(STEPS.map((s) => [s.placeholder, functions[s.key].functionArn])),

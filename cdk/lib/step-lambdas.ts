@@ -11,7 +11,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import * as path from 'path';
 import { resolveLambdaAsset } from './lambda-assets';
-import { acknowledge, nagResource } from './nag';
+import { acknowledge, LOG_GROUP_KMS_REASON, nagResource, skipCheckov } from './nag';
 import { copyObjectStatements, objectWildcards, PolicyInputs, validateKeyStatements, verifyCopyStatements } from './policies';
 import { LoadedSettings, STEPS, StepKey } from './settings';
 
@@ -64,6 +64,7 @@ function addStepLambda(scope: Construct, step: Step, context: StepContext): lamb
     retention: deploy.logRetentionDays,
     removalPolicy: RemovalPolicy.RETAIN,
   });
+  skipCheckov(logGroup, [['CKV_AWS_158', LOG_GROUP_KMS_REASON]]);
   const role = new iam.Role(scope, `${id}Role`, {
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     description: `copyflow ${step.binary}: least privilege for this step only`,
@@ -97,6 +98,12 @@ function addStepLambda(scope: Construct, step: Step, context: StepContext): lamb
       RUST_LOG: deploy.logLevel.toLowerCase(),
     },
   });
+  skipCheckov(fn, [
+    ['CKV_AWS_115', 'No reserved concurrency by default: it would carve capacity out of the account pool for every deployment; S3 request rates per prefix are the limit that matters.'],
+    ['CKV_AWS_116', 'Step Functions invokes the function synchronously and retries and catches its errors in the ASL; a Lambda dead-letter queue applies only to asynchronous invocations.'],
+    ['CKV_AWS_117', 'The function only calls AWS service endpoints (S3, KMS, X-Ray, CloudWatch Logs); a VPC would add NAT or VPC endpoints and cold-start cost and protect nothing here.'],
+    ['CKV_AWS_173', 'The only variables are the copyflow settings document and the log level: no secrets; Lambda encrypts them at rest with an AWS managed key.'],
+  ]);
   acknowledgeRoleFindings(role, step, context);
   return fn;
 }
