@@ -104,7 +104,7 @@ async fn main() -> ExitCode {
 async fn execute(cli: Cli) -> CliResult<bool> {
     let settings = config::load(&cli.config)?;
     let sfn_local = settings.sfn_address().to_string();
-    let stack = config::stack_name(&settings);
+    let stack = copyflow::deploy::stack_name(&settings);
     match cli.command {
         Command::Demo => demo::run(settings).await,
         Command::Up { faults, fault_seed } => {

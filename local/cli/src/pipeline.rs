@@ -135,6 +135,14 @@ pub enum PipelineError {
     },
 }
 
+/// A bucket request that failed while `up` set the buckets up, as one line.
+fn bucket_error(bucket: &str, message: String) -> PipelineError {
+    PipelineError::Bucket {
+        bucket: bucket.to_owned(),
+        message,
+    }
+}
+
 fn lambda_error(e: StepError) -> LambdaError {
     LambdaError::new(e.name(), e.to_string())
 }
@@ -250,12 +258,9 @@ impl Pipeline {
                     .bucket(bucket)
                     .send()
                     .await
-                    .map_err(|e| PipelineError::Bucket {
-                        bucket: bucket.to_owned(),
-                        message: crate::sdk_error::one_line(&e).to_string(),
-                    })?;
+                    .map_err(|e| bucket_error(bucket, crate::sdk_error::one_line(&e)))?;
             }
-            if self.bucket_versioning() {
+            if crate::deploy::bucket_versioning(&self.settings) {
                 self.enable_versioning(bucket).await?;
             }
             self.abort_incomplete_uploads(bucket).await?;
@@ -263,18 +268,7 @@ impl Pipeline {
         Ok(())
     }
 
-    /// `deploy.bucketVersioning`, default true, as the CDK app reads it: local buckets are
-    /// versioned like the deployed ones, so copies are pinned to the event's version.
-    fn bucket_versioning(&self) -> bool {
-        self.settings
-            .document()
-            .deploy
-            .as_ref()
-            .and_then(|d| d.get("bucketVersioning"))
-            .and_then(serde_json::Value::as_bool)
-            .unwrap_or(true)
-    }
-
+    /// Versioned like the deployed buckets, so copies are pinned to the event's version.
     async fn enable_versioning(&self, bucket: &str) -> Result<(), PipelineError> {
         use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
         self.s3
@@ -287,10 +281,7 @@ impl Pipeline {
             )
             .send()
             .await
-            .map_err(|e| PipelineError::Bucket {
-                bucket: bucket.to_owned(),
-                message: crate::sdk_error::one_line(&e).to_string(),
-            })?;
+            .map_err(|e| bucket_error(bucket, crate::sdk_error::one_line(&e)))?;
         Ok(())
     }
 

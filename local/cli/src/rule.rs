@@ -34,18 +34,7 @@ impl Rule {
     /// is a list, else `source.prefix` when it is event-safe, else no key filter (validate-key
     /// then skips keys outside the prefix). The CDK app checks the `deploy` list itself.
     pub fn from_settings(settings: &Settings) -> Rule {
-        let listed = settings
-            .document()
-            .deploy
-            .as_ref()
-            .and_then(|d| d.get("eventRuleKeyPrefixes"))
-            .and_then(Value::as_array)
-            .map(|list| {
-                list.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect::<Vec<_>>()
-            });
+        let listed = crate::deploy::event_rule_key_prefixes(settings);
         let prefix = settings.source_prefix();
         let key_prefixes = listed.unwrap_or_else(|| {
             if is_event_safe(prefix) {

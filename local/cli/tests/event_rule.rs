@@ -11,7 +11,7 @@ use aws_sdk_sfn::types::ExecutionStatus;
 use serde_json::json;
 
 mod support;
-use support::{MACHINE, s3, sfn, up};
+use support::{s3, sfn, up};
 
 const OUTSIDE: &str = "elsewhere/AjayMuralidhar/2020-04-06/12/not-watched.txt";
 const INSIDE: &str = "uploads/AjayMuralidhar/2020-04-06/12/watched.txt";
@@ -40,13 +40,7 @@ fn a_key_outside_the_source_prefix_starts_no_execution_and_copies_are_version_pi
         let sfn = sfn(&sfn_endpoint);
         let deadline = Instant::now() + Duration::from_secs(60);
         let executions = loop {
-            let list = sfn
-                .list_executions()
-                .state_machine_arn(MACHINE)
-                .send()
-                .await
-                .unwrap();
-            let all = list.executions().to_vec();
+            let all = support::executions(&sfn).await;
             if all
                 .iter()
                 .any(|e| *e.status() == ExecutionStatus::Succeeded)

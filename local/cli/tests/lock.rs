@@ -46,13 +46,8 @@ fn a_second_up_is_refused_and_run_uses_the_running_up() {
         let client = sfn(&sfn_endpoint);
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let list = client
-                .list_executions()
-                .state_machine_arn(MACHINE)
-                .send()
-                .await
-                .unwrap();
-            if let Some(e) = list.executions().first()
+            let list = support::executions(&client).await;
+            if let Some(e) = list.first()
                 && e.status() != &aws_sdk_sfn::types::ExecutionStatus::Running
             {
                 let d = client

@@ -22,14 +22,8 @@ const BODY: &[u8] = b"the bytes that must land";
 async fn settled(client: &aws_sdk_sfn::Client, count: usize) -> Vec<(String, ExecutionStatus)> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let list = client
-            .list_executions()
-            .state_machine_arn(MACHINE)
-            .send()
+        let all: Vec<(String, ExecutionStatus)> = support::executions(client)
             .await
-            .unwrap();
-        let all: Vec<(String, ExecutionStatus)> = list
-            .executions()
             .iter()
             .map(|e| (e.name().to_owned(), e.status().clone()))
             .collect();

@@ -97,6 +97,20 @@ pub(crate) fn sfn(endpoint: &str) -> aws_sdk_sfn::Client {
     aws_sdk_sfn::Client::from_conf(config)
 }
 
+/// The local state machine's executions, newest first (the first page).
+pub(crate) async fn executions(
+    client: &aws_sdk_sfn::Client,
+) -> Vec<aws_sdk_sfn::types::ExecutionListItem> {
+    client
+        .list_executions()
+        .state_machine_arn(MACHINE)
+        .send()
+        .await
+        .unwrap()
+        .executions()
+        .to_vec()
+}
+
 /// Runs the `copyflow` binary with `--config config`; returns (success, stdout + stderr).
 pub(crate) fn copyflow(config: &Path, args: &[&str]) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_copyflow"))
