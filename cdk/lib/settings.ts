@@ -675,7 +675,7 @@ class Checker {
     ) {
       this.problem(
         field,
-        `${JSON.stringify(value)} is not an S3 bucket name: use 3-63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit`,
+        `${JSON.stringify(value)} is not an S3 bucket name: existing buckets are named with 3-255 letters, digits, dots, hyphens and underscores, starting and ending with a letter or digit (names of new buckets: 3-63 lower-case letters, digits, dots and hyphens)`,
       );
       return undefined;
     }

@@ -160,6 +160,26 @@ describe('invalid settings', () => {
     expect(found[0].message).toContain('deployment settings go under "deploy"');
   });
 
+  test('accepts and refuses bucket names as the shared corpus says, with its message', () => {
+    // The Rust settings check runs the same corpus (functions/core/src/settings/check.rs).
+    const corpus: { message: string; cases: { name: string; accepted: boolean }[] } = JSON.parse(
+      fs.readFileSync(path.join(__dirname, '..', '..', 'tests', 'fixtures', 'bucket-names.json'), 'utf8'),
+    );
+    expect(corpus.cases.length).toBeGreaterThanOrEqual(8);
+    for (const { name, accepted } of corpus.cases) {
+      // An existing source bucket: the creation rule is a separate check.
+      const document = withDeploy({ createSourceBucket: false }, { source: { bucket: name }, destination: { bucket: 'dst-bucket' } });
+      const expected = accepted ? [] : [{ field: 'source.bucket', message: corpus.message.replace('NAME', JSON.stringify(name)) }];
+      let found: { field: string; message: string }[] = [];
+      try {
+        parseSettings(document, 'test.json');
+      } catch (e) {
+        found = [...(e as SettingsError).problems].map((p) => ({ field: p.field, message: p.message }));
+      }
+      expect({ name, problems: found }).toEqual({ name, problems: expected });
+    }
+  });
+
   test('refuses missing bucket names', () => {
     expect(fields({ source: {}, destination: { bucket: 'dst-bucket' } })).toEqual(['source.bucket']);
     expect(fields({ source: { bucket: 'src-bucket' } })).toEqual(['destination']);

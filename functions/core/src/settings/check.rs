@@ -243,8 +243,9 @@ fn check_bucket_name(name: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "{name:?} is not an S3 bucket name: use 3-63 lower-case letters, digits, dots and \
-             hyphens, starting and ending with a letter or digit"
+            "{name:?} is not an S3 bucket name: existing buckets are named with 3-255 letters, \
+             digits, dots, hyphens and underscores, starting and ending with a letter or digit \
+             (names of new buckets: 3-63 lower-case letters, digits, dots and hyphens)"
         ))
     }
 }
@@ -468,6 +469,30 @@ mod tests {
         }
         for name in ["", "ab", "-ab", "ab-", "a/b", "a b", "ü-bucket"] {
             assert!(check_bucket_name(name).is_err(), "{name}");
+        }
+    }
+
+    #[test]
+    fn bucket_names_follow_the_corpus_the_cdk_app_is_checked_against_too() {
+        let corpus: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../tests/fixtures/bucket-names.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let message = corpus["message"].as_str().unwrap();
+        let cases = corpus["cases"].as_array().unwrap();
+        assert!(cases.len() >= 8, "the corpus lost its cases");
+        for case in cases {
+            let name = case["name"].as_str().unwrap();
+            let expected = if case["accepted"].as_bool().unwrap() {
+                Ok(())
+            } else {
+                Err(message.replace("NAME", &format!("{name:?}")))
+            };
+            assert_eq!(check_bucket_name(name), expected, "{name:?}");
         }
     }
 }
