@@ -295,6 +295,11 @@ export function parseSettings(document: unknown, origin: string): LoadedSettings
   c.onlyKeys('keys', keys, ['pattern', 'maxKeyBytes']);
   if (keys.pattern !== undefined && keys.pattern !== null && typeof keys.pattern !== 'string') {
     c.problem('keys.pattern', 'must be a regular expression string, or null for any key');
+  } else if (typeof keys.pattern === 'string') {
+    const refusal = keyPatternRefusal(keys.pattern);
+    if (refusal) {
+      c.problem('keys.pattern', refusal);
+    }
   }
   c.integer('keys.maxKeyBytes', keys.maxKeyBytes, 1, MAX_S3_KEY_BYTES, "S3's key limit is 1024 bytes");
 
@@ -607,6 +612,27 @@ function parseDeploy(c: Checker, d: Record<string, unknown>, ctx: DeployContext)
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Why the functions would refuse `pattern`, as far as JavaScript can tell: they compile it
+ * with Rust's regex-lite (`(?P<name>...)` groups, no look-around, no backreferences), so a
+ * pattern that does not compile would fail every invocation after deploying. The shared corpus
+ * `tests/fixtures/settings-verdicts.json` holds both checks to the same verdicts.
+ */
+function keyPatternRefusal(pattern: string): string | undefined {
+  if (/\(\?<?[=!]/.test(pattern)) {
+    return `${JSON.stringify(pattern)} uses look-around, which the functions' regex engine (Rust regex-lite) does not support`;
+  }
+  if (/\\[1-9]/.test(pattern)) {
+    return `${JSON.stringify(pattern)} uses a backreference, which the functions' regex engine (Rust regex-lite) does not support`;
+  }
+  try {
+    new RegExp(`^(?:${pattern.replace(/\(\?P</g, '(?<')})$`, 'u');
+  } catch (e) {
+    return `${JSON.stringify(pattern)} is not a regular expression: ${(e as Error).message}`;
+  }
+  return undefined;
 }
 
 /** Rules for creating a bucket (imports accept legacy names too). */

@@ -180,6 +180,24 @@ describe('invalid settings', () => {
     }
   });
 
+  test('refuses the documents of the shared corpus for the same fields as the functions do', () => {
+    // The Rust settings check runs the same corpus (functions/core/src/settings/check.rs).
+    const corpus: { cases: { name: string; document: Record<string, unknown>; refused: string[] }[] } = JSON.parse(
+      fs.readFileSync(path.join(__dirname, '..', '..', 'tests', 'fixtures', 'settings-verdicts.json'), 'utf8'),
+    );
+    expect(corpus.cases.length).toBeGreaterThanOrEqual(8);
+    for (const { name, document, refused } of corpus.cases) {
+      let found: string[] = [];
+      try {
+        parseSettings({ ...minimal, ...document }, 'test.json');
+      } catch (e) {
+        expect(e).toBeInstanceOf(SettingsError);
+        found = [...(e as SettingsError).problems].map((p) => p.field);
+      }
+      expect({ name, refused: found }).toEqual({ name, refused });
+    }
+  });
+
   test('refuses missing bucket names', () => {
     expect(fields({ source: {}, destination: { bucket: 'dst-bucket' } })).toEqual(['source.bucket']);
     expect(fields({ source: { bucket: 'src-bucket' } })).toEqual(['destination']);

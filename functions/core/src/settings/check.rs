@@ -495,4 +495,46 @@ mod tests {
             assert_eq!(check_bucket_name(name), expected, "{name:?}");
         }
     }
+
+    /// The fields a document is refused for: every problem's, or the path of a shape error.
+    fn refused_fields(text: &str) -> Vec<String> {
+        match Settings::from_json(text, SettingsOrigin::Built) {
+            Ok(_) => Vec::new(),
+            Err(SettingsError::Invalid { problems, .. }) => {
+                problems.into_iter().map(|p| p.field).collect()
+            }
+            Err(SettingsError::Parse { path, .. }) => vec![path],
+            Err(other) => panic!("unexpected error: {other}"),
+        }
+    }
+
+    #[test]
+    fn documents_get_the_verdicts_of_the_corpus_the_cdk_app_is_checked_against_too() {
+        let corpus: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../tests/fixtures/settings-verdicts.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let cases = corpus["cases"].as_array().unwrap();
+        assert!(cases.len() >= 8, "the corpus lost its cases");
+        for case in cases {
+            let mut document = serde_json::json!({
+                "source": {"bucket": "src-bucket"},
+                "destination": {"bucket": "dst-bucket"},
+            });
+            for (section, value) in case["document"].as_object().unwrap() {
+                document[section] = value.clone();
+            }
+            let expected: Vec<String> = serde_json::from_value(case["refused"].clone()).unwrap();
+            assert_eq!(
+                refused_fields(&document.to_string()),
+                expected,
+                "{}",
+                case["name"]
+            );
+        }
+    }
 }
