@@ -627,8 +627,14 @@ function keyPatternRefusal(pattern: string): string | undefined {
   if (/\\[1-9]/.test(pattern)) {
     return `${JSON.stringify(pattern)} uses a backreference, which the functions' regex engine (Rust regex-lite) does not support`;
   }
+  // JavaScript has no inline flags (`(?i)`, `(?x:...)`): drop them for the syntax check.
+  const javascript = pattern
+    .replace(/\(\?P</g, '(?<')
+    .replace(/\(\?[imsxUR-]+\)/g, '')
+    .replace(/\(\?[imsxUR-]+:/g, '(?:');
   try {
-    new RegExp(`^(?:${pattern.replace(/\(\?P</g, '(?<')})$`, 'u');
+    // Without the u flag: it would refuse escapes regex-lite accepts (`\-`, `\/`).
+    new RegExp(`^(?:${javascript})$`);
   } catch (e) {
     return `${JSON.stringify(pattern)} is not a regular expression: ${(e as Error).message}`;
   }
