@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_s3::primitives::ByteStream;
 
 mod support;
-use support::{MACHINE, s3, sfn, up};
+use support::{s3, sfn, up};
 
 #[test]
 fn a_second_up_is_refused_and_run_uses_the_running_up() {
@@ -79,16 +79,7 @@ fn a_second_up_is_refused_and_run_uses_the_running_up() {
     );
     assert!(stdout.contains("using the running copyflow up"), "{stdout}");
     assert!(stdout.contains("Copied SUCCEEDED"), "{stdout}");
-    let recorded = runtime.block_on(async {
-        sfn(&sfn_endpoint)
-            .list_executions()
-            .state_machine_arn(MACHINE)
-            .send()
-            .await
-            .unwrap()
-            .executions()
-            .len()
-    });
+    let recorded = runtime.block_on(async { support::executions(&sfn(&sfn_endpoint)).await.len() });
     assert_eq!(recorded, 2, "run's execution is in up's history");
     drop(running);
 }

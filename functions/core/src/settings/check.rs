@@ -472,16 +472,17 @@ mod tests {
         }
     }
 
+    /// A corpus under `tests/fixtures/` that the CDK app's tests read too.
+    fn fixture(name: &str) -> serde_json::Value {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures")
+            .join(name);
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
     #[test]
     fn bucket_names_follow_the_corpus_the_cdk_app_is_checked_against_too() {
-        let corpus: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("../../tests/fixtures/bucket-names.json"),
-            )
-            .unwrap(),
-        )
-        .unwrap();
+        let corpus = fixture("bucket-names.json");
         let message = corpus["message"].as_str().unwrap();
         let cases = corpus["cases"].as_array().unwrap();
         assert!(cases.len() >= 8, "the corpus lost its cases");
@@ -510,14 +511,7 @@ mod tests {
 
     #[test]
     fn documents_get_the_verdicts_of_the_corpus_the_cdk_app_is_checked_against_too() {
-        let corpus: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("../../tests/fixtures/settings-verdicts.json"),
-            )
-            .unwrap(),
-        )
-        .unwrap();
+        let corpus = fixture("settings-verdicts.json");
         let cases = corpus["cases"].as_array().unwrap();
         assert!(cases.len() >= 8, "the corpus lost its cases");
         for case in cases {
