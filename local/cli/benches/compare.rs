@@ -156,6 +156,7 @@ impl Up {
             "local": {
                 "s3Address": free_address().to_string(),
                 "sfnAddress": free_address().to_string(),
+                "consoleAddress": "127.0.0.1:0",
                 "dataDir": dir.path().join("data"),
             }
         });

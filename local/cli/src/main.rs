@@ -2,6 +2,7 @@
 
 mod backfill;
 mod config;
+mod console_cmd;
 mod demo;
 mod redrive;
 mod run;
@@ -74,6 +75,8 @@ enum Command {
     },
     /// Run one execution for an EventBridge event file.
     Run(run::RunArgs),
+    /// Serve the web console over a deployed pipeline (--aws) or a Step Functions endpoint.
+    Console(console_cmd::ConsoleArgs),
 }
 
 #[tokio::main]
@@ -140,5 +143,9 @@ async fn execute(cli: Cli) -> CliResult<bool> {
             redrive::run(&target.with_stack_default(stack), &sfn_local, &which).await
         }
         Command::Run(args) => run::run(settings, &args).await,
+        Command::Console(mut args) => {
+            args.target = args.target.with_stack_default(stack);
+            console_cmd::run(&settings, &args).await.map(|()| true)
+        }
     }
 }

@@ -6,7 +6,11 @@ use copyflow::outln;
 
 use copyflow_core::Settings;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use crate::{CliResult, render, sfn_api};
+use copyflow::console::{self, progress, source::local::LocalSource, states};
 use copyflow::lock::DataDirLock;
 use copyflow::pipeline::{DEFAULT_MAX_RUNNING, Pipeline, PipelineOptions, S3Target};
 
@@ -29,6 +33,22 @@ pub(crate) async fn run(
     let (sfn, _api) = sfn_api::serve(settings.sfn_address(), pipeline.clone()).await.map_err(|e| {
         format!("cannot listen on {} for the Step Functions API: {e}. Stop whatever uses it, or set local.sfnAddress in {}", settings.sfn_address(), settings.origin())
     })?;
+    let part_size = settings.document().copy.part_size_bytes;
+    // The console is a view: when its port is taken, up runs without it and says so.
+    let console_source = Arc::new(LocalSource::new(pipeline.clone(), part_size));
+    let console = match console::serve(settings.console_address(), console_source, CONSOLE_POLL)
+        .await
+    {
+        Ok((address, task)) => Some((address, task)),
+        Err(e) => {
+            outln!(
+                "the console is not served: cannot listen on {}: {e} (set local.consoleAddress in {})",
+                settings.console_address(),
+                settings.origin()
+            );
+            None
+        }
+    };
     let s3 = pipeline.s3_endpoint().to_owned();
     let fault_injection = faults.is_some();
     if let Some(plan) = faults {
@@ -50,6 +70,9 @@ pub(crate) async fn run(
     outln!("  S3                  {s3}");
     outln!("  Step Functions API  http://{sfn}");
     outln!("  state machine       {machine}");
+    if let Some((address, _)) = &console {
+        outln!("  console             http://{address}/");
+    }
     outln!(
         "  credentials         AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} AWS_DEFAULT_REGION=us-east-1",
         copyflow_s3::DEFAULT_ACCESS_KEY,
@@ -71,6 +94,8 @@ pub(crate) async fn run(
         tokio::select! {
             next = started.recv() => {
                 let Some(s) = next else { break };
+                let threshold = settings.document().copy.multipart_threshold_bytes;
+                tokio::spawn(report_large_copy(pipeline.clone(), s.execution_arn.clone(), threshold, part_size));
                 let p = pipeline.clone();
                 tokio::spawn(async move {
                     let engine = p.executions().engine();
@@ -99,9 +124,66 @@ pub(crate) async fn run(
     if let Some(summary) = pipeline.fault_summary().filter(|_| fault_injection) {
         outln!("fault injection: {summary}");
     }
+    if let Some((_, task)) = console {
+        task.abort();
+    }
     pipeline.shutdown().await;
     drop(lock);
     Ok(())
+}
+
+/// How often the console's live feed reads the newest executions.
+const CONSOLE_POLL: Duration = Duration::from_millis(500);
+/// The least time between two progress lines of one copy.
+const PROGRESS_EVERY: Duration = Duration::from_secs(3);
+
+/// For an object at or above the multipart threshold: a line when its copy starts, then
+/// its progress at most every [`PROGRESS_EVERY`], read from S3 as the console reads it.
+async fn report_large_copy(
+    pipeline: Arc<copyflow::pipeline::Pipeline>,
+    arn: String,
+    threshold: u64,
+    part_size: u64,
+) {
+    let executions = pipeline.executions();
+    let size = executions
+        .engine()
+        .stored_execution(&arn)
+        .and_then(|e| console::source::key_and_size(&e.description.input).1);
+    if size.is_none_or(|s| s < threshold) {
+        return;
+    }
+    let (mut announced, mut last) = (false, None::<std::time::Instant>);
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let running = executions
+            .engine()
+            .stored_execution(&arn)
+            .is_some_and(|e| e.description.status == copyflow_asl::ExecutionStatus::Running);
+        if !running {
+            return;
+        }
+        let events = executions.history(&arn).unwrap_or_default();
+        let Some(target) = progress::target(&states::analyse(&events)) else {
+            continue;
+        };
+        let key = copyflow::output::escape(&target.key).into_owned();
+        if !announced {
+            outln!(
+                "→ copying {key}: {}, multipart in parts of {}",
+                progress::human_bytes(target.size as f64),
+                progress::human_bytes(target.part_size.unwrap_or(part_size) as f64)
+            );
+            announced = true;
+        }
+        if last.is_some_and(|t| t.elapsed() < PROGRESS_EVERY) {
+            continue;
+        }
+        if let Ok(Some(p)) = progress::read(pipeline.s3(), &target, Some(part_size)).await {
+            outln!("  … {key}: {}", progress::line(&p));
+            last = Some(std::time::Instant::now());
+        }
+    }
 }
 
 /// What `up` prints for a finished execution: outcome, key, duration and path, then the

@@ -38,7 +38,7 @@ impl Target {
 }
 
 /// The AWS configuration of the user's environment (credentials, region, endpoints).
-async fn aws_config(target: &Target) -> aws_config::SdkConfig {
+pub(crate) async fn aws_config(target: &Target) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(copyflow_core::s3::https_client());
     if let Some(r) = &target.region {

@@ -157,7 +157,7 @@ fn aws_cli_uploads_are_copied_verified_listed_and_kept_across_a_restart() {
             .unwrap(),
     )
     .unwrap();
-    settings["local"] = serde_json::json!({"s3Address": format!("127.0.0.1:{s3_port}"), "sfnAddress": format!("127.0.0.1:{sfn_port}"), "dataDir": "data"});
+    settings["local"] = serde_json::json!({"s3Address": format!("127.0.0.1:{s3_port}"), "sfnAddress": format!("127.0.0.1:{sfn_port}"), "consoleAddress": "127.0.0.1:0", "dataDir": "data"});
     std::fs::write(dir.path().join("copyflow.json"), settings.to_string()).unwrap();
     let stack = Stack {
         s3: format!("http://127.0.0.1:{s3_port}"),

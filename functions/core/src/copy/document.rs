@@ -113,6 +113,10 @@ pub struct CopyOutcome {
     pub parts_total: u32,
     /// Parts copied so far, counting those ListParts recovers on resume.
     pub parts_done: u32,
+    /// Bytes per part of a multipart copy (the last may be shorter); kept after the
+    /// checkpoint is cleared, so a finished copy still says how it was cut.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part_size_bytes: Option<u64>,
     /// S3 requests this step made, over all its invocations.
     pub requests: u32,
     /// Multipart uploads of the destination key that earlier invocations of this copy left
@@ -145,6 +149,7 @@ impl CopyOutcome {
             source_tags: None,
             parts_total: 0,
             parts_done: 0,
+            part_size_bytes: None,
             requests,
             aborted_stale_uploads: None,
         }

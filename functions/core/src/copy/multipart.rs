@@ -126,6 +126,7 @@ pub(super) async fn start(
         source_tags: Some(tags),
         parts_total: u32::try_from(part_count).unwrap_or(u32::MAX),
         parts_done: 0,
+        part_size_bytes: Some(part_size),
         requests,
         aborted_stale_uploads: (cleanup.aborted > 0).then_some(cleanup.aborted),
     };

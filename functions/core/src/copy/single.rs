@@ -88,6 +88,7 @@ pub(super) async fn copy_object(
         source_tags: None,
         parts_total: 1,
         parts_done: 1,
+        part_size_bytes: None,
         requests: requests + 1,
         aborted_stale_uploads: None,
     })

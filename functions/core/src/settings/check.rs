@@ -190,7 +190,7 @@ fn check_copy_and_verify(
     plan_options
 }
 
-/// `local`: the two servers need two ports.
+/// `local`: the three servers need three ports.
 fn check_local(document: &SettingsDocument, problems: &mut Problems) {
     let local = &document.local;
     if local.s3_address == local.sfn_address {
@@ -201,6 +201,17 @@ fn check_local(document: &SettingsDocument, problems: &mut Problems) {
                 local.s3_address
             ),
         );
+    }
+    for (other, name) in [
+        (local.s3_address, "local.s3Address"),
+        (local.sfn_address, "local.sfnAddress"),
+    ] {
+        if local.console_address == other {
+            problems.push(
+                "local.consoleAddress",
+                format!("is the same as {name} ({other}): give the console its own port"),
+            );
+        }
     }
 }
 

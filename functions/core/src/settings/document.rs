@@ -135,6 +135,9 @@ pub struct LocalSettings {
     /// Where the local Step Functions API listens. Default `127.0.0.1:8083`.
     #[serde(default = "default_sfn_address")]
     pub sfn_address: SocketAddr,
+    /// Where `copyflow up` serves the web console. Default `127.0.0.1:8084`.
+    #[serde(default = "default_console_address")]
+    pub console_address: SocketAddr,
     /// Where the local runtime keeps objects and executions; relative paths are relative to
     /// the directory holding `copyflow.json` ([`super::Settings::data_dir`]). Default `.copyflow`.
     #[serde(default = "default_data_dir")]
@@ -164,6 +167,9 @@ fn default_s3_address() -> SocketAddr {
 }
 fn default_sfn_address() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8083))
+}
+fn default_console_address() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8084))
 }
 fn default_data_dir() -> PathBuf {
     PathBuf::from(".copyflow")
@@ -203,6 +209,7 @@ impl Default for LocalSettings {
         Self {
             s3_address: default_s3_address(),
             sfn_address: default_sfn_address(),
+            console_address: default_console_address(),
             data_dir: default_data_dir(),
         }
     }

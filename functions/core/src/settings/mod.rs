@@ -36,7 +36,7 @@
 //!   "copy": { "multipartThresholdBytes": 1073741824, "partSizeBytes": 67108864,
 //!             "maxConcurrency": 8, "deadlineMarginSeconds": 60 },
 //!   "verify": { "maxConcurrency": 8, "rangeSizeBytes": 67108864 },
-//!   "local": { "s3Address": "127.0.0.1:9000", "sfnAddress": "127.0.0.1:8083", "dataDir": ".copyflow" }
+//!   "local": { "s3Address": "127.0.0.1:9000", "sfnAddress": "127.0.0.1:8083", "consoleAddress": "127.0.0.1:8084", "dataDir": ".copyflow" }
 //! }
 //! ```
 
@@ -151,6 +151,11 @@ impl Settings {
     /// `local.sfnAddress`.
     pub const fn sfn_address(&self) -> SocketAddr {
         self.document.local.sfn_address
+    }
+
+    /// `local.consoleAddress`.
+    pub const fn console_address(&self) -> SocketAddr {
+        self.document.local.console_address
     }
 
     /// `local.dataDir`, resolved against the directory of the settings file it came from

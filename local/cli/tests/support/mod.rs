@@ -20,7 +20,7 @@ pub(crate) fn config(dir: &Path, edit: impl FnOnce(&mut Value)) -> (PathBuf, Str
             .unwrap(),
     )
     .unwrap();
-    settings["local"] = json!({"s3Address": format!("127.0.0.1:{s3_port}"), "sfnAddress": format!("127.0.0.1:{sfn_port}"), "dataDir": "data"});
+    settings["local"] = json!({"s3Address": format!("127.0.0.1:{s3_port}"), "sfnAddress": format!("127.0.0.1:{sfn_port}"), "consoleAddress": "127.0.0.1:0", "dataDir": "data"});
     edit(&mut settings);
     let path = dir.join("copyflow.json");
     std::fs::write(&path, settings.to_string()).unwrap();
