@@ -49,6 +49,20 @@ npm test --prefix statemachine
 step "Rust workspace tests (S3 conformance x2, steps, ASL conformance, CLI demo and end-to-end)"
 cargo test --workspace --locked --no-fail-fast
 
+step "web console in a real browser (Debian chromium, playwright-core from npm)"
+if ! command -v chromium >/dev/null; then
+  sudo_if_needed=()
+  [[ $(id -u) -eq 0 ]] || sudo_if_needed=(sudo)
+  "${sudo_if_needed[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_if_needed[@]}" apt-get install -y -qq chromium >/dev/null
+fi
+chromium --version
+npm ci --prefix tests/console --no-audit --no-fund
+# The Rust tests built target/debug/copyflow; the browser tests run it (screenshots in
+# target/console-artifacts/).
+cargo build --locked --bin copyflow
+npm test --prefix tests/console
+
 step "cfn-lint and checkov from PyPI (independent checks of the synthesized template)"
 cfn_tools=('cfn-lint==1.58.0' 'checkov==3.3.30')
 if [[ ! -x .tools/cfn-venv/bin/checkov ]] || [[ "$(cat .tools/cfn-venv/.copyflow-installed 2>/dev/null)" != "${cfn_tools[*]}" ]]; then

@@ -242,7 +242,8 @@ function copyCard(card) {
   if (!card) return el("p", { class: "muted" }, "No copy: the execution ended before a copy job existed.");
   const method = card.method === "multipart"
     ? "multipart, " + card.partsTotal + " parts" + (card.partSizeBytes ? " of " + bytes(card.partSizeBytes) : "")
-    : card.method === "none" ? "none (the destination already held it)" : card.method || "";
+    : card.method === "none" ? "none (the destination already held it)"
+    : card.method === "copy-object" ? "CopyObject" : card.method || "";
   const side = (label, s) => [el("dt", {}, label), el("dd", { class: "mono" },
     "s3://" + (s.bucket || "?") + "/" + (s.key || "?") + (s.versionId ? "  (version " + s.versionId + ")" : ""))];
   return el("dl", { class: "facts", "data-testid": "copy-card" },
@@ -311,17 +312,29 @@ async function renderExecution(arn) {
     const graph = drawGraph(detail, showState);
     const redrive = el("button", { "data-testid": "redrive", disabled: !["FAILED", "TIMED_OUT", "ABORTED"].includes(row.status) }, "Redrive");
     const again = el("button", { "data-testid": "copy-again", disabled: row.status === "RUNNING" || !row.key }, "Copy again");
-    redrive.addEventListener("click", async () => {
+    const doRedrive = async () => {
       redrive.disabled = true;
       try {
         await api("/api/redrive?arn=" + encodeURIComponent(arn), { method: "POST" });
         message.replaceChildren(el("div", { class: "notice", "data-testid": "action-result" }, "Redriven: it runs again from the state it stopped in."));
         watch();
       } catch (e) {
-        message.replaceChildren(el("div", { class: "notice error", "data-testid": "action-result" }, e.code + ": " + e.message
-          + (row.outcome ? " (an execution that ended in the Fail state " + row.outcome + " re-enters it when redriven; use Copy again after fixing the cause)" : "")));
+        message.replaceChildren(el("div", { class: "notice error", "data-testid": "action-result" }, e.code + ": " + e.message));
         redrive.disabled = false;
       }
+    };
+    const endNode = machine.graph.nodes.find((n) => n.id === row.outcome);
+    redrive.addEventListener("click", () => {
+      // A redrive resumes in the state the execution stopped in; for a Fail state that
+      // means failing again (as on AWS). Say so before doing it.
+      if (endNode && endNode.kind === "Fail") {
+        message.replaceChildren(el("div", { class: "notice", "data-testid": "action-result" },
+          "This execution ended in the Fail state " + row.outcome + ": a redrive re-enters it and fails again, as on AWS. "
+          + "Fix the cause, then use Copy again (a new execution with the same event). ",
+          el("button", { "data-testid": "redrive-anyway", onclick: doRedrive }, "Redrive anyway")));
+        return;
+      }
+      doRedrive();
     });
     again.addEventListener("click", async () => {
       again.disabled = true;
