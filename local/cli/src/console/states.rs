@@ -127,11 +127,15 @@ pub fn analyse(events: &[Value]) -> Analysis {
             run.cause = None;
             open = Some((i, at, false));
         } else if kind.ends_with("StateExited") {
-            if let Some((i, since, _)) = open.take() {
+            if let Some((i, since, failing)) = open.take() {
                 let run = &mut states[i];
                 run.seconds += at - since;
                 run.output = text(d, "output");
-                run.status = if run.failed_attempts.is_empty() {
+                // Step Functions exits a state whose error a Catch handled, too: the last
+                // attempt's failure tells caught from retried.
+                run.status = if failing {
+                    StateStatus::Caught
+                } else if run.failed_attempts.is_empty() {
                     StateStatus::Succeeded
                 } else {
                     StateStatus::Retried
@@ -259,6 +263,13 @@ mod tests {
         assert_eq!(validate.status, StateStatus::Caught);
         assert_eq!(validate.error.as_deref(), Some("KeyRejected"));
         assert_eq!(run(&a, "KeyRejected").status, StateStatus::Failed);
+        // The same with the exit event Step Functions writes for a caught error.
+        let mut with_exit = events.clone();
+        with_exit.insert(3, exited(9, 0.1, "Task", "ValidateKey"));
+        assert_eq!(
+            run(&analyse(&with_exit), "ValidateKey").status,
+            StateStatus::Caught
+        );
     }
 
     #[test]
