@@ -363,10 +363,10 @@ async function renderExecution(arn) {
           detail.cause ? [el("dt", {}, "cause"), el("dd", {}, el("pre", {}, pretty(detail.cause)))] : null),
         el("div", { class: "actions" }, redrive, again), message),
       el("div", { class: "grid" },
-        el("section", { class: "panel" }, el("h2", {}, "State machine"), graph,
+        el("section", { class: "panel wide" }, el("h2", {}, "State machine"), graph,
           el("div", { class: "legend" }, ["succeeded", "retried", "caught", "failed", "in-progress", "unreached"].map((s) => el("span", { class: s }, s.replace("-", " "))))),
-        el("div", {}, side,
-          el("section", { class: "panel" }, el("h2", {}, "Copy"), copyCard(detail.card), progress))),
+        side,
+        el("section", { class: "panel" }, el("h2", {}, "Copy"), copyCard(detail.card), progress)),
       el("section", { class: "panel" }, el("h2", {}, "Events"), eventsTable(detail.events)));
     const last = selected || detail.path[detail.path.length - 1] || machine.graph.start;
     showState(last, view.querySelector('g.node[data-state="' + CSS.escape(last) + '"]'));
