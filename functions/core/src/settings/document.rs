@@ -139,6 +139,10 @@ pub struct LocalSettings {
     /// the directory holding `copyflow.json` ([`super::Settings::data_dir`]). Default `.copyflow`.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
+    /// Whether the embedded S3 server authorizes each step's requests against the IAM policy
+    /// the CDK app gives that step's role (`tests/fixtures/step-policies.json`). Default true.
+    #[serde(default = "default_enforce_iam")]
+    pub enforce_iam: bool,
 }
 
 fn default_pattern() -> Option<String> {
@@ -167,6 +171,9 @@ fn default_sfn_address() -> SocketAddr {
 }
 fn default_data_dir() -> PathBuf {
     PathBuf::from(".copyflow")
+}
+const fn default_enforce_iam() -> bool {
+    true
 }
 
 impl Default for KeySettings {
@@ -203,6 +210,7 @@ impl Default for LocalSettings {
         Self {
             s3_address: default_s3_address(),
             sfn_address: default_sfn_address(),
+            enforce_iam: default_enforce_iam(),
             data_dir: default_data_dir(),
         }
     }
