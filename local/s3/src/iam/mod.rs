@@ -129,10 +129,16 @@ impl Iam {
     }
 }
 
-/// A read's NoSuchKey, turned into the AccessDenied its caller gets without `s3:ListBucket`.
+/// A read's NoSuchKey (or NoSuchVersion: AWS's rule names no exception for a missing
+/// version, so this server applies it there too), turned into the AccessDenied its caller
+/// gets without `s3:ListBucket`.
 pub(crate) fn missing_key_error(e: S3Error, denied: Option<&MissingKeyDenied>) -> S3Error {
+    let missing = matches!(
+        e.code(),
+        S3ErrorCode::NoSuchKey | S3ErrorCode::NoSuchVersion
+    );
     match denied {
-        Some(MissingKeyDenied(message)) if *e.code() == S3ErrorCode::NoSuchKey => {
+        Some(MissingKeyDenied(message)) if missing => {
             S3Error::with_message(S3ErrorCode::AccessDenied, message.clone())
         }
         _ => e,
