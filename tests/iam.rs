@@ -826,3 +826,47 @@ async fn the_local_pipeline_holds_each_step_key_to_its_policy() {
     );
     pipeline.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enforce_iam_false_runs_every_step_with_full_access() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut document = SettingsDocument::new(SRC, DST);
+    document.local.enforce_iam = false;
+    let (pipeline, mut started) = Pipeline::start(PipelineOptions {
+        settings: document.check(SettingsOrigin::Built).unwrap(),
+        s3: S3Target::Embedded {
+            address: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: dir.path().join("s3"),
+        },
+        executions_dir: None,
+        max_running: 4,
+    })
+    .await
+    .unwrap();
+    // The step keys are not even known to the server...
+    let (key, secret) = step_keys::credentials("copyflow-copy-object");
+    let stranger =
+        copyflow_core::s3::client_for_endpoint(pipeline.s3_endpoint(), &key, &secret, "us-east-1");
+    assert!(stranger.list_buckets().send().await.is_err());
+    // ...and the steps still copy, signing with the full-access key.
+    pipeline
+        .s3()
+        .put_object()
+        .bucket(SRC)
+        .key("Ajay/2020-04-06/12/open.txt")
+        .body(ByteStream::from_static(b"open"))
+        .send()
+        .await
+        .unwrap();
+    let s = tokio::time::timeout(Duration::from_secs(10), started.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let engine = pipeline.executions().engine();
+    tokio::time::timeout(Duration::from_secs(30), engine.wait_for(&s.execution_arn))
+        .await
+        .unwrap();
+    let d = pipeline.executions().describe(&s.execution_arn).unwrap();
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    pipeline.shutdown().await;
+}

@@ -228,6 +228,36 @@ async fn a_bound_key_is_refused_with_aws_access_denied_through_the_aws_cli() {
         stderr(&get_missing)
     );
 
+    // DeleteObjects names its keys in the body: each needs s3:DeleteObject.
+    let delete = s3api(
+        &server,
+        "lister-key",
+        "lister-secret",
+        &[
+            "delete-objects",
+            "--bucket",
+            "wire",
+            "--delete",
+            "Objects=[{Key=k.txt}]",
+        ],
+    )
+    .await;
+    assert!(
+        stderr(&delete)
+            .contains("perform: s3:DeleteObject on resource: \"arn:aws:s3:::wire/k.txt\""),
+        "{}",
+        stderr(&delete)
+    );
+    // An operation without a mapping to IAM actions is refused to a bound key.
+    let acl = s3api(
+        &server,
+        "lister-key",
+        "lister-secret",
+        &["get-bucket-acl", "--bucket", "wire"],
+    )
+    .await;
+    assert!(stderr(&acl).contains("(AccessDenied)"), "{}", stderr(&acl));
+
     // The server's own key is bound to no policy: full access.
     let ok = s3api(
         &server,
