@@ -323,7 +323,8 @@ export function parseSettings(document: unknown, origin: string): LoadedSettings
   c.integer('verify.rangeSizeBytes', verify.rangeSizeBytes, MIB, MAX_PART_SIZE, '1 MiB to 5 GiB');
 
   const local = c.object('local', document.local, false);
-  c.onlyKeys('local', local, ['s3Address', 'sfnAddress', 'consoleAddress', 'dataDir']);
+  c.onlyKeys('local', local, ['s3Address', 'sfnAddress', 'consoleAddress', 'dataDir', 'enforceIam']);
+  c.boolean('local.enforceIam', local.enforceIam, true);
 
   // -- deploy --------------------------------------------------------------------------------
   const deploy = parseDeploy(c, c.object('deploy', document.deploy, false), {

@@ -199,6 +199,12 @@ test("the highlighted path is the history's, and a state shows its output", asyn
   assert.deepEqual(JSON.parse(shown), JSON.parse(exited.stateExitedEventDetails.output));
   assert.equal(await page.locator("[data-testid=copy-method]").textContent(), "CopyObject");
   assert.equal(await page.locator("[data-testid=event]").count(), events.length);
+  // The events table filters as you type.
+  await page.locator("[data-testid=events-filter]").fill("VerifyCopy");
+  const mentioning = events.filter((e) => JSON.stringify(e).toLowerCase().includes("verifycopy")).length;
+  assert.ok(mentioning > 0 && mentioning < events.length);
+  assert.equal(await page.locator("[data-testid=event]").count(), mentioning);
+  await page.locator("[data-testid=events-filter]").fill("");
   await shot("execution-copied");
 });
 

@@ -15,7 +15,8 @@ use crate::{Settings, StepError};
 /// The three steps with their shared configuration.
 #[derive(Debug)]
 pub struct Steps {
-    client: Client,
+    copy_client: Client,
+    verify_client: Client,
     settings: Settings,
 }
 
@@ -23,7 +24,17 @@ impl Steps {
     /// The steps over checked settings (a bad configuration failed when it was loaded, at
     /// start-up, not on the first object).
     pub fn new(client: Client, settings: Settings) -> Steps {
-        Steps { client, settings }
+        Steps::with_clients(client.clone(), client, settings)
+    }
+
+    /// The steps with a client of their own each, signing with different credentials (as
+    /// each Lambda function has a role of its own). validate-key makes no S3 calls.
+    pub fn with_clients(copy_client: Client, verify_client: Client, settings: Settings) -> Steps {
+        Steps {
+            copy_client,
+            verify_client,
+            settings,
+        }
     }
 
     /// The settings in force.
@@ -44,7 +55,7 @@ impl Steps {
     ) -> Result<Value, StepError> {
         let doc: CopyDocument = from_json(payload, "copy-object")?;
         let cx = CopyContext {
-            client: &self.client,
+            client: &self.copy_client,
             settings: &self.settings,
             deadline,
         };
@@ -59,7 +70,7 @@ impl Steps {
     ) -> Result<Value, StepError> {
         let doc: VerifyDocument = from_json(payload, "verify-copy")?;
         let cx = VerifyContext {
-            client: &self.client,
+            client: &self.verify_client,
             settings: &self.settings,
             deadline,
         };

@@ -185,7 +185,10 @@ async fn main() {
         .unwrap()
         .replace(':', "%3A");
     let (ms, _) = timed(address, &format!("/api/execution?arn={arn}")).await;
-    println!("  {:<42} {ms:>8.1} ms", "one execution (history, graph data, card)");
+    println!(
+        "  {:<42} {ms:>8.1} ms",
+        "one execution (history, graph data, card)"
+    );
     let (ms, _) = timed(address, "/api/machine").await;
     println!("  {:<42} {ms:>8.1} ms", "the state machine and its layout");
     pipeline.shutdown().await;

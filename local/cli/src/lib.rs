@@ -13,6 +13,7 @@ pub mod render;
 pub mod rule;
 pub mod sdk_error;
 pub mod sfn_api;
+pub mod step_keys;
 
 /// Errors of command code: reported as text, exit 1.
 pub type CliResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;

@@ -125,6 +125,9 @@ pub enum PipelineError {
     /// The executions store cannot be opened.
     #[error("{0}")]
     Store(String),
+    /// A step policy (`tests/fixtures/step-policies.json`) does not parse.
+    #[error("the step policies do not load: {0}")]
+    StepPolicies(#[from] copyflow_s3::iam::PolicyError),
     /// A bucket could not be created.
     #[error("creating bucket {bucket}: {message}")]
     Bucket {
@@ -156,12 +159,28 @@ impl Pipeline {
     pub async fn start(
         options: PipelineOptions,
     ) -> Result<(Arc<Pipeline>, mpsc::UnboundedReceiver<StartedExecution>), PipelineError> {
+        let policies = crate::step_keys::policy_documents(&options.settings);
+        Pipeline::start_with_step_policies(options, &policies).await
+    }
+
+    /// [`Pipeline::start`] with the embedded server holding each step to `policies` (by Task
+    /// state, see [`crate::step_keys::policy_documents`]) instead of the deployed ones, unless
+    /// `local.enforceIam` is false.
+    pub async fn start_with_step_policies(
+        options: PipelineOptions,
+        policies: &[(String, Value)],
+    ) -> Result<(Arc<Pipeline>, mpsc::UnboundedReceiver<StartedExecution>), PipelineError> {
         let region = LOCAL_REGION.to_owned();
+        let enforce_iam = options.settings.enforce_iam();
         let (server, endpoint, client) = match options.s3 {
             S3Target::Embedded { address, data_dir } => {
                 let config = ServerConfig {
                     address,
                     data_dir: data_dir.clone(),
+                    identities: match enforce_iam {
+                        true => crate::step_keys::identities_from(policies)?,
+                        false => Vec::new(),
+                    },
                     ..ServerConfig::new(&data_dir)
                 };
                 let server =
@@ -198,7 +217,12 @@ impl Pipeline {
                 (None, endpoint, client)
             }
         };
-        let steps = Arc::new(Steps::new(client.clone(), options.settings.clone()));
+        let steps = Arc::new(match server.is_some() && enforce_iam {
+            true => {
+                crate::step_keys::steps_with_own_keys(&endpoint, &region, options.settings.clone())
+            }
+            false => Steps::new(client.clone(), options.settings.clone()),
+        });
         let executions = Arc::new(
             Executions::open(
                 EngineConfig {

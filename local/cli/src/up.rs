@@ -78,6 +78,13 @@ pub(crate) async fn run(
         copyflow_s3::DEFAULT_ACCESS_KEY,
         copyflow_s3::DEFAULT_SECRET_KEY
     );
+    outln!(
+        "  step permissions    {}",
+        match settings.enforce_iam() {
+            true => "each step held to its deployed IAM policy (local.enforceIam)",
+            false => "full access (local.enforceIam is false)",
+        }
+    );
     outln!();
     outln!("try:");
     outln!(

@@ -3,7 +3,8 @@
 //! It starts in milliseconds inside the caller's process (or standalone as the
 //! `copyflow-s3` binary), stores objects in a directory, answers the S3 REST API through the
 //! `s3s` protocol crate with AWS semantics for everything copyflow relies on (checksums,
-//! conditional and versioned copies, multipart copy), emits the EventBridge
+//! conditional and versioned copies, multipart copy), enforces IAM policies bound to access
+//! keys ([`iam`]), emits the EventBridge
 //! `Object Created` events S3 would (live on a bus, and durably in an outbox that survives
 //! a killed server: [`Outbox`]), and, built with the `faults` feature, injects faults on purpose
 //! (`faults`).
@@ -22,6 +23,7 @@ mod errors;
 pub mod event;
 #[cfg(feature = "faults")]
 pub mod faults;
+pub mod iam;
 mod idle;
 mod lifecycle;
 mod limits;

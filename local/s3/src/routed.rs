@@ -4,13 +4,18 @@
 //! hook ([`S3Access::check`]) before the operation runs. [`RouteHook`] is that hook: it
 //! records the name in the request's [`Routed`] slot (the hyper service put it in the
 //! request's extensions and keeps a handle), decides the request's fault when fault
-//! injection is built in, and then checks access as s3s would without a hook. A request s3s
+//! injection is built in, then refuses unsigned requests as s3s would without a hook, and
+//! asks [`crate::iam`] whether the signing key's policies allow the request. A request s3s
 //! refuses before routing leaves the slot empty.
 
 use std::sync::{Arc, OnceLock};
 
-use s3s::S3Result;
 use s3s::access::{S3Access, S3AccessContext};
+use s3s::dto::{DeleteObjectsInput, PostObjectInput};
+use s3s::path::S3Path;
+use s3s::{S3Request, S3Result};
+
+use crate::iam::{self, Iam, RequestFacts};
 
 #[cfg(feature = "faults")]
 use crate::faults::{self, Fault, FaultInjector};
@@ -41,18 +46,32 @@ impl Routed {
     }
 }
 
-/// The access hook: records each request's operation (and fault) in its [`Routed`] slot.
+/// The access hook: records each request's operation (and fault) in its [`Routed`] slot, and
+/// enforces the bound keys' IAM policies.
 #[derive(Debug, Default)]
 pub(crate) struct RouteHook {
+    iam: Arc<Iam>,
     #[cfg(feature = "faults")]
     faults: Arc<FaultInjector>,
 }
 
 impl RouteHook {
-    /// A hook that decides faults with `faults`.
+    /// A hook that enforces `iam`.
+    #[cfg(not(feature = "faults"))]
+    pub(crate) fn new(iam: Arc<Iam>) -> Self {
+        Self { iam }
+    }
+
+    /// A hook that enforces `iam` and decides faults with `faults`.
     #[cfg(feature = "faults")]
+    pub(crate) fn new(iam: Arc<Iam>, faults: Arc<FaultInjector>) -> Self {
+        Self { iam, faults }
+    }
+
+    /// A hook that decides faults with `faults` and binds no key to policies.
+    #[cfg(all(test, feature = "faults"))]
     pub(crate) fn with_faults(faults: Arc<FaultInjector>) -> Self {
-        Self { faults }
+        Self::new(Arc::default(), faults)
     }
 }
 
@@ -68,10 +87,54 @@ impl S3Access for RouteHook {
             }
         }
         // s3s's own check when no hook is set: only signed requests get through.
-        match cx.credentials() {
-            Some(_) => Ok(()),
-            None => Err(s3s::s3_error!(AccessDenied, "Signature is required")),
+        let Some(credentials) = cx.credentials() else {
+            return Err(s3s::s3_error!(AccessDenied, "Signature is required"));
+        };
+        if !self.iam.is_bound(&credentials.access_key) {
+            return Ok(());
         }
+        let access_key = credentials.access_key.clone();
+        let (bucket, key) = match cx.s3_path() {
+            S3Path::Root => (None, None),
+            S3Path::Bucket { bucket } => (Some(&**bucket), None),
+            S3Path::Object { bucket, key } => (Some(&**bucket), Some(&**key)),
+        };
+        let facts = RequestFacts {
+            operation: cx.s3_op().name(),
+            bucket,
+            key,
+            query: cx.uri().query(),
+            headers: cx.headers(),
+        };
+        if let Some(denied) = self.iam.check(&access_key, &facts)? {
+            cx.extensions_mut().insert(denied);
+        }
+        Ok(())
+    }
+
+    async fn delete_objects(&self, req: &mut S3Request<DeleteObjectsInput>) -> S3Result<()> {
+        let Some(credentials) = &req.credentials else {
+            return Ok(());
+        };
+        let objects = req
+            .input
+            .delete
+            .objects
+            .iter()
+            .map(|o| (o.key.as_str(), o.version_id.is_some()));
+        let needs = iam::delete_objects_needs(&req.input.bucket, objects);
+        self.iam
+            .check_after_parsing(&credentials.access_key, &needs)
+    }
+
+    async fn post_object(&self, req: &mut S3Request<PostObjectInput>) -> S3Result<()> {
+        let Some(credentials) = &req.credentials else {
+            return Ok(());
+        };
+        let input = &req.input;
+        let needs = iam::post_object_needs(&input.bucket, &input.key, input.tagging.is_some());
+        self.iam
+            .check_after_parsing(&credentials.access_key, &needs)
     }
 }
 

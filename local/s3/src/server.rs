@@ -20,6 +20,7 @@ use crate::clock::Clock;
 use crate::event::{EventBus, EventFactory, KeyEncoding, ObjectCreatedEvent};
 #[cfg(feature = "faults")]
 use crate::faults::FaultInjector;
+use crate::iam::{Iam, Identity};
 use crate::idle::{self, IdleBody};
 use crate::outbox::Outbox;
 use crate::routed::{RouteHook, Routed};
@@ -55,6 +56,9 @@ pub struct ServerConfig {
     /// A client that sends nothing for this long (no first byte, stalled headers, an idle
     /// keep-alive connection, or a request body that stops mid-way) is disconnected.
     pub idle_timeout: Duration,
+    /// More access keys, each bound to IAM policies that the server enforces ([`crate::iam`]).
+    /// `access_key` itself is bound to none: it has full access.
+    pub identities: Vec<Identity>,
 }
 
 /// The access key id of `copyflow up` and [`ServerConfig::new`].
@@ -79,6 +83,7 @@ impl ServerConfig {
             lifecycle_sweep_interval: Duration::from_secs(60),
             clock: Clock::system(),
             idle_timeout: Duration::from_secs(30),
+            identities: Vec::new(),
         }
     }
 }
@@ -135,14 +140,20 @@ impl S3Server {
             outbox.clone(),
             config.clock.clone(),
         ));
-        builder.set_auth(SimpleAuth::from_single(
-            config.access_key.clone(),
-            config.secret_key.clone(),
-        ));
+        let mut auth =
+            SimpleAuth::from_single(config.access_key.clone(), config.secret_key.clone());
+        for identity in &config.identities {
+            auth.register(
+                identity.access_key.clone(),
+                identity.secret_key.as_str().into(),
+            );
+        }
+        builder.set_auth(auth);
+        let iam = Arc::new(Iam::new(&config.account_id, &config.identities));
         #[cfg(feature = "faults")]
-        builder.set_access(RouteHook::with_faults(faults.clone()));
+        builder.set_access(RouteHook::new(iam, faults.clone()));
         #[cfg(not(feature = "faults"))]
-        builder.set_access(RouteHook::default());
+        builder.set_access(RouteHook::new(iam));
         let s3 = Arc::new(builder.build());
 
         let listener = TcpListener::bind(config.address).await?;

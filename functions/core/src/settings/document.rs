@@ -142,6 +142,10 @@ pub struct LocalSettings {
     /// the directory holding `copyflow.json` ([`super::Settings::data_dir`]). Default `.copyflow`.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
+    /// Whether the embedded S3 server authorizes each step's requests against the IAM policy
+    /// the CDK app gives that step's role (`tests/fixtures/step-policies.json`). Default true.
+    #[serde(default = "default_enforce_iam")]
+    pub enforce_iam: bool,
 }
 
 fn default_pattern() -> Option<String> {
@@ -173,6 +177,9 @@ fn default_console_address() -> SocketAddr {
 }
 fn default_data_dir() -> PathBuf {
     PathBuf::from(".copyflow")
+}
+const fn default_enforce_iam() -> bool {
+    true
 }
 
 impl Default for KeySettings {
@@ -210,6 +217,7 @@ impl Default for LocalSettings {
             s3_address: default_s3_address(),
             sfn_address: default_sfn_address(),
             console_address: default_console_address(),
+            enforce_iam: default_enforce_iam(),
             data_dir: default_data_dir(),
         }
     }

@@ -36,7 +36,8 @@
 //!   "copy": { "multipartThresholdBytes": 1073741824, "partSizeBytes": 67108864,
 //!             "maxConcurrency": 8, "deadlineMarginSeconds": 60 },
 //!   "verify": { "maxConcurrency": 8, "rangeSizeBytes": 67108864 },
-//!   "local": { "s3Address": "127.0.0.1:9000", "sfnAddress": "127.0.0.1:8083", "consoleAddress": "127.0.0.1:8084", "dataDir": ".copyflow" }
+//!   "local": { "s3Address": "127.0.0.1:9000", "sfnAddress": "127.0.0.1:8083", "consoleAddress": "127.0.0.1:8084",
+//!              "dataDir": ".copyflow", "enforceIam": true }
 //! }
 //! ```
 
@@ -156,6 +157,11 @@ impl Settings {
     /// `local.consoleAddress`.
     pub const fn console_address(&self) -> SocketAddr {
         self.document.local.console_address
+    }
+
+    /// `local.enforceIam`: the embedded S3 server holds each step to its deployed IAM policy.
+    pub const fn enforce_iam(&self) -> bool {
+        self.document.local.enforce_iam
     }
 
     /// `local.dataDir`, resolved against the directory of the settings file it came from

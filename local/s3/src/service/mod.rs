@@ -23,6 +23,7 @@ use s3s::{S3, S3Request, S3Response, S3Result};
 
 use crate::clock::Clock;
 use crate::event::{EventBus, EventFactory, ObjectCreated, ObjectCreatedEvent, Reason};
+use crate::iam::{MissingKeyDenied, missing_key_error};
 use crate::outbox::Outbox;
 use crate::store::model::{ObjectVersion, Versioning};
 use crate::store::{Bucket, Store, internal};
@@ -219,13 +220,17 @@ impl S3 for Service {
         &self,
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
+        let denied = req.extensions.get::<MissingKeyDenied>().cloned();
         self.get_object_impl(req)
+            .map_err(|e| missing_key_error(e, denied.as_ref()))
     }
     async fn head_object(
         &self,
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
+        let denied = req.extensions.get::<MissingKeyDenied>().cloned();
         self.head_object_impl(req)
+            .map_err(|e| missing_key_error(e, denied.as_ref()))
     }
     async fn delete_object(
         &self,
@@ -327,6 +332,8 @@ impl S3 for Service {
         &self,
         req: S3Request<GetObjectAttributesInput>,
     ) -> S3Result<S3Response<GetObjectAttributesOutput>> {
+        let denied = req.extensions.get::<MissingKeyDenied>().cloned();
         self.get_object_attributes_impl(req)
+            .map_err(|e| missing_key_error(e, denied.as_ref()))
     }
 }
