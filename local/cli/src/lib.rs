@@ -5,6 +5,7 @@
 
 pub mod deploy;
 pub mod executions;
+pub mod lambda_host;
 pub mod lock;
 pub mod output;
 pub mod pipeline;

@@ -61,6 +61,7 @@ pub(crate) async fn run(settings: Settings, args: &RunArgs) -> CliResult<bool> {
         s3,
         executions_dir: None,
         max_running: DEFAULT_MAX_RUNNING,
+        lambda_binaries: None,
     })
     .await?;
     let started = pipeline.start_execution(pipeline.machine_arn(), None, &input)?;
