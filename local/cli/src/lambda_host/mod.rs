@@ -260,6 +260,12 @@ impl LambdaHost {
         }
     }
 
+    /// The binary of `function` and the environment its sandboxes get (without
+    /// `AWS_LAMBDA_RUNTIME_API`, which is per sandbox): to run it under another Runtime API.
+    pub fn launch(&self, function: &str) -> Option<(&Path, &[(String, String)])> {
+        self.pools.get(function).map(Pool::launch)
+    }
+
     /// Sandboxes `function` has started so far.
     pub fn cold_starts(&self, function: &str) -> u64 {
         self.pools.get(function).map_or(0, Pool::cold_starts)

@@ -42,6 +42,11 @@ impl Pool {
         self.timeout
     }
 
+    /// The binary and its environment.
+    pub(crate) fn launch(&self) -> (&std::path::Path, &[(String, String)]) {
+        (&self.launch.binary, &self.launch.env)
+    }
+
     /// Sandboxes started so far.
     pub(crate) fn cold_starts(&self) -> u64 {
         self.cold_starts.load(std::sync::atomic::Ordering::Relaxed)
