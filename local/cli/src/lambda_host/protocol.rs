@@ -324,11 +324,11 @@ mod tests {
 
     #[test]
     fn exits_and_timeouts_are_typed_as_lambda_types_them() {
-        let e = exit_error("r1", "signal: 9 (SIGKILL)");
+        let e = exit_error("r1", "signal: killed");
         assert_eq!(e.error_type, "Runtime.ExitError");
         assert_eq!(
             e.error_message,
-            "RequestId: r1 Error: Runtime exited with error: signal: 9 (SIGKILL)"
+            "RequestId: r1 Error: Runtime exited with error: signal: killed"
         );
         let t = timeout_error("r2", Duration::from_secs(3));
         assert_eq!(t.error_type, "Sandbox.Timedout");

@@ -24,7 +24,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use super::protocol::{self, InvocationHeaders, Route};
 
 /// How often a sandbox looks whether its process has exited.
-const EXIT_POLL: Duration = Duration::from_millis(10);
+const EXIT_POLL: Duration = Duration::from_millis(25);
 
 /// What is needed to start a sandbox of a function.
 #[derive(Debug, Clone)]
@@ -247,20 +247,19 @@ impl Drop for Sandbox {
     }
 }
 
-/// `exit status: 1` or `signal: 9 (SIGKILL)`, as Lambda words it.
+/// `exit status 1` or `signal: killed`, as Lambda (whose init is written in Go) words it.
 fn describe(status: ExitStatus) -> String {
     #[cfg(unix)]
     {
         use std::os::unix::process::ExitStatusExt;
         if let Some(signal) = status.signal() {
-            let name = match signal {
-                6 => " (SIGABRT)",
-                9 => " (SIGKILL)",
-                11 => " (SIGSEGV)",
-                15 => " (SIGTERM)",
-                _ => "",
+            return match signal {
+                6 => "signal: aborted".to_owned(),
+                9 => "signal: killed".to_owned(),
+                11 => "signal: segmentation fault".to_owned(),
+                15 => "signal: terminated".to_owned(),
+                n => format!("signal: {n}"),
             };
-            return format!("signal: {signal}{name}");
         }
     }
     match status.code() {
