@@ -341,13 +341,12 @@ async fn the_binaries_answer_cargo_lambdas_emulator_as_they_answer_copyflows_run
     // Each run wrote its own destination version; the rest must be the same.
     let without_version = |r: &Result<Value, (String, String)>| {
         let mut r = r.clone();
-        if let Ok(doc) = &mut r {
-            if let Some(d) = doc
+        if let Ok(doc) = &mut r
+            && let Some(d) = doc
                 .pointer_mut("/copy/destination")
                 .and_then(Value::as_object_mut)
-            {
-                d.remove("versionId");
-            }
+        {
+            d.remove("versionId");
         }
         r
     };

@@ -53,7 +53,14 @@ fn binaries() -> PathBuf {
     let mut build = std::process::Command::new(cargo);
     build
         .current_dir(&workspace)
-        .args(["build", "--workspace", "--bins", "--benches", "--release", "--locked"])
+        .args([
+            "build",
+            "--workspace",
+            "--bins",
+            "--benches",
+            "--release",
+            "--locked",
+        ])
         .env("CARGO_TARGET_DIR", profile_dir.parent().unwrap());
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy();

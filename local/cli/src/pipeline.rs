@@ -195,7 +195,7 @@ impl Pipeline {
                     &c.region,
                 );
                 let endpoint = server.endpoint();
-                let keys = (c.access_key.clone(), c.secret_key.clone());
+                let keys = (c.access_key.clone(), c.secret_key.clone(), c.region.clone());
                 (Some(server), endpoint, client, keys)
             }
             S3Target::External {
@@ -206,7 +206,7 @@ impl Pipeline {
             } => {
                 let client =
                     copyflow_core::s3::client_for_endpoint(&endpoint, &access_key, &secret_key, &r);
-                (None, endpoint, client, (access_key, secret_key))
+                (None, endpoint, client, (access_key, secret_key, r))
             }
         };
         let steps = Arc::new(Steps::new(client.clone(), options.settings.clone()));
@@ -225,7 +225,8 @@ impl Pipeline {
         let lambda_host = match &options.lambda_binaries {
             Some(binaries) => {
                 let env = HostEnvironment {
-                    region: region.clone(),
+                    // The Region the functions sign their S3 requests for.
+                    region: keys.2.clone(),
                     account: LOCAL_ACCOUNT.to_owned(),
                     access_key: keys.0.clone(),
                     secret_key: keys.1.clone(),
