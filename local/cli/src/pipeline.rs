@@ -187,6 +187,9 @@ impl Pipeline {
                 let config = ServerConfig {
                     address,
                     data_dir: data_dir.clone(),
+                    // As on AWS: only a bucket with EventBridge turned on sends events
+                    // (create_buckets turns it on for the source, as the CDK app does).
+                    events_by_default: false,
                     identities: match enforce_iam {
                         true => crate::step_keys::identities_from(policies)?,
                         false => Vec::new(),
@@ -314,6 +317,23 @@ impl Pipeline {
         Ok((pipeline, started_rx))
     }
 
+    /// Turns a bucket's EventBridge notifications on or off (its notification configuration).
+    async fn set_eventbridge(&self, bucket: &str, on: bool) -> Result<(), PipelineError> {
+        let configuration = aws_sdk_s3::types::NotificationConfiguration::builder()
+            .set_event_bridge_configuration(
+                on.then(|| aws_sdk_s3::types::EventBridgeConfiguration::builder().build()),
+            )
+            .build();
+        self.s3
+            .put_bucket_notification_configuration()
+            .bucket(bucket)
+            .notification_configuration(configuration)
+            .send()
+            .await
+            .map_err(|e| bucket_error(bucket, crate::sdk_error::one_line(&e)))?;
+        Ok(())
+    }
+
     async fn create_buckets(&self) -> Result<(), PipelineError> {
         for bucket in [
             self.settings.source_bucket(),
@@ -330,6 +350,9 @@ impl Pipeline {
             if crate::deploy::bucket_versioning(&self.settings) {
                 self.enable_versioning(bucket).await?;
             }
+            // The CDK app turns EventBridge on for the source bucket only.
+            self.set_eventbridge(bucket, bucket == self.settings.source_bucket())
+                .await?;
             self.abort_incomplete_uploads(bucket).await?;
         }
         Ok(())

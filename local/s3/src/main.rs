@@ -38,6 +38,10 @@ struct Args {
     /// the outbox would only grow.
     #[arg(long)]
     durable_events: bool,
+    /// Send events only for buckets whose notification configuration turns EventBridge on
+    /// (PutBucketNotificationConfiguration), as S3 does; without it every bucket sends them.
+    #[arg(long)]
+    events_only_when_enabled: bool,
     /// Disconnect a client that sends nothing for this many seconds (before its first
     /// byte, in its headers, between requests, or in the middle of a body).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
@@ -114,6 +118,7 @@ async fn main() -> ExitCode {
         key_encoding: args.event_key_encoding,
         idle_timeout: Duration::from_secs(args.idle_timeout_secs),
         durable_events: args.durable_events,
+        events_by_default: !args.events_only_when_enabled,
         ..ServerConfig::new(PathBuf::new())
     };
     let server = match S3Server::start(config.clone()).await {

@@ -59,6 +59,10 @@ pub struct ServerConfig {
     /// More access keys, each bound to IAM policies that the server enforces ([`crate::iam`]).
     /// `access_key` itself is bound to none: it has full access.
     pub identities: Vec<Identity>,
+    /// Whether a bucket whose notification configuration was never set sends `Object
+    /// Created` events (true: every bucket does, handy for a standalone local S3). False is
+    /// AWS's rule: only a bucket with `EventBridgeConfiguration` set sends them.
+    pub events_by_default: bool,
 }
 
 /// The access key id of `copyflow up` and [`ServerConfig::new`].
@@ -84,6 +88,7 @@ impl ServerConfig {
             clock: Clock::system(),
             idle_timeout: Duration::from_secs(30),
             identities: Vec::new(),
+            events_by_default: true,
         }
     }
 }
@@ -139,6 +144,7 @@ impl S3Server {
             factory,
             outbox.clone(),
             config.clock.clone(),
+            config.events_by_default,
         ));
         let mut auth =
             SimpleAuth::from_single(config.access_key.clone(), config.secret_key.clone());

@@ -236,3 +236,112 @@ async fn failed_and_non_creating_requests_emit_nothing() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_no_event(&mut rx);
 }
+
+/// AWS's rule when the server is told to follow it (`events_by_default: false`, as `copyflow
+/// up` runs it): a bucket sends events only once EventBridge is turned on in its notification
+/// configuration; the setting reads back, survives a restart, and turns off again.
+#[tokio::test]
+async fn only_buckets_with_eventbridge_turned_on_send_events() {
+    use aws_sdk_s3::types::{
+        EventBridgeConfiguration, NotificationConfiguration, TopicConfiguration,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let start = || async {
+        let config = copyflow_s3::ServerConfig {
+            events_by_default: false,
+            ..copyflow_s3::ServerConfig::new(dir.path())
+        };
+        let server = copyflow_s3::S3Server::start(config).await.unwrap();
+        let c = server.config();
+        let client = support::client(&server.endpoint(), &c.access_key, &c.secret_key, &c.region);
+        (server, client)
+    };
+    let put = |c: &aws_sdk_s3::Client, bucket: &'static str, key: &'static str| {
+        let c = c.clone();
+        async move {
+            c.put_object()
+                .bucket(bucket)
+                .key(key)
+                .body(ByteStream::from_static(b"x"))
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    let eventbridge = |on: bool| {
+        NotificationConfiguration::builder()
+            .set_event_bridge_configuration(on.then(|| EventBridgeConfiguration::builder().build()))
+            .build()
+    };
+    let (server, c) = start().await;
+    c.create_bucket().bucket("quiet").send().await.unwrap();
+    c.create_bucket().bucket("loud").send().await.unwrap();
+    let mut rx = server.subscribe();
+    put(&c, "quiet", "a").await;
+    assert_no_event(&mut rx);
+    let read = c
+        .get_bucket_notification_configuration()
+        .bucket("quiet")
+        .send()
+        .await
+        .unwrap();
+    assert!(read.event_bridge_configuration().is_none());
+
+    c.put_bucket_notification_configuration()
+        .bucket("loud")
+        .notification_configuration(eventbridge(true))
+        .send()
+        .await
+        .unwrap();
+    put(&c, "loud", "b").await;
+    assert_eq!(next_event(&mut rx).await["detail"]["object"]["key"], "b");
+    put(&c, "quiet", "c").await;
+    assert_no_event(&mut rx);
+
+    // SNS, SQS and Lambda destinations are refused, not silently ignored.
+    let topic = NotificationConfiguration::builder()
+        .topic_configurations(
+            TopicConfiguration::builder()
+                .topic_arn("arn:aws:sns:us-east-1:000000000000:t")
+                .events(aws_sdk_s3::types::Event::S3ObjectCreated)
+                .build()
+                .unwrap(),
+        )
+        .build();
+    let refused = c
+        .put_bucket_notification_configuration()
+        .bucket("quiet")
+        .notification_configuration(topic)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        aws_sdk_s3::error::ProvideErrorMetadata::code(&refused.into_service_error()),
+        Some("NotImplemented")
+    );
+
+    server.shutdown().await;
+    let (server, c) = start().await;
+    let mut rx = server.subscribe();
+    let read = c
+        .get_bucket_notification_configuration()
+        .bucket("loud")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        read.event_bridge_configuration().is_some(),
+        "kept across a restart"
+    );
+    put(&c, "loud", "d").await;
+    assert_eq!(next_event(&mut rx).await["detail"]["object"]["key"], "d");
+    c.put_bucket_notification_configuration()
+        .bucket("loud")
+        .notification_configuration(eventbridge(false))
+        .send()
+        .await
+        .unwrap();
+    put(&c, "loud", "e").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_no_event(&mut rx);
+}

@@ -95,6 +95,8 @@ pub(crate) fn required(request: &RequestFacts<'_>) -> Required {
         "GetBucketLocation" => on_bucket("s3:GetBucketLocation"),
         "GetBucketVersioning" => on_bucket("s3:GetBucketVersioning"),
         "PutBucketVersioning" => on_bucket("s3:PutBucketVersioning"),
+        "GetBucketNotificationConfiguration" => on_bucket("s3:GetBucketNotification"),
+        "PutBucketNotificationConfiguration" => on_bucket("s3:PutBucketNotification"),
         "GetBucketLifecycleConfiguration" => on_bucket("s3:GetLifecycleConfiguration"),
         "PutBucketLifecycleConfiguration" | "DeleteBucketLifecycle" => {
             on_bucket("s3:PutLifecycleConfiguration")
@@ -432,6 +434,14 @@ mod tests {
             ("ListObjectsV2", "s3:ListBucket"),
             ("ListObjectVersions", "s3:ListBucketVersions"),
             ("PutBucketVersioning", "s3:PutBucketVersioning"),
+            (
+                "PutBucketNotificationConfiguration",
+                "s3:PutBucketNotification",
+            ),
+            (
+                "GetBucketNotificationConfiguration",
+                "s3:GetBucketNotification",
+            ),
             ("DeleteBucketLifecycle", "s3:PutLifecycleConfiguration"),
         ] {
             assert_eq!(

@@ -1,4 +1,4 @@
-//! Bucket operations: create, head, delete, list, location, versioning.
+//! Bucket operations: create, head, delete, list, location, versioning, notifications.
 
 use s3s::dto::*;
 use s3s::{S3ErrorCode, S3Request, S3Response, S3Result, s3_error};
@@ -149,6 +149,54 @@ impl Service {
         };
         bucket.set_versioning(state)?;
         Ok(S3Response::new(PutBucketVersioningOutput {}))
+    }
+}
+
+/// The notification configurations this server can act on: EventBridge only.
+fn only_eventbridge(c: &NotificationConfiguration) -> S3Result<()> {
+    let others = c
+        .topic_configurations
+        .as_ref()
+        .is_some_and(|v| !v.is_empty())
+        || c.queue_configurations
+            .as_ref()
+            .is_some_and(|v| !v.is_empty())
+        || c.lambda_function_configurations
+            .as_ref()
+            .is_some_and(|v| !v.is_empty());
+    if others {
+        return Err(s3s::s3_error!(
+            NotImplemented,
+            "This server sends bucket notifications to EventBridge only: Topic, Queue and LambdaFunction configurations are not supported"
+        ));
+    }
+    Ok(())
+}
+
+impl Service {
+    pub(super) fn get_bucket_notification_configuration_impl(
+        &self,
+        req: S3Request<GetBucketNotificationConfigurationInput>,
+    ) -> S3Result<S3Response<GetBucketNotificationConfigurationOutput>> {
+        let bucket = self.store.bucket(&req.input.bucket)?;
+        let on = bucket.eventbridge().unwrap_or(self.events_by_default());
+        Ok(S3Response::new(GetBucketNotificationConfigurationOutput {
+            event_bridge_configuration: on.then(EventBridgeConfiguration::default),
+            ..Default::default()
+        }))
+    }
+
+    pub(super) fn put_bucket_notification_configuration_impl(
+        &self,
+        req: S3Request<PutBucketNotificationConfigurationInput>,
+    ) -> S3Result<S3Response<PutBucketNotificationConfigurationOutput>> {
+        let bucket = self.store.bucket(&req.input.bucket)?;
+        let configuration = &req.input.notification_configuration;
+        only_eventbridge(configuration)?;
+        bucket.set_eventbridge(configuration.event_bridge_configuration.is_some())?;
+        Ok(S3Response::new(
+            PutBucketNotificationConfigurationOutput::default(),
+        ))
     }
 }
 

@@ -53,6 +53,8 @@ pub(crate) struct Service {
     factory: Arc<EventFactory>,
     outbox: Option<Arc<Outbox>>,
     clock: Clock,
+    /// Whether a bucket whose notification configuration was never set sends events.
+    events_by_default: bool,
 }
 
 impl Service {
@@ -62,6 +64,7 @@ impl Service {
         factory: Arc<EventFactory>,
         outbox: Option<Arc<Outbox>>,
         clock: Clock,
+        events_by_default: bool,
     ) -> Self {
         Service {
             store,
@@ -69,22 +72,37 @@ impl Service {
             factory,
             outbox,
             clock,
+            events_by_default,
         }
     }
 
     /// The `announce` step of [`Bucket::commit`]: builds the `Object Created` event of the
     /// version being committed and, with the durable outbox on, records it there (under the
     /// bucket lock, before the key record is written). Returns the event, to be published
-    /// on the live bus once the commit succeeded, and whether the bucket is versioned.
+    /// on the live bus once the commit succeeded (None: the bucket sends no events to
+    /// EventBridge), and whether the bucket is versioned.
+    /// Whether a bucket that was never configured sends events.
+    pub(super) fn events_by_default(&self) -> bool {
+        self.events_by_default
+    }
+
     fn announcement<'a>(
         &'a self,
         info: &'a RequestInfo,
         bucket: &'a str,
         key: &'a str,
         reason: Reason,
-    ) -> impl FnOnce(&ObjectVersion, Versioning) -> S3Result<(ObjectCreatedEvent, bool)> + 'a {
-        move |v, versioning| {
+    ) -> impl FnOnce(
+        &ObjectVersion,
+        Versioning,
+        Option<bool>,
+    ) -> S3Result<(Option<ObjectCreatedEvent>, bool)>
+    + 'a {
+        move |v, versioning, eventbridge| {
             let versioned = versioning != Versioning::Unversioned;
+            if !eventbridge.unwrap_or(self.events_by_default) {
+                return Ok((None, versioned));
+            }
             let event = self.factory.build(ObjectCreated {
                 bucket: bucket.to_owned(),
                 key: key.to_owned(),
@@ -98,7 +116,7 @@ impl Service {
             if let Some(outbox) = &self.outbox {
                 outbox.append(&event, key).map_err(internal)?;
             }
-            Ok((event, versioned))
+            Ok((Some(event), versioned))
         }
     }
 }
@@ -135,7 +153,9 @@ impl Service {
             }
         };
         self.store.blobs.remove(&freed).await;
-        self.events.publish(event);
+        if let Some(event) = event {
+            self.events.publish(event);
+        }
         Ok((v, versioned))
     }
 }
@@ -191,6 +211,18 @@ impl S3 for Service {
         req: S3Request<PutBucketVersioningInput>,
     ) -> S3Result<S3Response<PutBucketVersioningOutput>> {
         self.put_bucket_versioning_impl(req)
+    }
+    async fn get_bucket_notification_configuration(
+        &self,
+        req: S3Request<GetBucketNotificationConfigurationInput>,
+    ) -> S3Result<S3Response<GetBucketNotificationConfigurationOutput>> {
+        self.get_bucket_notification_configuration_impl(req)
+    }
+    async fn put_bucket_notification_configuration(
+        &self,
+        req: S3Request<PutBucketNotificationConfigurationInput>,
+    ) -> S3Result<S3Response<PutBucketNotificationConfigurationOutput>> {
+        self.put_bucket_notification_configuration_impl(req)
     }
     async fn put_bucket_lifecycle_configuration(
         &self,

@@ -407,7 +407,9 @@ impl Service {
             .collect();
         self.store.blobs.remove(&unused).await;
         self.store.blobs.remove(&freed).await;
-        self.events.publish(event);
+        if let Some(event) = event {
+            self.events.publish(event);
+        }
         let mut out = CompleteMultipartUploadOutput {
             bucket: Some(input.bucket.clone()),
             key: Some(input.key.clone()),

@@ -142,6 +142,18 @@ impl Bucket {
         write_json(&self.dir.join("bucket.json"), &st.meta).map_err(internal)
     }
 
+    /// Whether the bucket sends EventBridge events (None: not configured).
+    pub(crate) fn eventbridge(&self) -> Option<bool> {
+        self.read().meta.eventbridge
+    }
+
+    /// Turns EventBridge notifications on or off, persistently.
+    pub(crate) fn set_eventbridge(&self, on: bool) -> S3Result<()> {
+        let mut st = write_lock(&self.state);
+        st.meta.eventbridge = Some(on);
+        write_json(&self.dir.join("bucket.json"), &st.meta).map_err(internal)
+    }
+
     pub(crate) fn lifecycle(&self) -> Option<Vec<LifecycleRule>> {
         self.read().meta.lifecycle.clone()
     }
@@ -196,7 +208,7 @@ impl Bucket {
         key: &str,
         mut version: ObjectVersion,
         check: impl FnOnce(Option<&ObjectVersion>) -> S3Result<()>,
-        announce: impl FnOnce(&ObjectVersion, Versioning) -> S3Result<T>,
+        announce: impl FnOnce(&ObjectVersion, Versioning, Option<bool>) -> S3Result<T>,
     ) -> S3Result<(ObjectVersion, Vec<Segment>, T)> {
         let st = write_lock(&self.state);
         if st.deleted {
@@ -212,7 +224,7 @@ impl Bucket {
             Versioning::Enabled => new_version_id(),
             Versioning::Unversioned | Versioning::Suspended => "null".to_owned(),
         };
-        let announced = announce(&version, versioning)?;
+        let announced = announce(&version, versioning, st.meta.eventbridge)?;
         let mut freed = Vec::new();
         if version.is_null_version() {
             rec.versions.retain(|v| {
@@ -506,6 +518,7 @@ impl Store {
         let meta = BucketMeta {
             created_ms: now_ms(),
             versioning: Versioning::Unversioned,
+            eventbridge: None,
             lifecycle: None,
         };
         write_json(&dir.join("bucket.json"), &meta).map_err(internal)?;
@@ -686,7 +699,7 @@ impl Store {
             parts: None,
         };
         bucket
-            .commit(key, version, |_| Ok(()), |_, _| Ok(()))
+            .commit(key, version, |_| Ok(()), |_, _, _| Ok(()))
             .map(|_| ())
             .map_err(|e| io::Error::other(e.to_string()))
     }

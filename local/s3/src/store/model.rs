@@ -27,6 +27,10 @@ pub(crate) struct BucketMeta {
     /// The bucket lifecycle configuration, if one is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifecycle: Option<Vec<LifecycleRule>>,
+    /// Whether the bucket sends events to EventBridge, once its notification configuration
+    /// was set (PutBucketNotificationConfiguration); None: the server's default applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eventbridge: Option<bool>,
 }
 
 /// One immutable file holding a contiguous run of an object's bytes.
