@@ -99,6 +99,7 @@ pub fn emf_enabled() -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use time::macros::datetime;

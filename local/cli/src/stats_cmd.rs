@@ -1,0 +1,108 @@
+//! `copyflow stats`: the dashboard's figures (executions by outcome, copies per minute, bytes
+//! copied, failures by error name, event-to-verified latency p50/p99/max) from the recorded
+//! executions, over all of them or `--since DURATION`.
+//!
+//! It reads through the Step Functions API (ListExecutions, then DescribeExecution for each),
+//! so it works against a running `copyflow up` (which holds the execution store) and, with
+//! `--aws`, against the deployed state machine; there it reads the newest `--limit`
+//! executions rather than the CloudWatch metrics (that would take another SDK crate), and
+//! Express state machines, which Step Functions keeps no execution list for, are refused.
+
+use copyflow::outln;
+use copyflow::stats::{Record, Stats, aggregate, parse_duration};
+
+use crate::CliResult;
+use crate::views::{self, Target};
+
+/// What `copyflow stats` reads.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct StatsArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Only executions started within this long before now (e.g. 15m, 2h, 1d).
+    #[arg(long, value_parser = parse_duration)]
+    pub since: Option<f64>,
+    /// Read at most this many executions, newest first.
+    #[arg(long, default_value_t = 10_000)]
+    pub limit: usize,
+    /// Print the figures as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub(crate) async fn run(args: &StatsArgs, local_default: &str) -> CliResult<()> {
+    let client = views::client(&args.target, local_default).await;
+    let machine = views::machine_arn(&client, &args.target).await?;
+    views::require_standard(&client, &machine).await?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    let cutoff = args.since.map(|s| now - s);
+    let mut records = Vec::new();
+    let mut next = None;
+    'pages: loop {
+        let page = views::executions_page(&client, &machine, None, next).await?;
+        for e in page.executions() {
+            let start = e.start_date().as_secs_f64();
+            if cutoff.is_some_and(|c| start < c) || records.len() >= args.limit {
+                break 'pages;
+            }
+            let d = views::describe(&client, e.execution_arn()).await?;
+            let parse = |s: Option<&str>| s.and_then(|s| serde_json::from_str(s).ok());
+            let (input, output) = (parse(d.input()), parse(d.output()));
+            records.push(Record::from_description(
+                d.status().as_str(),
+                input.as_ref(),
+                output.as_ref(),
+                d.error(),
+                start,
+                d.stop_date().map(|t| t.as_secs_f64()),
+            ));
+        }
+        match page.next_token() {
+            Some(t) => next = Some(t.to_owned()),
+            None => break,
+        }
+    }
+    let stats = aggregate(&records, args.since);
+    if args.json {
+        outln!("{}", serde_json::to_string(&stats)?);
+    } else {
+        print_human(&stats, args.since.is_some());
+    }
+    Ok(())
+}
+
+fn print_human(s: &Stats, since: bool) {
+    let over = if since { "the last" } else { "a span of" };
+    outln!(
+        "executions {}   copies {} ({:.1}/min over {over} {})   bytes copied {}",
+        s.executions,
+        s.copies,
+        s.copies_per_minute,
+        copyflow::render::duration(s.window_seconds),
+        copyflow::console::progress::human_bytes(s.bytes_copied as f64),
+    );
+    let list = |m: &std::collections::BTreeMap<String, u64>| {
+        if m.is_empty() {
+            return "none".to_owned();
+        }
+        m.iter()
+            .map(|(k, n)| format!("{} {n}", copyflow::output::escape(k)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    outln!("by outcome        {}", list(&s.by_outcome));
+    outln!("failures by error {}", list(&s.failures_by_error));
+    match &s.latency {
+        Some(l) => outln!(
+            "latency (S3 event -> verified, {} copies)  p50 {}  p99 {}  max {}",
+            l.count,
+            copyflow::render::duration(l.p50),
+            copyflow::render::duration(l.p99),
+            copyflow::render::duration(l.max),
+        ),
+        None => outln!("latency           no copies to measure"),
+    }
+}
