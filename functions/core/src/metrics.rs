@@ -25,6 +25,9 @@ use time::format_description::well_known::Rfc3339;
 pub const NAMESPACE: &str = "Copyflow";
 /// The dimension that splits every metric by how the execution ended.
 pub const OUTCOME_DIMENSION: &str = "Outcome";
+/// The dimension that tells deployments apart: the verify-copy function's name, unique per
+/// stack, so two pipelines in one account and Region never share a latency percentile.
+pub const FUNCTION_DIMENSION: &str = "FunctionName";
 /// Seconds from the S3 event's `time` to the end of verification.
 pub const LATENCY_METRIC: &str = "EventToVerifiedLatency";
 /// Bytes the copy step wrote (0 when the destination already held the object).
@@ -46,6 +49,8 @@ pub struct VerifiedExecution {
     pub bytes_copied: u64,
     /// The object key, as a searchable log property (not a dimension: keys are unbounded).
     pub key: String,
+    /// The verify-copy function's name (`AWS_LAMBDA_FUNCTION_NAME`): the deployment.
+    pub function: String,
 }
 
 /// Seconds from `event_time` (RFC 3339, as the job carries it) to `now`; never negative (a
@@ -69,11 +74,12 @@ pub fn emf_document(execution: &VerifiedExecution, timestamp: OffsetDateTime) ->
             "Timestamp": i64::try_from(millis).unwrap_or(i64::MAX),
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
-                // By outcome, and the totals over every outcome.
-                "Dimensions": [[OUTCOME_DIMENSION], []],
+                // Per deployment by outcome, and per deployment over every outcome.
+                "Dimensions": [[FUNCTION_DIMENSION, OUTCOME_DIMENSION], [FUNCTION_DIMENSION]],
                 "Metrics": metrics,
             }],
         },
+        FUNCTION_DIMENSION: execution.function,
         OUTCOME_DIMENSION: execution.outcome,
         BYTES_METRIC: execution.bytes_copied,
         EXECUTIONS_METRIC: 1,
@@ -95,7 +101,14 @@ pub fn emf_line(execution: &VerifiedExecution, timestamp: OffsetDateTime) -> Str
 /// (<https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime>);
 /// the local runtime does not.
 pub fn emf_enabled() -> bool {
-    std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some()
+    lambda_function_name().is_some()
+}
+
+/// `AWS_LAMBDA_FUNCTION_NAME`, when this process is a Lambda function.
+pub fn lambda_function_name() -> Option<String> {
+    std::env::var("AWS_LAMBDA_FUNCTION_NAME")
+        .ok()
+        .filter(|n| !n.is_empty())
 }
 
 #[cfg(test)]
@@ -141,6 +154,7 @@ mod tests {
             latency_seconds: Some(12.5),
             bytes_copied: 1024,
             key: "a/b.txt".to_owned(),
+            function: "Copyflow-VerifyCopy1234".to_owned(),
         }
     }
 
@@ -186,7 +200,11 @@ mod tests {
         assert_eq!(doc["_aws"]["Timestamp"], 1_767_323_045_678_i64);
         let directive = &doc["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(directive["Namespace"], NAMESPACE);
-        assert_eq!(directive["Dimensions"], json!([["Outcome"], []]));
+        assert_eq!(
+            directive["Dimensions"],
+            json!([["FunctionName", "Outcome"], ["FunctionName"]])
+        );
+        assert_eq!(doc["FunctionName"], "Copyflow-VerifyCopy1234");
         assert_eq!(
             directive["Metrics"],
             json!([

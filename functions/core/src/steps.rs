@@ -132,6 +132,7 @@ impl Measured {
                 latency_seconds: crate::metrics::latency_seconds(&self.event_time, now),
                 bytes_copied: self.bytes_copied,
                 key: self.key,
+                function: crate::metrics::lambda_function_name().unwrap_or_default(),
             },
             now,
         );
