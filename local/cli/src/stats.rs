@@ -20,10 +20,13 @@ use time::format_description::well_known::Rfc3339;
 pub struct Record {
     /// RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED.
     pub status: String,
-    /// The terminal state it ended in (Copied, Skipped, Superseded) or, when it failed, the
-    /// error name (KeyRejected, CopyFailed, ...); the status for timed-out, aborted and
-    /// running ones.
+    /// The terminal state it ended in (Copied, Skipped, Superseded, KeyRejected, CopyFailed,
+    /// VerificationFailed, ...); the status for timed-out, aborted and running ones.
     pub outcome: String,
+    /// The error name a failed execution ended with (`SourceNotFound` for a `CopyFailed`,
+    /// `ChecksumMismatch` for a `VerificationFailed`, ...); the status for timed-out and
+    /// aborted ones; None otherwise.
+    pub error: Option<String>,
     /// The S3 event's `time`, seconds since the epoch, when the input carries one.
     pub event_time: Option<f64>,
     /// When the execution started, seconds since the epoch.
@@ -36,20 +39,28 @@ pub struct Record {
 
 impl Record {
     /// The record of one DescribeExecution answer (`input` and `output` parsed, the error
-    /// name of a failed one, start and stop in seconds since the epoch).
+    /// name of a failed one, start and stop in seconds since the epoch) and, for a failed
+    /// one, the Fail state it ended in (from its history; without it the error name stands
+    /// in).
     pub fn from_description(
         status: &str,
         input: Option<&Value>,
         output: Option<&Value>,
         error: Option<&str>,
+        fail_state: Option<&str>,
         start: f64,
         stop: Option<f64>,
     ) -> Record {
-        let outcome = match (status, output) {
-            ("SUCCEEDED", Some(out)) => success_outcome(out),
-            ("SUCCEEDED", None) => "Copied",
-            ("FAILED", _) => error.filter(|e| !e.is_empty()).unwrap_or("FAILED"),
-            (other, _) => other,
+        let error = error.filter(|e| !e.is_empty());
+        let (outcome, error) = match (status, output) {
+            ("SUCCEEDED", Some(out)) => (success_outcome(out), None),
+            ("SUCCEEDED", None) => ("Copied", None),
+            ("FAILED", _) => {
+                let error = error.unwrap_or("FAILED");
+                (fail_state.unwrap_or(error), Some(error))
+            }
+            ("TIMED_OUT" | "ABORTED", _) => (status, Some(status)),
+            (other, _) => (other, None),
         };
         let bytes_copied = output
             .map(|out| &out["copy"])
@@ -59,6 +70,7 @@ impl Record {
         Record {
             status: status.to_owned(),
             outcome: outcome.to_owned(),
+            error: error.map(str::to_owned),
             event_time: input
                 .and_then(|i| i["time"].as_str())
                 .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
@@ -104,7 +116,7 @@ pub struct Stats {
     pub executions: u64,
     /// Executions by outcome.
     pub by_outcome: BTreeMap<String, u64>,
-    /// Failed executions by error name (FAILED; timed-out and aborted ones under their status).
+    /// Unsuccessful executions by error name (timed-out and aborted ones under their status).
     pub failures_by_error: BTreeMap<String, u64>,
     /// Copied executions.
     pub copies: u64,
@@ -128,8 +140,8 @@ pub fn aggregate(records: &[Record], window: Option<f64>) -> Stats {
     let (mut copies, mut bytes_copied) = (0, 0);
     for r in records {
         *by_outcome.entry(r.outcome.clone()).or_insert(0) += 1;
-        if matches!(r.status.as_str(), "FAILED" | "TIMED_OUT" | "ABORTED") {
-            *failures_by_error.entry(r.outcome.clone()).or_insert(0) += 1;
+        if let Some(error) = &r.error {
+            *failures_by_error.entry(error.clone()).or_insert(0) += 1;
         }
         bytes_copied += r.bytes_copied;
         if r.outcome == "Copied" {
@@ -217,6 +229,7 @@ mod tests {
         Record {
             status: "SUCCEEDED".into(),
             outcome: "Copied".into(),
+            error: None,
             event_time: Some(event),
             start: event + 0.1,
             stop: Some(stop),
@@ -228,32 +241,64 @@ mod tests {
     fn outcomes_come_from_the_output_of_a_success_and_the_error_of_a_failure() {
         let input = json!({"time": "2020-04-06T12:34:56Z"});
         let out = json!({"job": {}, "copy": {"status": "copied", "source": {"size": 42}}, "verify": {"status": "verified"}});
-        let r =
-            Record::from_description("SUCCEEDED", Some(&input), Some(&out), None, 1.0, Some(2.0));
+        let r = Record::from_description(
+            "SUCCEEDED",
+            Some(&input),
+            Some(&out),
+            None,
+            None,
+            1.0,
+            Some(2.0),
+        );
         assert_eq!(r.outcome, "Copied");
         assert_eq!(r.bytes_copied, 42);
         assert_eq!(r.event_time, Some(1_586_176_496.0));
         let present =
             json!({"copy": {"status": "already-present", "source": {"size": 42}}, "verify": {}});
-        let r = Record::from_description("SUCCEEDED", None, Some(&present), None, 1.0, Some(2.0));
+        let r = Record::from_description(
+            "SUCCEEDED",
+            None,
+            Some(&present),
+            None,
+            None,
+            1.0,
+            Some(2.0),
+        );
         assert_eq!((r.outcome.as_str(), r.bytes_copied), ("Copied", 0));
         let skip = json!({"action": "skip", "reason": "folder marker"});
-        let r = Record::from_description("SUCCEEDED", None, Some(&skip), None, 1.0, Some(2.0));
+        let r =
+            Record::from_description("SUCCEEDED", None, Some(&skip), None, None, 1.0, Some(2.0));
         assert_eq!(r.outcome, "Skipped");
         let superseded = json!({"action": "copy", "error": {"Error": "SourceChanged"}});
-        let r = Record::from_description("SUCCEEDED", None, Some(&superseded), None, 1.0, None);
+        let r =
+            Record::from_description("SUCCEEDED", None, Some(&superseded), None, None, 1.0, None);
         assert_eq!(r.outcome, "Superseded");
         let r = Record::from_description(
             "FAILED",
             Some(&input),
             None,
-            Some("KeyRejected"),
+            Some("SourceNotFound"),
+            Some("CopyFailed"),
             1.0,
             Some(2.0),
         );
-        assert_eq!(r.outcome, "KeyRejected");
-        let r = Record::from_description("TIMED_OUT", None, None, None, 1.0, Some(2.0));
-        assert_eq!(r.outcome, "TIMED_OUT");
+        assert_eq!(
+            (r.outcome.as_str(), r.error.as_deref()),
+            ("CopyFailed", Some("SourceNotFound"))
+        );
+        let r =
+            Record::from_description("FAILED", None, None, Some("KeyRejected"), None, 1.0, None);
+        assert_eq!(
+            (r.outcome.as_str(), r.error.as_deref()),
+            ("KeyRejected", Some("KeyRejected"))
+        );
+        let r = Record::from_description("TIMED_OUT", None, None, None, None, 1.0, Some(2.0));
+        assert_eq!(
+            (r.outcome.as_str(), r.error.as_deref()),
+            ("TIMED_OUT", Some("TIMED_OUT"))
+        );
+        let r = Record::from_description("RUNNING", None, None, None, None, 1.0, None);
+        assert_eq!((r.outcome.as_str(), r.error), ("RUNNING", None));
     }
 
     #[test]
@@ -264,6 +309,7 @@ mod tests {
         records.push(Record {
             status: "FAILED".into(),
             outcome: "CopyFailed".into(),
+            error: Some("SourceNotFound".into()),
             event_time: Some(1000.0),
             start: 1000.0,
             stop: Some(1001.0),
@@ -272,6 +318,7 @@ mod tests {
         records.push(Record {
             status: "SUCCEEDED".into(),
             outcome: "Skipped".into(),
+            error: None,
             event_time: Some(1000.0),
             start: 1000.0,
             stop: Some(1000.5),
@@ -283,9 +330,10 @@ mod tests {
         assert_eq!(s.bytes_copied, 1000);
         assert_eq!(s.by_outcome["Copied"], 100);
         assert_eq!(s.by_outcome["Skipped"], 1);
+        assert_eq!(s.by_outcome["CopyFailed"], 1);
         assert_eq!(
             s.failures_by_error,
-            BTreeMap::from([("CopyFailed".to_owned(), 1)])
+            BTreeMap::from([("SourceNotFound".to_owned(), 1)])
         );
         let l = s.latency.unwrap();
         assert_eq!((l.count, l.p50, l.p99, l.max), (100, 50.0, 99.0, 100.0));

@@ -2,12 +2,14 @@
 //! copied, failures by error name, event-to-verified latency p50/p99/max) from the recorded
 //! executions, over all of them or `--since DURATION`.
 //!
-//! It reads through the Step Functions API (ListExecutions, then DescribeExecution for each),
+//! It reads through the Step Functions API (ListExecutions, then DescribeExecution for each,
+//! and for a failed one the newest page of its history, for the Fail state it ended in),
 //! so it works against a running `copyflow up` (which holds the execution store) and, with
 //! `--aws`, against the deployed state machine; there it reads the newest `--limit`
 //! executions rather than the CloudWatch metrics (that would take another SDK crate), and
 //! Express state machines, which Step Functions keeps no execution list for, are refused.
 
+use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
 use copyflow::outln;
 use copyflow::stats::{Record, Stats, aggregate, parse_duration};
 
@@ -51,11 +53,16 @@ pub(crate) async fn run(args: &StatsArgs, local_default: &str) -> CliResult<()> 
             let d = views::describe(&client, e.execution_arn()).await?;
             let parse = |s: Option<&str>| s.and_then(|s| serde_json::from_str(s).ok());
             let (input, output) = (parse(d.input()), parse(d.output()));
+            let fail_state = match d.status() {
+                ExecutionStatus::Failed => fail_state(&client, e.execution_arn()).await?,
+                _ => None,
+            };
             records.push(Record::from_description(
                 d.status().as_str(),
                 input.as_ref(),
                 output.as_ref(),
                 d.error(),
+                fail_state.as_deref(),
                 start,
                 d.stop_date().map(|t| t.as_secs_f64()),
             ));
@@ -72,6 +79,31 @@ pub(crate) async fn run(args: &StatsArgs, local_default: &str) -> CliResult<()> 
         print_human(&stats, args.since.is_some());
     }
     Ok(())
+}
+
+/// The Fail state a failed execution ended in: the newest FailStateEntered of its history,
+/// read newest first (one short page; the error name alone would merge `CopyFailed` and
+/// `ValidationFailed`).
+async fn fail_state(client: &aws_sdk_sfn::Client, arn: &str) -> CliResult<Option<String>> {
+    let page = client
+        .get_execution_history()
+        .execution_arn(arn)
+        .reverse_order(true)
+        .max_results(10)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "GetExecutionHistory {arn}: {}",
+                copyflow::sdk_error::one_line(&e)
+            )
+        })?;
+    Ok(page
+        .events()
+        .iter()
+        .find(|e| *e.r#type() == HistoryEventType::FailStateEntered)
+        .and_then(|e| e.state_entered_event_details())
+        .map(|d| d.name().to_owned()))
 }
 
 fn print_human(s: &Stats, since: bool) {
