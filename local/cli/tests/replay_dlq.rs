@@ -257,3 +257,120 @@ fn replay_dlq_starts_one_execution_per_event_and_deletes_only_what_started() {
         2
     );
 }
+
+/// A stack shaped like the CDK app's outputs: the state machine's ARN and the DLQ's URL.
+fn template() -> String {
+    json!({
+        "Resources": {
+            "Queue": {"Type": "AWS::SQS::Queue"},
+            "Machine": {
+                "Type": "AWS::StepFunctions::StateMachine",
+                "Properties": {
+                    "StateMachineType": "STANDARD",
+                    "RoleArn": "arn:aws:iam::000000000000:role/copyflow",
+                    "DefinitionString": r#"{"StartAt":"Copied","States":{"Copied":{"Type":"Succeed"}}}"#
+                }
+            }
+        },
+        "Outputs": {
+            "StateMachineArn": {"Value": {"Ref": "Machine"}},
+            "DeadLetterQueueUrl": {"Value": {"Ref": "Queue"}}
+        }
+    })
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_dlq_with_aws_finds_the_queue_and_the_state_machine_through_the_stack() {
+    let Some(localstack) = endpoint() else { return };
+    let config = aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .http_client(copyflow_core::s3::https_client())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sfn::config::SharedCredentialsProvider::new(
+            Credentials::new("test", "test", None, None, "localstack"),
+        ))
+        .endpoint_url(&localstack)
+        .build();
+    let cfn = aws_sdk_cloudformation::Client::new(&config);
+    let stack = format!("CopyflowReplay{}", std::process::id());
+    cfn.create_stack()
+        .stack_name(&stack)
+        .template_body(template())
+        .send()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let outputs = loop {
+        let out = cfn
+            .describe_stacks()
+            .stack_name(&stack)
+            .send()
+            .await
+            .unwrap();
+        let s = &out.stacks()[0];
+        match s.stack_status() {
+            Some(aws_sdk_cloudformation::types::StackStatus::CreateComplete) => {
+                break s
+                    .outputs()
+                    .iter()
+                    .map(|o| {
+                        (
+                            o.output_key().unwrap().to_owned(),
+                            o.output_value().unwrap().to_owned(),
+                        )
+                    })
+                    .collect::<std::collections::BTreeMap<_, _>>();
+            }
+            Some(aws_sdk_cloudformation::types::StackStatus::CreateInProgress) => {}
+            other => panic!("stack {stack}: {other:?} {:?}", s.stack_status_reason()),
+        }
+        assert!(
+            Instant::now() < deadline,
+            "stack {stack} not created in time"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let (queue, machine) = (&outputs["DeadLetterQueueUrl"], &outputs["StateMachineArn"]);
+    let id = format!("22222222-aaaa-bbbb-cccc-{:012}", std::process::id());
+    sqs(&localstack)
+        .send_message()
+        .queue_url(queue)
+        .message_body(event(&id, "AjayMuralidhar/2020-04-06/12/aws.txt"))
+        .send()
+        .await
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let (config_path, _, _) = support::config(dir.path(), |s| {
+        s["deploy"]["stackName"] = json!(stack);
+    });
+    let out = Command::new(env!("CARGO_BIN_EXE_copyflow"))
+        .arg("--config")
+        .arg(&config_path)
+        .args(["replay-dlq", "--aws"])
+        .env("AWS_ENDPOINT_URL", &localstack)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("1 executions started, 0 already started earlier, 0 messages left"),
+        "{text}"
+    );
+    assert_eq!(depth(&sqs(&localstack), queue).await, 0);
+    let sfn = aws_sdk_sfn::Client::new(&config);
+    let listed = sfn
+        .list_executions()
+        .state_machine_arn(machine)
+        .send()
+        .await
+        .unwrap();
+    let names: Vec<&str> = listed.executions().iter().map(|e| e.name()).collect();
+    assert_eq!(names, [format!("dlq-{id}")], "{names:?}");
+}
