@@ -32,6 +32,14 @@ export COPYFLOW_BOTO3_PYTHON="$root/.tools/awscli-venv/bin/python"
 "$COPYFLOW_AWS_CLI" --version
 "$COPYFLOW_BOTO3_PYTHON" -c 'import boto3; print("boto3", boto3.__version__)'
 
+step "cargo-lambda from PyPI (its Runtime API emulator: the differential test of the Lambda binaries)"
+if [[ ! -x .tools/cargo-lambda-venv/bin/cargo-lambda ]]; then
+  python3 -m venv .tools/cargo-lambda-venv
+  .tools/cargo-lambda-venv/bin/pip install --quiet 'cargo-lambda==1.9.2'
+fi
+export COPYFLOW_CARGO_LAMBDA="$root/.tools/cargo-lambda-venv/bin/cargo-lambda"
+"$COPYFLOW_CARGO_LAMBDA" lambda --version
+
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

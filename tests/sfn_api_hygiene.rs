@@ -24,6 +24,7 @@ async fn api(idle: Duration) -> (SocketAddr, tempfile::TempDir) {
         },
         executions_dir: Some(dir.path().join("executions")),
         max_running: DEFAULT_MAX_RUNNING,
+        lambda_binaries: None,
     })
     .await
     .unwrap();

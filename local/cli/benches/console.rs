@@ -32,6 +32,7 @@ async fn start(dir: &Path) -> Arc<Pipeline> {
         },
         executions_dir: Some(dir.join("executions")),
         max_running: DEFAULT_MAX_RUNNING,
+        lambda_binaries: None,
     };
     Pipeline::start(options).await.unwrap().0
 }

@@ -36,6 +36,7 @@ async fn start(dir: &Path) -> std::sync::Arc<Pipeline> {
         },
         executions_dir: Some(dir.join("executions")),
         max_running: DEFAULT_MAX_RUNNING,
+        lambda_binaries: None,
     };
     Pipeline::start(options).await.unwrap().0
 }

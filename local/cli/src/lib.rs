@@ -6,6 +6,7 @@
 pub mod console;
 pub mod deploy;
 pub mod executions;
+pub mod lambda_host;
 pub mod lock;
 pub mod output;
 pub mod pipeline;

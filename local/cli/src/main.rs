@@ -44,6 +44,14 @@ enum Command {
         /// The seed of the fault injection (the same seed replays the same faults).
         #[arg(long, default_value_t = 0, requires = "faults")]
         fault_seed: u64,
+        /// Run the steps as the Lambda binaries in DIR (DIR/validate-key or
+        /// DIR/validate-key/bootstrap, ...; e.g. target/debug after cargo build --bins) under a
+        /// local Lambda Runtime API, instead of in-process.
+        #[arg(long, value_name = "DIR")]
+        lambda_binaries: Option<PathBuf>,
+        /// Sandboxes each function may run at once with --lambda-binaries.
+        #[arg(long, default_value_t = copyflow::lambda_host::DEFAULT_CONCURRENCY, requires = "lambda_binaries")]
+        lambda_concurrency: usize,
     },
     /// List executions (status, outcome, duration, object), newest first.
     Executions {
@@ -116,12 +124,22 @@ async fn execute(cli: Cli) -> CliResult<bool> {
     let stack = copyflow::deploy::stack_name(&settings);
     match cli.command {
         Command::Demo => demo::run(settings).await,
-        Command::Up { faults, fault_seed } => {
+        Command::Up {
+            faults,
+            fault_seed,
+            lambda_binaries,
+            lambda_concurrency,
+        } => {
             let faults = faults
                 .map(|spec| copyflow_s3::faults::FaultPlan::parse_spec(&spec, fault_seed))
                 .transpose()
                 .map_err(|e| format!("--faults: {e}"))?;
-            up::run(settings, faults).await.map(|()| true)
+            let binaries = lambda_binaries.map(|dir| {
+                let mut b = copyflow::lambda_host::LambdaBinaries::new(dir);
+                b.concurrency = lambda_concurrency.max(1);
+                b
+            });
+            up::run(settings, faults, binaries).await.map(|()| true)
         }
         Command::Executions {
             target,

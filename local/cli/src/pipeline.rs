@@ -1,6 +1,8 @@
 //! The local pipeline: the embedded S3 server (or any S3 endpoint), the local Step Functions
 //! engine running `statemachine/copyflow.asl.json`, and the three steps registered as the
-//! Lambda functions the ASL names, called in-process with the payloads Lambda would get.
+//! Lambda functions the ASL names, called in-process with the payloads Lambda would get, or
+//! (with [`PipelineOptions::lambda_binaries`]) run as the real Lambda binaries under a local
+//! Lambda Runtime API ([`crate::lambda_host`]).
 //! An event router plays EventBridge: every `Object Created` event that matches the rule
 //! starts an execution, named after the event id (so a redelivered event is not run twice).
 
@@ -20,6 +22,7 @@ use tokio::sync::Semaphore;
 use tokio::sync::mpsc;
 
 use crate::executions::Executions;
+use crate::lambda_host::{HostEnvironment, LambdaBinaries, LambdaHost, LambdaHostError, STEPS};
 use crate::rule::Rule;
 
 /// The state machine the CDK app deploys, compiled in so the binary runs from anywhere.
@@ -66,6 +69,8 @@ pub struct PipelineOptions {
     pub executions_dir: Option<PathBuf>,
     /// Executions started from S3 events that run at once (the rest wait in the outbox).
     pub max_running: usize,
+    /// Run the steps as these Lambda binaries instead of in-process (the default).
+    pub lambda_binaries: Option<LambdaBinaries>,
 }
 
 /// The local twin running: the S3 server (when embedded), the engine with the state machine,
@@ -80,6 +85,8 @@ pub struct Pipeline {
     started: mpsc::UnboundedSender<StartedExecution>,
     /// One permit per execution the router has running.
     running: Arc<Semaphore>,
+    /// The Lambda binaries' sandboxes, when the steps run as binaries.
+    lambda_host: Option<Arc<LambdaHost>>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -128,6 +135,9 @@ pub enum PipelineError {
     /// A step policy (`tests/fixtures/step-policies.json`) does not parse.
     #[error("the step policies do not load: {0}")]
     StepPolicies(#[from] copyflow_s3::iam::PolicyError),
+    /// The Lambda binaries cannot be run.
+    #[error("{0}")]
+    LambdaBinaries(#[from] LambdaHostError),
     /// A bucket could not be created.
     #[error("creating bucket {bucket}: {message}")]
     Bucket {
@@ -172,7 +182,7 @@ impl Pipeline {
     ) -> Result<(Arc<Pipeline>, mpsc::UnboundedReceiver<StartedExecution>), PipelineError> {
         let region = LOCAL_REGION.to_owned();
         let enforce_iam = options.settings.enforce_iam();
-        let (server, endpoint, client) = match options.s3 {
+        let (server, endpoint, client, keys) = match options.s3 {
             S3Target::Embedded { address, data_dir } => {
                 let config = ServerConfig {
                     address,
@@ -204,7 +214,8 @@ impl Pipeline {
                     &c.region,
                 );
                 let endpoint = server.endpoint();
-                (Some(server), endpoint, client)
+                let keys = (c.access_key.clone(), c.secret_key.clone(), c.region.clone());
+                (Some(server), endpoint, client, keys)
             }
             S3Target::External {
                 endpoint,
@@ -214,10 +225,11 @@ impl Pipeline {
             } => {
                 let client =
                     copyflow_core::s3::client_for_endpoint(&endpoint, &access_key, &secret_key, &r);
-                (None, endpoint, client)
+                (None, endpoint, client, (access_key, secret_key, r))
             }
         };
-        let steps = Arc::new(match server.is_some() && enforce_iam {
+        let embedded_with_iam = server.is_some() && enforce_iam;
+        let steps = Arc::new(match embedded_with_iam {
             true => {
                 crate::step_keys::steps_with_own_keys(&endpoint, &region, options.settings.clone())
             }
@@ -235,7 +247,37 @@ impl Pipeline {
             .map_err(|e| PipelineError::Store(e.to_string()))?,
         );
         let engine = executions.engine();
-        register_steps(engine, &steps);
+        let lambda_host = match &options.lambda_binaries {
+            Some(binaries) => {
+                let env = HostEnvironment {
+                    // The Region the functions sign their S3 requests for.
+                    region: keys.2.clone(),
+                    account: LOCAL_ACCOUNT.to_owned(),
+                    access_key: keys.0.clone(),
+                    secret_key: keys.1.clone(),
+                    // With IAM enforced each function signs with its own key, bound to its
+                    // deployed policy, as the in-process steps do.
+                    function_keys: match embedded_with_iam {
+                        true => crate::step_keys::STEPS
+                            .iter()
+                            .map(|(_, f)| ((*f).to_owned(), crate::step_keys::credentials(f)))
+                            .collect(),
+                        false => Default::default(),
+                    },
+                    s3_endpoint: endpoint.clone(),
+                    document: raw_document(&options.settings),
+                    definition: serde_json::from_str(DEFINITION)
+                        .map_err(|e| PipelineError::Definition(e.to_string()))?,
+                };
+                let host = Arc::new(LambdaHost::new(binaries, &env)?);
+                register_binaries(engine, &host);
+                Some(host)
+            }
+            None => {
+                register_steps(engine, &steps);
+                None
+            }
+        };
         let substitutions: HashMap<String, String> = substitutions(&region).into_iter().collect();
         let machine_arn = engine
             .create_state_machine(STATE_MACHINE, DEFINITION, &substitutions)
@@ -252,6 +294,7 @@ impl Pipeline {
             s3: client,
             started,
             running: Arc::new(Semaphore::new(options.max_running.max(1))),
+            lambda_host,
         });
         // Executions that were running when the last process stopped continue first.
         let resumed = pipeline
@@ -489,8 +532,17 @@ impl Pipeline {
         guard.as_ref().map(|s| s.faults().summary())
     }
 
-    /// Stops the embedded server (running executions fail their next S3 call).
+    /// The Lambda binaries' host, when the steps run as binaries.
+    pub fn lambda_host(&self) -> Option<&Arc<LambdaHost>> {
+        self.lambda_host.as_ref()
+    }
+
+    /// Stops the embedded server (running executions fail their next S3 call) and the
+    /// Lambda binaries' idle sandboxes.
     pub async fn shutdown(&self) {
+        if let Some(host) = &self.lambda_host {
+            host.shutdown();
+        }
         let server = self
             .server
             .lock()
@@ -512,6 +564,28 @@ fn substitutions(region: &str) -> Vec<(String, String)> {
     .into_iter()
     .map(|(k, f)| (k.to_owned(), function_arn(region, f)))
     .collect()
+}
+
+/// The settings document as written: the file it was read from, else the checked document.
+fn raw_document(settings: &Settings) -> Value {
+    if let copyflow_core::SettingsOrigin::File(path) = settings.origin() {
+        let text = std::fs::read_to_string(path).ok();
+        if let Some(v) = text.and_then(|t| serde_json::from_str(&t).ok()) {
+            return v;
+        }
+    }
+    serde_json::to_value(settings.document()).unwrap_or(Value::Null)
+}
+
+/// The three steps as the Lambda binaries, each function invoked through the host.
+fn register_binaries(engine: &Engine, host: &Arc<LambdaHost>) {
+    for step in STEPS {
+        let host = host.clone();
+        engine.register_function(step.function, move |payload: Value| {
+            let host = host.clone();
+            async move { host.invoke(step.function, &payload).await }
+        });
+    }
 }
 
 /// The three steps as the functions the ASL invokes.

@@ -223,13 +223,52 @@ pub fn summary(output: Option<&Value>, path: &Path) -> Option<String> {
         ),
         None => String::new(),
     };
-    Some(format!("{} bytes, {how}; {proof}", copy["source"]["size"]))
+    // Versioned buckets: the copy read exactly the event's version and wrote a new one.
+    let versions = match (
+        copy["source"]["versionId"].as_str(),
+        copy["destination"]["versionId"].as_str(),
+    ) {
+        (Some(from), Some(to)) => format!(
+            ", version {} → {}",
+            crate::output::escape(from),
+            crate::output::escape(to)
+        ),
+        (Some(from), None) => format!(", version {}", crate::output::escape(from)),
+        _ => String::new(),
+    };
+    Some(format!(
+        "{} bytes, {how}{versions}; {proof}",
+        copy["source"]["size"]
+    ))
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_summary_names_the_versions_a_pinned_copy_read_and_wrote() {
+        let done = path(&[ev(1, 0.0, "ExecutionSucceeded", None, None)]);
+        let output = serde_json::json!({
+            "copy": {"status": "copied", "method": "copy-object",
+                     "source": {"size": 4, "versionId": "v-src"},
+                     "destination": {"versionId": "v-dst"}},
+            "verify": {"method": "stored-checksum", "algorithm": "CRC32", "bytesRead": 0}
+        });
+        assert_eq!(
+            summary(Some(&output), &done).unwrap(),
+            "4 bytes, CopyObject, version v-src → v-dst; verified by stored CRC32 (0 bytes read)"
+        );
+        let unversioned = serde_json::json!({
+            "copy": {"status": "copied", "method": "copy-object", "source": {"size": 4}, "destination": {}},
+            "verify": {"method": "stored-checksum", "algorithm": "CRC32", "bytesRead": 0}
+        });
+        assert_eq!(
+            summary(Some(&unversioned), &done).unwrap(),
+            "4 bytes, CopyObject; verified by stored CRC32 (0 bytes read)"
+        );
+    }
 
     fn ev(id: i64, t: f64, kind: &str, state: Option<&str>, error: Option<&str>) -> Event {
         Event {

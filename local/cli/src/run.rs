@@ -25,6 +25,9 @@ pub(crate) struct RunArgs {
     pub secret_key: String,
     #[arg(long, default_value = "us-east-1")]
     pub region: String,
+    /// Run the steps as the Lambda binaries in DIR (see `up --lambda-binaries`).
+    #[arg(long, value_name = "DIR")]
+    pub lambda_binaries: Option<PathBuf>,
 }
 
 pub(crate) async fn run(settings: Settings, args: &RunArgs) -> CliResult<bool> {
@@ -61,6 +64,10 @@ pub(crate) async fn run(settings: Settings, args: &RunArgs) -> CliResult<bool> {
         s3,
         executions_dir: None,
         max_running: DEFAULT_MAX_RUNNING,
+        lambda_binaries: args
+            .lambda_binaries
+            .as_ref()
+            .map(copyflow::lambda_host::LambdaBinaries::new),
     })
     .await?;
     let started = pipeline.start_execution(pipeline.machine_arn(), None, &input)?;

@@ -11,15 +11,28 @@ use std::time::Duration;
 
 use crate::{CliResult, render, sfn_api};
 use copyflow::console::{self, progress, source::local::LocalSource, states};
+use copyflow::lambda_host::LambdaBinaries;
 use copyflow::lock::DataDirLock;
 use copyflow::pipeline::{DEFAULT_MAX_RUNNING, Pipeline, PipelineOptions, S3Target};
 
 pub(crate) async fn run(
     settings: Settings,
     faults: Option<copyflow_s3::faults::FaultPlan>,
+    mut binaries: Option<LambdaBinaries>,
 ) -> CliResult<()> {
     let data = settings.data_dir();
     let mut lock = DataDirLock::acquire(&data, "up")?;
+    if let Some(b) = &mut binaries {
+        b.logs_dir = Some(data.join("lambda-logs"));
+    }
+    let lambda_line = binaries.as_ref().map(|b| {
+        format!(
+            "  Lambda binaries     {} (Runtime API on loopback, up to {} sandboxes per function; logs in {})",
+            b.dir.display(),
+            b.concurrency,
+            data.join("lambda-logs").display()
+        )
+    });
     let options = PipelineOptions {
         settings: settings.clone(),
         s3: S3Target::Embedded {
@@ -28,6 +41,7 @@ pub(crate) async fn run(
         },
         executions_dir: Some(data.join("executions")),
         max_running: DEFAULT_MAX_RUNNING,
+        lambda_binaries: binaries,
     };
     let (pipeline, mut started) = Pipeline::start(options).await?;
     let (sfn, _api) = sfn_api::serve(settings.sfn_address(), pipeline.clone()).await.map_err(|e| {
@@ -72,6 +86,9 @@ pub(crate) async fn run(
     outln!("  state machine       {machine}");
     if let Some((address, _)) = &console {
         outln!("  console             http://{address}/");
+    }
+    if let Some(line) = lambda_line {
+        outln!("{line}");
     }
     outln!(
         "  credentials         AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} AWS_DEFAULT_REGION=us-east-1",
