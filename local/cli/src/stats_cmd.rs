@@ -5,7 +5,7 @@
 //! It reads through the Step Functions API (ListExecutions, then DescribeExecution for each,
 //! and for a failed one the newest page of its history, for the Fail state it ended in),
 //! so it works against a running `copyflow up` (which holds the execution store) and, with
-//! `--aws`, against the deployed state machine; there it reads the newest `--limit`
+//! `--aws`, against the deployed state machine; there it reads the newest `--limit` (1,000)
 //! executions rather than the CloudWatch metrics (that would take another SDK crate), and
 //! Express state machines, which Step Functions keeps no execution list for, are refused.
 
@@ -24,9 +24,10 @@ pub(crate) struct StatsArgs {
     /// Only executions started within this long before now (e.g. 15m, 2h, 1d).
     #[arg(long, value_parser = parse_duration)]
     pub since: Option<f64>,
-    /// Read at most this many executions, newest first.
-    #[arg(long, default_value_t = 10_000)]
-    pub limit: usize,
+    /// Read at most this many executions, newest first (default 10,000; with --aws 1,000:
+    /// DescribeExecution is throttled to a few tens a second once its burst is spent).
+    #[arg(long)]
+    pub limit: Option<usize>,
     /// Print the figures as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -41,13 +42,16 @@ pub(crate) async fn run(args: &StatsArgs, local_default: &str) -> CliResult<()> 
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0);
     let cutoff = args.since.map(|s| now - s);
+    let limit = args
+        .limit
+        .unwrap_or(if args.target.aws { 1_000 } else { 10_000 });
     let mut records = Vec::new();
     let mut next = None;
     'pages: loop {
         let page = views::executions_page(&client, &machine, None, next).await?;
         for e in page.executions() {
             let start = e.start_date().as_secs_f64();
-            if cutoff.is_some_and(|c| start < c) || records.len() >= args.limit {
+            if cutoff.is_some_and(|c| start < c) || records.len() >= limit {
                 break 'pages;
             }
             let d = views::describe(&client, e.execution_arn()).await?;
