@@ -2,7 +2,8 @@
 # LocalStack, run on the host without Docker: the independent S3 implementation the conformance
 # suite (local/s3/tests/conformance_localstack.rs) runs against, and the CloudFormation, Step
 # Functions and Logs APIs the CLI's `--aws` stack lookup is tested on
-# (local/cli/tests/aws_stack_lookup.rs). LocalStack loads a service on its first request.
+# (local/cli/tests/aws_stack_lookup.rs), and the SQS queue `copyflow replay-dlq` is tested on
+# (local/cli/tests/replay_dlq.rs). LocalStack loads a service on its first request.
 #
 # Source this file, then:
 #   localstack_install   # venv in .tools/localstack-venv (idempotent, marker file)
@@ -93,7 +94,7 @@ localstack_start() {
     LOCALSTACK_LOG=$state/localstack.log
     # setsid: its own process group, so stop can take every child with it.
     OVERRIDE_IN_DOCKER=0 FILESYSTEM_ROOT="$state" TMPDIR="$state/tmp" \
-        GATEWAY_SERVER=hypercorn GATEWAY_LISTEN="127.0.0.1:$port" SERVICES=s3,cloudformation,stepfunctions,logs \
+        GATEWAY_SERVER=hypercorn GATEWAY_LISTEN="127.0.0.1:$port" SERVICES=s3,cloudformation,stepfunctions,logs,sqs \
         setsid "$LOCALSTACK_VENV/bin/python" -m localstack.runtime.main >"$LOCALSTACK_LOG" 2>&1 </dev/null &
     LOCALSTACK_PID=$!
     local endpoint="http://127.0.0.1:$port"

@@ -7,7 +7,7 @@
 // next to the construct that causes it, with the reason.
 //
 // The constructor only composes the parts, one file each: buckets, step-lambdas,
-// state-machine, event-rule, alarms. Each part is a function that adds its resources to this
+// state-machine, event-rule, alarms, slo. Each part is a function that adds its resources to this
 // stack's own scope, not a Construct subclass: a construct in between would put its id into
 // the logical id and aws:cdk:path of every resource beneath it, so CloudFormation would
 // replace them all on the next deployment (and could not recreate the named buckets).
@@ -15,6 +15,7 @@
 import { Aws, CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -25,6 +26,7 @@ import { addBuckets } from './buckets';
 import { addEventRule } from './event-rule';
 import { Definition } from './definition';
 import { LoadedSettings, StepKey } from './settings';
+import { addLatencySlo, CopyflowSlo } from './slo';
 import { addStateMachine } from './state-machine';
 import { addStepLambdas } from './step-lambdas';
 
@@ -42,6 +44,7 @@ export class CopyflowStack extends Stack {
   readonly rule: events.Rule;
   readonly deadLetterQueue: sqs.Queue;
   readonly alarms: CopyflowAlarms;
+  readonly slo: CopyflowSlo;
 
   constructor(scope: Construct, id: string, props: CopyflowStackProps) {
     super(scope, id, props);
@@ -65,6 +68,17 @@ export class CopyflowStack extends Stack {
     this.deadLetterQueue = trigger.deadLetterQueue;
 
     this.alarms = addAlarms(this, this.stateMachine, this.deadLetterQueue, settings.deploy.alarms);
+
+    // Event-to-verified latency (verify-copy's EMF metrics) against its objective, and the dashboard.
+    this.slo = addLatencySlo(this, {
+      verifyFunction: this.functions.verifyCopy,
+      stateMachine: this.stateMachine,
+      stateMachineLogs: this.node.findChild('StateMachineLogs') as logs.ILogGroup,
+      deadLetterQueue: this.deadLetterQueue,
+      slo: settings.deploy.latencySlo,
+      alarms: settings.deploy.alarms,
+      otherAlarms: Object.values(this.alarms),
+    });
 
     // What an operator needs after `cdk deploy`.
     new CfnOutput(this, 'SourceBucketName', { value: this.sourceBucket.bucketName });

@@ -32,6 +32,18 @@ export interface StepLambdaSettings {
   readonly memoryMb: number;
   /** Seconds, 1..900. */
   readonly timeoutSeconds: number;
+  /** Reserved concurrency (a cap, and capacity held back from the account pool), or null for none. */
+  readonly reservedConcurrency: number | null;
+}
+
+/** The event-to-verified latency objective (verify-copy's EMF metric), alarmed like S3 RTC's 15 minutes. */
+export interface LatencySloSettings {
+  /** CloudWatch percentile statistic: p50, p90, p99, p99.9, ... */
+  readonly percentile: string;
+  /** The alarm period, in minutes. */
+  readonly periodMinutes: number;
+  /** The latency at that percentile that raises the alarm, in seconds. */
+  readonly thresholdSeconds: number;
 }
 
 export interface AlarmSettings {
@@ -81,6 +93,7 @@ export interface DeploySettings {
   readonly eventTarget: { readonly retryAttempts: number; readonly maxEventAgeSeconds: number };
   readonly dlqRetentionDays: number;
   readonly alarms: AlarmSettings;
+  readonly latencySlo: LatencySloSettings;
 }
 
 export interface LoadedSettings {
@@ -139,6 +152,8 @@ const MAX_COPY_OBJECT_SIZE = 5 * GIB;
 const MAX_S3_KEY_BYTES = 1024;
 /** Lambda allows 4 KB of environment variables per function, names and values together. */
 export const MAX_LAMBDA_ENVIRONMENT_BYTES = 4096;
+/** Lambda's default concurrency quota per account and Region; raise the bound with the quota. */
+const MAX_RESERVED_CONCURRENCY = 10_000;
 /** Express executions stop after five minutes. */
 export const EXPRESS_MAX_SECONDS = 300;
 
@@ -182,13 +197,16 @@ const TOP_LEVEL_KEYS = ['source', 'destination', 'keys', 'copy', 'verify', 'loca
 export function defaultStepLambda(step: StepKey, type: StateMachineKind): StepLambdaSettings {
   switch (step) {
     case 'validateKey':
-      return { memoryMb: 128, timeoutSeconds: 10 };
+      return { memoryMb: 128, timeoutSeconds: 10, reservedConcurrency: null };
     case 'copyObject':
-      return { memoryMb: 512, timeoutSeconds: type === 'STANDARD' ? 900 : 120 };
+      return { memoryMb: 512, timeoutSeconds: type === 'STANDARD' ? 900 : 120, reservedConcurrency: null };
     case 'verifyCopy':
-      return { memoryMb: 1024, timeoutSeconds: type === 'STANDARD' ? 900 : 120 };
+      return { memoryMb: 1024, timeoutSeconds: type === 'STANDARD' ? 900 : 120, reservedConcurrency: null };
   }
 }
+
+/** S3 Replication Time Control's promise: 99.99% within 15 minutes, measured at p99 here. */
+export const DEFAULT_LATENCY_SLO: LatencySloSettings = { percentile: 'p99', periodMinutes: 15, thresholdSeconds: 900 };
 
 export function defaultExecutionDurationSeconds(type: StateMachineKind): number {
   return type === 'STANDARD' ? 3600 : 240;
@@ -426,6 +444,7 @@ function parseDeploy(c: Checker, d: Record<string, unknown>, ctx: DeployContext)
     'eventTarget',
     'dlqRetentionDays',
     'alarms',
+    'latencySlo',
   ]);
 
   const stackName = c.string('deploy.stackName', d.stackName, 'Copyflow');
@@ -490,12 +509,20 @@ function parseDeploy(c: Checker, d: Record<string, unknown>, ctx: DeployContext)
   for (const step of STEPS) {
     const field = `deploy.lambda.${step.key}`;
     const section = c.object(field, lambdaSection[step.key], false);
-    c.onlyKeys(field, section, ['memoryMb', 'timeoutSeconds']);
+    c.onlyKeys(field, section, ['memoryMb', 'timeoutSeconds', 'reservedConcurrency']);
     const defaults = defaultStepLambda(step.key, stateMachineType);
     lambda[step.key] = {
       memoryMb: c.integer(`${field}.memoryMb`, section.memoryMb, 128, 10240, "Lambda's memory range") ?? defaults.memoryMb,
       timeoutSeconds:
         c.integer(`${field}.timeoutSeconds`, section.timeoutSeconds, 1, 900, "Lambda's limit is 900 s") ?? defaults.timeoutSeconds,
+      reservedConcurrency:
+        c.integer(
+          `${field}.reservedConcurrency`,
+          section.reservedConcurrency,
+          1,
+          MAX_RESERVED_CONCURRENCY,
+          'or null for none; the account keeps 100 of its concurrency unreserved, so no more than its quota minus 100',
+        ) ?? defaults.reservedConcurrency,
     };
   }
   const copyTimeout = lambda.copyObject.timeoutSeconds;
@@ -573,6 +600,27 @@ function parseDeploy(c: Checker, d: Record<string, unknown>, ctx: DeployContext)
     c.problem('deploy.alarms.topicArn', 'must be an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME) or null');
   }
 
+  // -- latency SLO ---------------------------------------------------------------------------
+  const slo = c.object('deploy.latencySlo', d.latencySlo, false);
+  c.onlyKeys('deploy.latencySlo', slo, ['percentile', 'periodMinutes', 'thresholdSeconds']);
+  let percentile = DEFAULT_LATENCY_SLO.percentile;
+  if (slo.percentile !== undefined && slo.percentile !== null) {
+    const p = typeof slo.percentile === 'string' ? /^p(\d{1,2}(\.\d{1,3})?)$/.exec(slo.percentile) : null;
+    if (p === null || Number(p[1]) <= 0) {
+      c.problem('deploy.latencySlo.percentile', `is ${JSON.stringify(slo.percentile)}: use a CloudWatch percentile statistic from p0.001 to p99.999, e.g. p99`);
+    } else {
+      percentile = slo.percentile as string;
+    }
+  }
+  const latencySlo: LatencySloSettings = {
+    percentile,
+    periodMinutes:
+      c.integer('deploy.latencySlo.periodMinutes', slo.periodMinutes, 1, 1440, 'minutes; a CloudWatch alarm evaluates at most one day') ??
+      DEFAULT_LATENCY_SLO.periodMinutes,
+    thresholdSeconds:
+      c.integer('deploy.latencySlo.thresholdSeconds', slo.thresholdSeconds, 1, 7 * 24 * 3600, 'seconds') ?? DEFAULT_LATENCY_SLO.thresholdSeconds,
+  };
+
   return {
     stackName,
     createSourceBucket,
@@ -604,6 +652,7 @@ function parseDeploy(c: Checker, d: Record<string, unknown>, ctx: DeployContext)
       periodSeconds,
       topicArn: topicArn as string | null,
     },
+    latencySlo,
   };
 }
 

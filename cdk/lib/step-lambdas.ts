@@ -87,6 +87,9 @@ function addStepLambda(scope: Construct, step: Step, context: StepContext): lamb
     code: lambda.Code.fromAsset(resolveLambdaAsset(context.assetDir, step.binary, deploy.architecture)),
     memorySize: deploy.lambda[step.key].memoryMb,
     timeout: Duration.seconds(deploy.lambda[step.key].timeoutSeconds),
+    // Optional (README "Scale model"): a cap that keeps a burst of events from sending more
+    // COPY requests per second than S3 accepts per prefix, or from starving other functions.
+    reservedConcurrentExecutions: deploy.lambda[step.key].reservedConcurrency ?? undefined,
     role,
     logGroup,
     loggingFormat: lambda.LoggingFormat.JSON,
@@ -99,7 +102,7 @@ function addStepLambda(scope: Construct, step: Step, context: StepContext): lamb
     },
   });
   skipCheckov(fn, [
-    ['CKV_AWS_115', 'No reserved concurrency by default: it would carve capacity out of the account pool for every deployment; S3 request rates per prefix are the limit that matters.'],
+    ['CKV_AWS_115', 'No reserved concurrency by default (deploy.lambda.<step>.reservedConcurrency sets one): it would carve capacity out of the account pool for every deployment; S3 request rates per prefix are the limit that matters.'],
     ['CKV_AWS_116', 'Step Functions invokes the function synchronously and retries and catches its errors in the ASL; a Lambda dead-letter queue applies only to asynchronous invocations.'],
     ['CKV_AWS_117', 'The function only calls AWS service endpoints (S3, KMS, X-Ray, CloudWatch Logs); a VPC would add NAT or VPC endpoints and cold-start cost and protect nothing here.'],
     ['CKV_AWS_173', 'The only variables are the copyflow settings document and the log level: no secrets; Lambda encrypts them at rest with an AWS managed key.'],

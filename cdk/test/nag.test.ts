@@ -27,6 +27,11 @@ const variants: Record<string, Record<string, unknown>> = {
   'access logs and versioning off': { 'deploy.serverAccessLogs': false, 'deploy.bucketVersioning': false },
   'prefix with IAM wildcard characters': { 'source.prefix': 'in*?$/', 'destination.prefix': 'out/' },
   'prefixes with spaces and brackets': { 'source.prefix': 'my uploads [a]/', 'destination.prefix': 'copies (b) {c}/' },
+  'reserved concurrency, custom latency objective, alarm topic': {
+    'deploy.lambda.copyObject.reservedConcurrency': 100,
+    'deploy.latencySlo': { percentile: 'p99.9', periodMinutes: 5, thresholdSeconds: 60 },
+    'deploy.alarms.topicArn': TOPIC_ARN,
+  },
 };
 
 /** Findings with acknowledgements ignored: (construct path of the resource, finding id). */

@@ -35,6 +35,11 @@ const CONFIGURATIONS: Record<string, Record<string, unknown>> = {
     'deploy.createDestinationKmsKey': true,
     'deploy.serverAccessLogs': false,
   },
+  'reserved concurrency and a custom latency objective with an alarm topic': {
+    'deploy.lambda.copyObject.reservedConcurrency': 100,
+    'deploy.latencySlo': { percentile: 'p99.9', periodMinutes: 5, thresholdSeconds: 60 },
+    'deploy.alarms.topicArn': 'arn:aws:sns:eu-west-1:000000000000:copyflow-alarms',
+  },
 };
 
 function templateFile(overrides: Record<string, unknown>): string {

@@ -178,6 +178,13 @@ test("new executions appear live with their outcomes, and an HTML key shows as t
   await page.goto(consoleUrl + "#/?keyPrefix=Ajay");
   await page.waitForSelector('body[data-loaded="executions"]');
   assert.deepEqual(await page.locator("[data-testid=key]").allTextContents(), [GOOD_KEY]);
+  // The figures of `copyflow stats` above the list.
+  const stats = page.locator("[data-testid=stats]");
+  await waitFor("the stats line", async () => ((await stats.textContent()) || "").includes("executions ("));
+  const text = await stats.textContent();
+  for (const part of ["3 executions (Copied 2, KeyRejected 1)", "copies/min", "failures by error: KeyRejected 1", "S3 event → verified p50"]) {
+    assert.ok(text.includes(part), part + " in " + text);
+  }
 });
 
 test("the highlighted path is the history's, and a state shows its output", async () => {

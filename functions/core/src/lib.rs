@@ -14,6 +14,7 @@
 //! | [`Settings`] | `copyflow.json` / `COPYFLOW_SETTINGS`, parsed into a checked type. |
 //! | [`StepError`] | The error names the state machine matches. |
 //! | [`deadline`] | When a step stops starting work before the Lambda deadline. |
+//! | [`metrics`] | The EMF line verify-copy prints per execution (latency, bytes, outcome). |
 //! | [`validate()`] | The validate-key step. |
 //! | [`s3`], [`copy`], [`verify`], [`Steps`] | The S3 side (default feature `s3`). |
 //!
@@ -37,6 +38,7 @@ pub mod deadline;
 mod error;
 pub mod event;
 pub mod keys;
+pub mod metrics;
 pub mod plan;
 #[cfg(feature = "s3")]
 pub mod s3;

@@ -7,9 +7,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::copy::{CopyContext, CopyDocument, copy};
+use std::io::Write;
+
+use crate::copy::{CopyContext, CopyDocument, CopyStatus, copy};
 use crate::deadline::Deadline;
-use crate::verify::{VerifyContext, VerifyDocument, verify};
+use crate::verify::{VerifyContext, VerifyDocument, VerifyStatus, verify};
 use crate::{Settings, StepError};
 
 /// The three steps with their shared configuration.
@@ -18,6 +20,8 @@ pub struct Steps {
     copy_client: Client,
     verify_client: Client,
     settings: Settings,
+    /// Print an EMF metrics line per finished verification (inside Lambda only).
+    emf: bool,
 }
 
 impl Steps {
@@ -34,6 +38,7 @@ impl Steps {
             copy_client,
             verify_client,
             settings,
+            emf: crate::metrics::emf_enabled(),
         }
     }
 
@@ -63,6 +68,11 @@ impl Steps {
     }
 
     /// verify-copy: the state document after a finished copy in, with `verify` set out.
+    ///
+    /// Inside a Lambda function it also prints one EMF line per finished verification
+    /// ([`crate::metrics`]): verified (`Copied`) or refused with a terminal error; not for an
+    /// unfinished one (it continues in the next invocation) nor for an error the state
+    /// machine retries (the retry's own line counts it).
     pub async fn verify_copy(
         &self,
         payload: Value,
@@ -74,13 +84,60 @@ impl Steps {
             settings: &self.settings,
             deadline,
         };
-        to_json(&verify(&cx, doc).await?)
+        let measured = self.emf.then(|| Measured::of(&doc));
+        let result = verify(&cx, doc).await;
+        if let Some(measured) = measured {
+            measured.emit(&result);
+        }
+        to_json(&result?)
     }
 
     /// The deadline a step invocation gets from a Lambda context deadline (ms since epoch),
     /// keeping `copy.deadlineMarginSeconds` in hand.
     pub fn deadline_from_epoch_millis(&self, deadline_ms: u64) -> Deadline {
         Deadline::from_epoch_millis(deadline_ms, self.settings.deadline_margin())
+    }
+}
+
+/// What the metrics line needs from the document, taken before verify consumes it.
+struct Measured {
+    event_time: String,
+    key: String,
+    bytes_copied: u64,
+}
+
+impl Measured {
+    fn of(doc: &VerifyDocument) -> Measured {
+        let copied = doc.copy.status == CopyStatus::Copied;
+        Measured {
+            event_time: doc.job.event_time.clone(),
+            key: doc.copy.destination_key.clone(),
+            bytes_copied: if copied { doc.copy.source.size } else { 0 },
+        }
+    }
+
+    fn emit(self, result: &Result<VerifyDocument, StepError>) {
+        let outcome = match result {
+            Ok(doc) => match &doc.verify {
+                Some(v) if v.status == VerifyStatus::Verified => crate::metrics::COPIED,
+                _ => return,
+            },
+            Err(e) if e.retryable() => return,
+            Err(e) => e.name(),
+        };
+        let now = time::OffsetDateTime::now_utc();
+        let line = crate::metrics::emf_line(
+            &crate::metrics::VerifiedExecution {
+                outcome: outcome.to_owned(),
+                latency_seconds: crate::metrics::latency_seconds(&self.event_time, now),
+                bytes_copied: self.bytes_copied,
+                key: self.key,
+                function: crate::metrics::lambda_function_name().unwrap_or_default(),
+            },
+            now,
+        );
+        // One write of the whole line: CloudWatch Logs reads one JSON object per log event.
+        let _ = writeln!(std::io::stdout().lock(), "{line}");
     }
 }
 

@@ -14,6 +14,7 @@ pub mod render;
 pub mod rule;
 pub mod sdk_error;
 pub mod sfn_api;
+pub mod stats;
 pub mod step_keys;
 
 /// Errors of command code: reported as text, exit 1.

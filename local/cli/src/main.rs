@@ -5,7 +5,9 @@ mod config;
 mod console_cmd;
 mod demo;
 mod redrive;
+mod replay_dlq;
 mod run;
+mod stats_cmd;
 mod up;
 mod views;
 
@@ -81,6 +83,10 @@ enum Command {
         #[command(flatten)]
         target: views::Target,
     },
+    /// Executions by outcome, copies per minute, bytes, failures by error, latency p50/p99/max.
+    Stats(stats_cmd::StatsArgs),
+    /// Start an execution for each event in the EventBridge rule's dead-letter queue (--aws).
+    ReplayDlq(replay_dlq::ReplayArgs),
     /// Run one execution for an EventBridge event file.
     Run(run::RunArgs),
     /// Serve the web console over a deployed pipeline (--aws) or a Step Functions endpoint.
@@ -159,6 +165,14 @@ async fn execute(cli: Cli) -> CliResult<bool> {
         }
         Command::Redrive { which, target } => {
             redrive::run(&target.with_stack_default(stack), &sfn_local, &which).await
+        }
+        Command::Stats(mut args) => {
+            args.target = args.target.with_stack_default(stack);
+            stats_cmd::run(&args, &sfn_local).await.map(|()| true)
+        }
+        Command::ReplayDlq(mut args) => {
+            args.target = args.target.with_stack_default(stack);
+            replay_dlq::run(&args, &sfn_local).await
         }
         Command::Run(args) => run::run(settings, &args).await,
         Command::Console(mut args) => {

@@ -48,7 +48,7 @@ fn template(kind: &str) -> String {
     let definition = r#"{"StartAt":"Copied","States":{"Copied":{"Type":"Succeed"}}}"#;
     serde_json::json!({
         "Resources": {
-            "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": format!("/copyflow/{kind}")}},
+            "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": format!("/copyflow/{kind}/{}", std::process::id())}},
             "Machine": {
                 "Type": "AWS::StepFunctions::StateMachine",
                 "Properties": {

@@ -155,6 +155,17 @@ async fn both_sources_answer_the_same_rows_filters_and_pages() {
 
         let rejected = get(console, "/api/executions?outcome=KeyRejected").await;
         assert_eq!(keys_and_outcomes(&rejected), [want[1].clone()]);
+
+        // The figures of `copyflow stats`, from the same executions.
+        let stats = get(console, "/api/stats").await;
+        assert_eq!(stats["executions"], 4, "{stats}");
+        assert_eq!(stats["byOutcome"]["Copied"], 3, "{stats}");
+        assert_eq!(stats["byOutcome"]["KeyRejected"], 1, "{stats}");
+        assert_eq!(stats["failuresByError"]["KeyRejected"], 1, "{stats}");
+        assert_eq!(stats["bytesCopied"], 36, "{stats}");
+        assert_eq!(stats["latency"]["count"], 3, "{stats}");
+        let since = get(console, "/api/stats?sinceSeconds=3600&limit=2").await;
+        assert_eq!(since["executions"], 2, "{since}");
         let by_prefix = get(console, "/api/executions?keyPrefix=AjayMuralidhar%2F").await;
         assert_eq!(keys_and_outcomes(&by_prefix).len(), 2);
         let by_substring = get(console, "/api/executions?keyContains=%3Cimg").await;

@@ -27,6 +27,11 @@ fn the_demo_runs_every_outcome_and_exits_zero() {
         stdout.contains("multipart copy"),
         "the large object took the multipart path"
     );
+    // The steps run in-process: verify-copy's EMF metrics line is for Lambda's log only.
+    assert!(
+        !stdout.contains("\"_aws\"") && !String::from_utf8_lossy(&out.stderr).contains("\"_aws\""),
+        "no EMF line on the terminal"
+    );
 }
 
 #[test]

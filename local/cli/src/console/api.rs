@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use super::source::{ListQuery, Source, SourceError, again_name};
 use super::{assets, card, graph, live, progress, states};
+use crate::stats as copyflow_stats;
 
 /// What every handler shares.
 #[derive(Debug, Clone)]
@@ -46,6 +47,7 @@ pub(super) fn router(console: Console) -> Router {
         .route("/api/executions", get(executions))
         .route("/api/execution", get(execution))
         .route("/api/progress", get(copy_progress))
+        .route("/api/stats", get(stats))
         .route("/api/redrive", post(redrive))
         .route("/api/copy-again", post(copy_again))
         .route("/api/live", get(live_feed))
@@ -204,6 +206,72 @@ async fn execution(State(c): State<Console>, Query(q): Query<ByArn>) -> Response
         "card": copy,
     }))
     .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StatsQuery {
+    /// Only executions started this many seconds before now.
+    since_seconds: Option<f64>,
+    /// Read at most this many executions, newest first (default 10,000).
+    limit: Option<usize>,
+}
+
+/// `copyflow stats`'s figures (`copyflow::stats`) over the source's executions: the local
+/// execution index, or the Step Functions API with `--aws`.
+async fn stats(State(c): State<Console>, Query(q): Query<StatsQuery>) -> Response {
+    if let Err(e) = refuse_express(&c).await {
+        return failed(e);
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let cutoff = q.since_seconds.map(|s| now - s);
+    let limit = q.limit.unwrap_or(10_000);
+    let mut records = Vec::new();
+    let mut query = ListQuery {
+        limit: Some(200),
+        ..ListQuery::default()
+    };
+    'pages: loop {
+        let page = match c.source.list(&query).await {
+            Ok(page) => page,
+            Err(e) => return failed(e),
+        };
+        for row in &page.rows {
+            if cutoff.is_some_and(|cut| row.start < cut) || records.len() >= limit {
+                break 'pages;
+            }
+            let d = match c.source.describe(&row.arn).await {
+                Ok(Some(d)) => d,
+                Ok(None) => continue,
+                Err(e) => return failed(e),
+            };
+            let mut fail_state = row.outcome.clone();
+            if row.status == "FAILED" && fail_state.is_none() {
+                fail_state = match c.source.history(&row.arn).await {
+                    Ok(events) => states::analyse(&events).path.last().cloned(),
+                    Err(e) => return failed(e),
+                };
+            }
+            let parse = |s: Option<&str>| s.and_then(|s| serde_json::from_str::<Value>(s).ok());
+            let (input, output) = (parse(Some(&d.input)), parse(d.output.as_deref()));
+            records.push(copyflow_stats::Record::from_description(
+                &row.status,
+                input.as_ref(),
+                output.as_ref(),
+                d.error.as_deref(),
+                fail_state.as_deref().filter(|_| row.status == "FAILED"),
+                row.start,
+                row.stop,
+            ));
+        }
+        match page.next {
+            Some(next) => query.next = Some(next),
+            None => break,
+        }
+    }
+    Json(copyflow_stats::aggregate(&records, q.since_seconds)).into_response()
 }
 
 async fn copy_progress(State(c): State<Console>, Query(q): Query<ByArn>) -> Response {

@@ -147,7 +147,9 @@ function renderExecutions(params) {
   const older = el("button", { "data-testid": "older", disabled: true }, "Older →");
   const newer = el("button", { "data-testid": "newer", disabled: !query.get("next") }, "← Newest");
   newer.addEventListener("click", () => { query.delete("next"); location.hash = "#/?" + query.toString(); });
+  const figures = el("p", { class: "muted", "data-testid": "stats" }, "…");
   view.replaceChildren(
+    el("section", { class: "panel" }, el("h2", {}, "Newest 1,000 executions"), figures),
     el("section", { class: "panel" },
       el("h2", {}, "Executions"),
       el("div", { class: "filters" }, status, outcome, mode, search, el("button", { onclick: apply }, "Search")),
@@ -155,9 +157,21 @@ function renderExecutions(params) {
       note,
       el("div", { class: "pager" }, newer, older)));
   if (machine && machine.note) {
+    view.firstChild.remove();
     view.prepend(el("div", { class: "notice", "data-testid": "express-note" }, machine.note));
     return;
   }
+  // The figures of `copyflow stats` (and of the deployed dashboard), read again (at most once
+  // a second) while live rows come in.
+  const refreshStats = () => api("/api/stats?limit=1000").then((st) => {
+    figures.replaceChildren(statsLine(st));
+    figures.classList.remove("muted");
+  }).catch((e) => figures.replaceChildren(el("span", { class: "notice error" }, e.code + ": " + e.message)));
+  refreshStats();
+  let statsDue = null;
+  liveListeners.add(() => {
+    if (!statsDue) statsDue = setTimeout(() => { statsDue = null; refreshStats(); }, 1000);
+  });
   const started = performance.now();
   api("/api/executions?" + query.toString()).then((page) => {
     body.replaceChildren(...page.rows.map(rowElement));
@@ -183,6 +197,24 @@ function renderExecutions(params) {
       else if (matches) body.prepend(fresh);
     });
   }
+}
+
+function counts(map) {
+  const entries = Object.entries(map || {});
+  return entries.length ? entries.map(([k, n]) => k + " " + n).join(", ") : "none";
+}
+
+function statsLine(st) {
+  const parts = [
+    st.executions + " executions (" + counts(st.byOutcome) + ")",
+    st.copiesPerMinute.toFixed(1) + " copies/min",
+    bytes(st.bytesCopied) + " copied",
+    "failures by error: " + counts(st.failuresByError),
+    st.latency
+      ? "S3 event → verified p50 " + seconds(st.latency.p50) + ", p99 " + seconds(st.latency.p99) + ", max " + seconds(st.latency.max)
+      : "no copies to measure",
+  ];
+  return el("span", {}, parts.join(" · "));
 }
 
 // ---- execution page -----------------------------------------------------------------------
