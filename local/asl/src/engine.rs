@@ -633,7 +633,10 @@ impl Engine {
                 .filter_map(|t| serde_json::from_str(t).ok())
                 .collect()
         };
-        if let Some(r) = self.record(execution_arn) {
+        if let Some(r) = self
+            .record(execution_arn)
+            .or_else(|| self.shared.map_run_child(execution_arn))
+        {
             let mut out = Vec::new();
             if after < r.base
                 && let Some(store) = &self.shared.store
