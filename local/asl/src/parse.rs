@@ -1330,10 +1330,10 @@ mod tests {
     }
 
     #[test]
-    fn jsonata_and_distributed_map_are_refused() {
+    fn jsonata_and_express_distributed_maps_are_refused() {
         assert!(load_json(json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}})).is_err());
         assert!(load_json(json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
-            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}})).is_err());
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"}, "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}})).is_err());
     }
 
     #[test]
