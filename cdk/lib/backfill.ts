@@ -93,10 +93,13 @@ export function addBackfill(
   skipCheckov(backfillLogs, [['CKV_AWS_158', LOG_GROUP_KMS_REASON]]);
   const stateMachine = new sfn.StateMachine(scope, 'BackfillStateMachine', {
     stateMachineName: name,
-    definitionBody: sfn.DefinitionBody.fromString(readBackfillDefinition()),
+    // The prefix goes in here, JSON-escaped: CloudFormation (and cfn-lint) treat an empty
+    // DefinitionSubstitutions value as a missing one, and the whole bucket has prefix "".
+    definitionBody: sfn.DefinitionBody.fromString(
+      readBackfillDefinition().split('${SourcePrefix}').join(JSON.stringify(settings.source.prefix).slice(1, -1)),
+    ),
     definitionSubstitutions: {
       SourceBucket: settings.source.bucket,
-      SourcePrefix: settings.source.prefix,
       AccountId: Aws.ACCOUNT_ID,
       Region: Aws.REGION,
       CopyflowStateMachineArn: copyflow.stateMachineArn,
