@@ -470,12 +470,15 @@ async fn an_unknown_child_machine_is_a_catchable_step_functions_error() {
     assert_eq!(d.status, ExecutionStatus::Succeeded, "{d:?}");
 }
 
+/// A change to a definition.
+type Change = Box<dyn Fn(&mut Value)>;
+
 /// Each Distributed Map field or option the engine does not run is a load error naming it.
 #[test]
 fn unimplemented_distributed_map_fields_are_load_errors_naming_them() {
     let engine = Engine::new();
     let base = distributed(pass(), json!({}));
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    let cases: Vec<(&str, Change)> = vec![
         (
             "/States/M/ItemReader/Resource",
             Box::new(|d| {
