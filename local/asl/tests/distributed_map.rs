@@ -358,6 +358,31 @@ async fn result_writer_writes_a_manifest_and_the_failed_items_with_input_error_a
 }
 
 #[tokio::test]
+async fn a_failed_map_run_still_writes_its_results_with_the_items_never_started_as_pending() {
+    let engine = Engine::new();
+    let bucket = odd_bucket(6);
+    bucket.register(&engine);
+    let def = parity_map(json!({
+        "MaxConcurrency": 1,
+        "ResultWriter": {"Resource": PUT, "Parameters": {"Bucket": "reports"}}
+    }));
+    let (d, _) = run(&engine, def).await;
+    assert_eq!(
+        d.error.as_deref(),
+        Some("States.ExceedToleratedFailureThreshold")
+    );
+    assert_eq!(bucket.file("FAILED_0.json").as_array().unwrap().len(), 1);
+    let pending = bucket.file("PENDING_0.json");
+    assert_eq!(pending.as_array().unwrap().len(), 4);
+    assert_eq!(pending[0]["Input"], r#"{"key":"in/0-2"}"#);
+    let manifest = bucket.file("manifest.json");
+    assert_eq!(
+        manifest["ResultFiles"]["PENDING"].as_array().unwrap().len(),
+        1
+    );
+}
+
+#[tokio::test]
 async fn child_executions_are_listed_by_map_run_with_their_own_histories() {
     let engine = Engine::new();
     odd_bucket(4).register(&engine);

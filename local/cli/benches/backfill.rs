@@ -117,7 +117,7 @@ async fn upload(s3: &aws_sdk_s3::Client, objects: usize) {
             let body = vec![b'x'; 1024 + (i * 7919) % (7 * 1024)];
             s3.put_object()
                 .bucket(SOURCE)
-                .key(format!("bench/{i:06}.bin"))
+                .key(format!("Bench{}/2020-04-06/12/{i:06}.bin", i % 10))
                 .body(ByteStream::from(body))
                 .send()
         });

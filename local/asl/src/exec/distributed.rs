@@ -200,6 +200,11 @@ impl Runner {
             started,
         );
         let total = inputs.len();
+        // What a PENDING result entry shows: the child input that never ran.
+        let pending_inputs: Vec<String> = match distributed.writer {
+            Some(_) => inputs.iter().map(to_text).collect(),
+            None => Vec::new(),
+        };
         let children: Vec<_> = inputs
             .into_iter()
             .enumerate()
@@ -232,8 +237,15 @@ impl Runner {
         let written = match &distributed.writer {
             None => None,
             Some(writer) => Some(
-                self.write_results(writer, writer_parameters, &run, &run_id, &ended, &items)
-                    .await,
+                self.write_results(
+                    writer,
+                    writer_parameters,
+                    &run,
+                    &run_id,
+                    &ended,
+                    &pending_inputs,
+                )
+                .await,
             ),
         };
         let now = self.shared.clock.now();
@@ -413,7 +425,7 @@ impl Runner {
         run: &MapRunRecord,
         run_id: &str,
         ended: &[Option<ExecutionDescription>],
-        items: &[Value],
+        pending_inputs: &[String],
     ) -> Result<Value, Failure> {
         let handler = self.integration(&writer.resource, RESULT_WRITER_FAILED)?;
         let bucket = parameters["Bucket"].as_str().unwrap_or_default().to_owned();
@@ -432,7 +444,7 @@ impl Runner {
                 }
                 Some(d) => failed.push(result_entry(d)),
                 None => pending.push(json!({
-                    "Input": to_text(items.get(index).unwrap_or(&Value::Null)),
+                    "Input": pending_inputs.get(index).map_or("null", String::as_str),
                     "InputDetails": {"Included": true},
                 })),
             }
