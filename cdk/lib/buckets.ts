@@ -18,6 +18,8 @@ export interface CopyflowBuckets {
   readonly destinationBucket: s3.IBucket;
   /** The destination's SSE-KMS key (existing or created), if any. */
   readonly destinationKey?: kms.IKey;
+  /** The server access logs bucket, when one is created. */
+  readonly accessLogs?: s3.Bucket;
 }
 
 /** What a bucket holds: it sends events if it is the source, and uses the key if it is the destination. */
@@ -51,7 +53,7 @@ export function addBuckets(scope: Construct, settings: LoadedSettings): Copyflow
   } else {
     destinationBucket = s3.Bucket.fromBucketName(scope, 'DestinationBucket', settings.destination.bucket);
   }
-  return { sourceBucket, destinationBucket, destinationKey };
+  return { sourceBucket, destinationBucket, destinationKey, accessLogs: shared.accessLogs };
 }
 
 /** An existing key by ARN, a new key with rotation, or none (SSE-S3). */

@@ -7,7 +7,7 @@
 // next to the construct that causes it, with the reason.
 //
 // The constructor only composes the parts, one file each: buckets, step-lambdas,
-// state-machine, event-rule, alarms, slo. Each part is a function that adds its resources to this
+// state-machine, event-rule, backfill, alarms, slo. Each part is a function that adds its resources to this
 // stack's own scope, not a Construct subclass: a construct in between would put its id into
 // the logical id and aws:cdk:path of every resource beneath it, so CloudFormation would
 // replace them all on the next deployment (and could not recreate the named buckets).
@@ -22,6 +22,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { addAlarms, CopyflowAlarms } from './alarms';
+import { addBackfill, CopyflowBackfill } from './backfill';
 import { addBuckets } from './buckets';
 import { addEventRule } from './event-rule';
 import { Definition } from './definition';
@@ -45,6 +46,7 @@ export class CopyflowStack extends Stack {
   readonly deadLetterQueue: sqs.Queue;
   readonly alarms: CopyflowAlarms;
   readonly slo: CopyflowSlo;
+  readonly backfill: CopyflowBackfill;
 
   constructor(scope: Construct, id: string, props: CopyflowStackProps) {
     super(scope, id, props);
@@ -67,6 +69,9 @@ export class CopyflowStack extends Stack {
     this.rule = trigger.rule;
     this.deadLetterQueue = trigger.deadLetterQueue;
 
+    // Objects already in the source: a Distributed Map that runs the state machine per object.
+    this.backfill = addBackfill(this, settings, this.stateMachine, buckets.accessLogs);
+
     this.alarms = addAlarms(this, this.stateMachine, this.deadLetterQueue, settings.deploy.alarms);
 
     // Event-to-verified latency (verify-copy's EMF metrics) against its objective, and the dashboard.
@@ -88,5 +93,7 @@ export class CopyflowStack extends Stack {
       value: `https://${Aws.REGION}.console.aws.amazon.com/states/home?region=${Aws.REGION}#/statemachines/view/${this.stateMachine.stateMachineArn}`,
     });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'BackfillStateMachineArn', { value: this.backfill.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'BackfillReportsBucketName', { value: this.backfill.reportBucket.bucketName });
   }
 }

@@ -192,6 +192,16 @@ test('prefixes with IAM wildcard or variable characters are matched literally', 
   expect(statementsOf(spaced, 'CopyObjectRole')[1].Resource).toEqual(s3Arn('copyflow-source/my?uploads??2?/*'));
 });
 
+/** The backfill role's wildcard resources: report objects, copyflow executions, its own Map Runs' executions. */
+function backfillWildcards(s: Synthesized): unknown[] {
+  const machine = logicalId(s.template, 'AWS::StepFunctions::StateMachine', 'StateMachine');
+  return [
+    { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(s.template, 'AWS::S3::Bucket', 'BackfillReportsBucket'), 'Arn'] }, '/backfill/*']] },
+    { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':execution:', { 'Fn::GetAtt': [machine, 'Name'] }, ':*']] },
+    { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:execution:${s.settings.deploy.stackName}-Backfill/*`]] },
+  ];
+}
+
 describe('no wildcards but the required ones', () => {
   const variants: Record<string, Record<string, unknown>> = {
     default: {},
@@ -218,6 +228,8 @@ describe('no wildcards but the required ones', () => {
   test.each(Object.keys(variants))('%s: no action has a *, and Resource "*" only for actions that allow nothing else', (name) => {
     const s = build(variants[name]);
     const objectPrefixes = [s.settings.source, s.settings.destination].map((side) => JSON.stringify(s.stack.resolve(objectsArn(side.bucket, side.prefix))));
+    // The backfill's: report files under the report prefix, and executions Step Functions names.
+    objectPrefixes.push(...backfillWildcards(s).map((r) => JSON.stringify(r)));
     for (const policy of Object.values(s.template.findResources('AWS::IAM::Policy'))) {
       for (const statement of policy.Properties.PolicyDocument.Statement as Statement[]) {
         const actions = [statement.Action].flat();

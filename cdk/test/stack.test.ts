@@ -76,7 +76,7 @@ describe('buckets', () => {
         ],
       },
     });
-    standard.template.resourceCountIs('AWS::S3::Bucket', 3);
+    standard.template.resourceCountIs('AWS::S3::Bucket', 4); // + the backfill reports
   });
 
   test('no custom-resource Lambda is needed for created buckets', () => {
@@ -86,8 +86,8 @@ describe('buckets', () => {
 
   test('existing buckets are imported, and EventBridge is turned on for the source without touching its other notifications', () => {
     const imported = build({ 'deploy.createSourceBucket': false, 'deploy.createDestinationBucket': false });
-    imported.template.resourceCountIs('AWS::S3::Bucket', 0);
-    imported.template.resourceCountIs('AWS::S3::BucketPolicy', 0);
+    imported.template.resourceCountIs('AWS::S3::Bucket', 1); // the backfill reports only
+    imported.template.resourceCountIs('AWS::S3::BucketPolicy', 1); // the backfill reports bucket's TLS-only policy
     imported.template.hasResourceProperties('Custom::S3BucketNotifications', {
       BucketName: 'copyflow-source',
       NotificationConfiguration: { EventBridgeConfiguration: {} },
@@ -95,7 +95,7 @@ describe('buckets', () => {
     });
     const off = build({ 'deploy.createSourceBucket': false, 'deploy.enableEventBridgeOnImportedSource': false });
     off.template.resourceCountIs('Custom::S3BucketNotifications', 0);
-    off.template.resourceCountIs('AWS::S3::Bucket', 2); // destination + access logs
+    off.template.resourceCountIs('AWS::S3::Bucket', 3); // destination + access logs + backfill reports
   });
 
   test('a created key encrypts the destination with SSE-KMS and a bucket key', () => {
@@ -129,7 +129,7 @@ describe('buckets', () => {
 
   test('one bucket with disjoint prefixes is created once, with EventBridge on', () => {
     const one = build({ 'destination.bucket': 'copyflow-source', 'source.prefix': 'in/', 'destination.prefix': 'out/' });
-    one.template.resourceCountIs('AWS::S3::Bucket', 2); // the bucket + access logs
+    one.template.resourceCountIs('AWS::S3::Bucket', 3); // the bucket + access logs + backfill reports
     one.template.hasResourceProperties('AWS::S3::Bucket', {
       BucketName: 'copyflow-source',
       NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: true } },
@@ -355,9 +355,11 @@ describe('alarms', () => {
 });
 
 describe('outputs', () => {
-  test('name the buckets, the state machine (with its console page) and the dead-letter queue', () => {
+  test('name the buckets, the state machine (with its console page), the dead-letter queue and the backfill', () => {
     const sm = logicalId(standard.template, 'AWS::StepFunctions::StateMachine', 'StateMachine');
     expect(Object.keys(standard.template.findOutputs('*')).sort()).toEqual([
+      'BackfillReportsBucketName',
+      'BackfillStateMachineArn',
       'DeadLetterQueueUrl',
       'DestinationBucketName',
       'SourceBucketName',

@@ -27,6 +27,7 @@ use crate::execution::{
 use crate::history::{EventDetails, EventType, HistoryEvent};
 use crate::json::to_text;
 use crate::lambda::LambdaHandler;
+use crate::map_run::{MapRunDescription, MapRunRecord};
 use crate::model::StateMachine;
 use crate::parse;
 
@@ -126,6 +127,8 @@ impl EngineBuilder {
                     .random
                     .unwrap_or_else(|| Arc::new(SeededRandom::from_entropy())),
                 handlers: RwLock::new(HashMap::new()),
+                integrations: RwLock::new(HashMap::new()),
+                map_runs: RwLock::new(Vec::new()),
                 machines: RwLock::new(HashMap::new()),
                 executions: RwLock::new(Executions::default()),
                 store: self.store,
@@ -194,6 +197,8 @@ pub(crate) struct Shared {
     pub clock: Arc<dyn Clock>,
     pub random: Arc<dyn RandomSource>,
     handlers: RwLock<HashMap<String, Arc<dyn LambdaHandler>>>,
+    integrations: RwLock<HashMap<String, Arc<dyn LambdaHandler>>>,
+    map_runs: RwLock<Vec<Arc<MapRunRecord>>>,
     machines: RwLock<HashMap<String, StateMachineInfo>>,
     executions: RwLock<Executions>,
     pub store: Option<Store>,
@@ -204,6 +209,26 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn handler(&self, function: &str) -> Option<Arc<dyn LambdaHandler>> {
         read(&self.handlers).get(function).cloned()
+    }
+
+    /// The handler the host registered for a service integration `resource`.
+    pub(crate) fn integration(&self, resource: &str) -> Option<Arc<dyn LambdaHandler>> {
+        read(&self.integrations).get(resource).cloned()
+    }
+
+    /// Records a Map Run so DescribeMapRun and ListMapRuns find it.
+    pub(crate) fn add_map_run(&self, run: Arc<MapRunRecord>) {
+        write(&self.map_runs).push(run);
+    }
+
+    fn map_run_child(&self, execution_arn: &str) -> Option<Arc<ExecutionRecord>> {
+        if !execution_arn.contains('/') {
+            return None;
+        }
+        read(&self.map_runs)
+            .iter()
+            .rev()
+            .find_map(|r| r.child(execution_arn))
     }
 }
 
@@ -269,6 +294,54 @@ impl Engine {
     /// ARN of the function) or a function ARN resource.
     pub fn register_function(&self, name: impl Into<String>, handler: impl LambdaHandler) {
         write(&self.shared.handlers).insert(name.into(), Arc::new(handler));
+    }
+
+    /// Register (or replace) the handler of a service integration that a Distributed Map
+    /// calls, by its resource ARN: `arn:aws:states:::s3:listObjectsV2` for an `ItemReader`
+    /// (called with `{"Bucket", "Prefix"?, "ContinuationToken"?}`, it answers as
+    /// ListObjectsV2 does: `{"Contents": [{"Key", "Size", "ETag", "LastModified",
+    /// "StorageClass"}], "NextContinuationToken"?}`) and `arn:aws:states:::s3:putObject` for
+    /// a `ResultWriter` (called with `{"Bucket", "Key", "Body"}`). The engine stays S3-free:
+    /// the host decides how to reach the bucket. A handler's error fails the Map state with
+    /// its `error_type` as the error name.
+    pub fn register_integration(&self, resource: impl Into<String>, handler: impl LambdaHandler) {
+        write(&self.shared.integrations).insert(resource.into(), Arc::new(handler));
+    }
+
+    /// `DescribeMapRun`.
+    pub fn describe_map_run(&self, map_run_arn: &str) -> Option<MapRunDescription> {
+        read(&self.shared.map_runs)
+            .iter()
+            .find(|r| r.arn == map_run_arn)
+            .map(|r| r.describe())
+    }
+
+    /// `ListMapRuns`: the Map Runs an execution started, oldest first.
+    pub fn list_map_runs(&self, execution_arn: &str) -> Vec<MapRunDescription> {
+        read(&self.shared.map_runs)
+            .iter()
+            .filter(|r| r.execution_arn == execution_arn)
+            .map(|r| r.describe())
+            .collect()
+    }
+
+    /// `ListExecutions` with a `mapRunArn`: the Map Run's child executions, newest first,
+    /// optionally of one status. None when the Map Run is unknown.
+    pub fn list_map_run_executions(
+        &self,
+        map_run_arn: &str,
+        status: Option<ExecutionStatus>,
+    ) -> Option<Vec<ExecutionDescription>> {
+        let run = read(&self.shared.map_runs)
+            .iter()
+            .find(|r| r.arn == map_run_arn)
+            .cloned()?;
+        Some(
+            run.children()
+                .into_iter()
+                .filter(|d| status.is_none_or(|s| d.status == s))
+                .collect(),
+        )
     }
 
     /// Load a definition (after `${Name}` substitutions) and register it under `name`,
@@ -560,7 +633,10 @@ impl Engine {
                 .filter_map(|t| serde_json::from_str(t).ok())
                 .collect()
         };
-        if let Some(r) = self.record(execution_arn) {
+        if let Some(r) = self
+            .record(execution_arn)
+            .or_else(|| self.shared.map_run_child(execution_arn))
+        {
             let mut out = Vec::new();
             if after < r.base
                 && let Some(store) = &self.shared.store
@@ -628,6 +704,11 @@ impl Engine {
             .cloned()
     }
 
+    /// The engine whose shared state this is (a task that starts executions).
+    pub(crate) fn of(shared: Arc<Shared>) -> Engine {
+        Engine { shared }
+    }
+
     /// `DescribeExecution`.
     pub fn describe_execution(&self, execution_arn: &str) -> Option<ExecutionDescription> {
         match self.record(execution_arn) {
@@ -637,7 +718,12 @@ impl Engine {
                 .store
                 .as_ref()
                 .and_then(|s| s.execution(execution_arn).ok().flatten())
-                .map(|s| s.description),
+                .map(|s| s.description)
+                .or_else(|| {
+                    self.shared
+                        .map_run_child(execution_arn)
+                        .map(|r| r.describe())
+                }),
         }
     }
 
@@ -673,7 +759,9 @@ impl Engine {
 
     /// `GetExecutionHistory` (all events, oldest first).
     pub fn get_execution_history(&self, execution_arn: &str) -> Option<Vec<HistoryEvent>> {
-        self.record(execution_arn).map(|r| r.events())
+        self.record(execution_arn)
+            .or_else(|| self.shared.map_run_child(execution_arn))
+            .map(|r| r.events())
     }
 
     /// Follow an execution's events: the ones so far, then each new one as it happens.

@@ -48,6 +48,10 @@ pub enum EventType {
     MapIterationSucceeded,
     MapIterationFailed,
     MapIterationAborted,
+    MapRunStarted,
+    MapRunSucceeded,
+    MapRunFailed,
+    MapRunAborted,
 }
 
 impl EventType {
@@ -104,6 +108,10 @@ impl EventType {
             MapIterationSucceeded => "MapIterationSucceeded",
             MapIterationFailed => "MapIterationFailed",
             MapIterationAborted => "MapIterationAborted",
+            MapRunStarted => "MapRunStarted",
+            MapRunSucceeded => "MapRunSucceeded",
+            MapRunFailed => "MapRunFailed",
+            MapRunAborted => "MapRunAborted",
         }
     }
 
@@ -236,6 +244,11 @@ pub enum EventDetails {
     MapStateStarted {
         /// Number of items.
         length: usize,
+    },
+    /// `mapRunStartedEventDetails`.
+    MapRunStarted {
+        /// The Map Run's ARN.
+        map_run_arn: String,
     },
     /// `mapIteration{Started,Succeeded,Failed,Aborted}EventDetails`.
     MapIteration {
@@ -376,6 +389,9 @@ impl Serialize for DetailsJson<'_> {
                 if let Some(t) = timeout_in_seconds {
                     m.serialize_entry("timeoutInSeconds", t)?;
                 }
+            }
+            EventDetails::MapRunStarted { map_run_arn } => {
+                m.serialize_entry("mapRunArn", map_run_arn)?;
             }
             EventDetails::MapStateStarted { length } => {
                 m.serialize_entry("length", length)?;

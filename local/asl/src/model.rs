@@ -226,6 +226,9 @@ pub(crate) enum Resource {
         /// The function name extracted from the ARN.
         function: String,
     },
+    /// `arn:aws:states:::states:startExecution.sync:2`: start a state machine of this engine,
+    /// wait for its end; the result is its DescribeExecution with `Input`/`Output` as JSON.
+    StartExecutionSync2,
 }
 
 /// A duration in seconds, fixed or read from the input.
@@ -291,6 +294,8 @@ pub(crate) struct MapState {
     pub tolerated_failure_percentage: Option<Tolerance>,
     /// `ToleratedFailureCount` / `...Path`.
     pub tolerated_failure_count: Option<Tolerance>,
+    /// The Distributed Map fields, when `ProcessorConfig.Mode` is `DISTRIBUTED`.
+    pub distributed: Option<Distributed>,
     /// ResultSelector and ResultPath (`parameters` is unused: see `item_selector`).
     pub processing: Processing,
     /// `Retry`.
@@ -299,6 +304,32 @@ pub(crate) struct MapState {
     pub catch: Vec<Catcher>,
     /// Where to go.
     pub transition: Transition,
+}
+
+/// What a Distributed Map adds to a Map: where its items come from, how they are batched,
+/// where its results go and what its Map Run is called.
+#[derive(Debug, Clone)]
+pub(crate) struct Distributed {
+    /// `ItemReader` (None: the items come from `ItemsPath`, as inline).
+    pub reader: Option<Integration>,
+    /// `ItemReader.ReaderConfig.MaxItems`.
+    pub max_items: Option<u64>,
+    /// `ItemBatcher.MaxItemsPerBatch`.
+    pub max_items_per_batch: Option<u64>,
+    /// `ResultWriter`.
+    pub writer: Option<Integration>,
+    /// `Label`.
+    pub label: Option<String>,
+}
+
+/// A service integration a Distributed Map calls (`ItemReader`, `ResultWriter`): the host
+/// registers its handler under `resource`.
+#[derive(Debug, Clone)]
+pub(crate) struct Integration {
+    /// `Resource`, e.g. `arn:aws:states:::s3:listObjectsV2`.
+    pub resource: String,
+    /// `Parameters`, evaluated against the Map's effective input.
+    pub parameters: Template,
 }
 
 /// `MaxConcurrency`.

@@ -22,8 +22,9 @@ use crate::choice::ChoiceRule;
 use crate::error::{LoadError, names};
 use crate::intrinsics::{self, Call};
 use crate::model::{
-    Concurrency, ErrorSource, MapState, ParallelState, PathField, Processing, Resource, ResultPath,
-    Seconds, State, StateKind, StateMachine, StateType, TaskState, Tolerance, Transition, WaitFor,
+    Concurrency, Distributed, ErrorSource, Integration, MapState, ParallelState, PathField,
+    Processing, Resource, ResultPath, Seconds, State, StateKind, StateMachine, StateType,
+    TaskState, Tolerance, Transition, WaitFor,
 };
 use crate::path::Path;
 use crate::retry::{Catcher, Jitter, Retrier};
@@ -32,6 +33,13 @@ use crate::timestamp;
 
 /// The Lambda request-response integration.
 pub(crate) const LAMBDA_INVOKE: &str = "arn:aws:states:::lambda:invoke";
+/// The Step Functions integration that starts a state machine and waits for its end, with
+/// its output as JSON.
+pub(crate) const START_EXECUTION_SYNC_2: &str = "arn:aws:states:::states:startExecution.sync:2";
+/// The only `ItemReader` resource this engine reads: a bucket listing.
+pub(crate) const S3_LIST_OBJECTS_V2: &str = "arn:aws:states:::s3:listObjectsV2";
+/// The only `ResultWriter` resource: result files written with PutObject.
+pub(crate) const S3_PUT_OBJECT: &str = "arn:aws:states:::s3:putObject";
 
 /// Parse a definition (JSON text) after applying `substitutions`.
 pub(crate) fn load(
@@ -172,9 +180,9 @@ fn unsupported(key: &str, what: &str) -> String {
             "'{key}' only applies to callback and activity tasks, which this engine does not run"
         ),
         "Credentials" => "cross-account task credentials are not supported".to_owned(),
-        "ItemReader" | "ItemBatcher" | "ResultWriter" | "Label" => {
-            format!("'{key}' is a Distributed Map field: only inline Map states are supported")
-        }
+        "ItemReader" | "ItemBatcher" | "ResultWriter" | "Label" => format!(
+            "'{key}' is a Distributed Map field: set ItemProcessor.ProcessorConfig.Mode to DISTRIBUTED"
+        ),
         _ => format!("unknown or unsupported field '{key}' for {what}"),
     }
 }
@@ -412,6 +420,18 @@ fn task(object: StateObject<'_>) -> Parsed {
     let resource_text = string(map.get("Resource"), &format!("{location}/Resource"))?;
     let resource = resource(&resource_text, &format!("{location}/Resource"))?;
     let processing = processing(map, location, true, true)?;
+    if resource == Resource::StartExecutionSync2 {
+        let has_arn = match map.get("Parameters").and_then(Value::as_object) {
+            Some(p) => p.contains_key("StateMachineArn") || p.contains_key("StateMachineArn.$"),
+            None => false,
+        };
+        if !has_arn {
+            return Err(LoadError::new(
+                format!("{location}/Parameters"),
+                "startExecution.sync:2 needs Parameters with a 'StateMachineArn' (or 'StateMachineArn.$')",
+            ));
+        }
+    }
     if resource == Resource::LambdaInvoke {
         let has_function_name = match map.get("Parameters").and_then(Value::as_object) {
             Some(p) => p.contains_key("FunctionName") || p.contains_key("FunctionName.$"),
@@ -554,6 +574,17 @@ fn resource(text: &str, location: &str) -> Result<Resource, LoadError> {
     if text == LAMBDA_INVOKE {
         return Ok(Resource::LambdaInvoke);
     }
+    if text == START_EXECUTION_SYNC_2 {
+        return Ok(Resource::StartExecutionSync2);
+    }
+    if text.starts_with("arn:aws:states:::states:") {
+        return Err(LoadError::new(
+            location,
+            format!(
+                "unsupported Step Functions integration '{text}': only '{START_EXECUTION_SYNC_2}' is supported"
+            ),
+        ));
+    }
     if text.starts_with("arn:aws:states:::lambda:invoke.") {
         return Err(LoadError::new(
             location,
@@ -610,12 +641,30 @@ fn map_state(object: StateObject<'_>, names_seen: &mut HashSet<String>) -> Parse
             "ToleratedFailurePercentagePath",
             "ToleratedFailureCount",
             "ToleratedFailureCountPath",
+            "ItemReader",
+            "ItemBatcher",
+            "ResultWriter",
+            "Label",
         ],
         RECOVERY_FIELDS,
         TRANSITION_FIELDS,
     ])?;
     let StateObject { map, location, .. } = object;
-    let processor = item_processor(map, location, names_seen)?;
+    let (processor, is_distributed) = item_processor(map, location, names_seen)?;
+    let distributed = match is_distributed {
+        true => Some(distributed(map, location)?),
+        false => {
+            for key in ["ItemReader", "ItemBatcher", "ResultWriter", "Label"] {
+                if map.contains_key(key) {
+                    return Err(LoadError::new(
+                        format!("{location}/{key}"),
+                        unsupported(key, "an inline Map state"),
+                    ));
+                }
+            }
+            None
+        }
+    };
     let item_selector = match (map.get("ItemSelector"), map.get("Parameters")) {
         (Some(_), Some(_)) => {
             return Err(LoadError::new(
@@ -642,6 +691,7 @@ fn map_state(object: StateObject<'_>, names_seen: &mut HashSet<String>) -> Parse
         max_concurrency,
         tolerated_failure_percentage,
         tolerated_failure_count,
+        distributed,
         processing: processing(map, location, false, true)?,
         retry: retriers(map, location)?,
         catch: catchers(map, location)?,
@@ -650,12 +700,137 @@ fn map_state(object: StateObject<'_>, names_seen: &mut HashSet<String>) -> Parse
     Ok((filters, StateKind::Map(Box::new(map_state))))
 }
 
-/// A Map state's `ItemProcessor` (or legacy `Iterator`): an inline sub-machine.
+/// A Distributed Map's own fields: `ItemReader`, `ItemBatcher`, `ResultWriter`, `Label`
+/// (<https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html>).
+/// What this engine does not run (reading CSV/JSON files or inventory manifests, batch
+/// size limits in bytes, `BatchInput`, `WriterConfig`) is refused by name.
+fn distributed(map: &Map<String, Value>, location: &str) -> Result<Distributed, LoadError> {
+    let mut out = Distributed {
+        reader: None,
+        max_items: None,
+        max_items_per_batch: None,
+        writer: None,
+        label: None,
+    };
+    if let Some(v) = map.get("ItemReader") {
+        let here = format!("{location}/ItemReader");
+        if map.contains_key("ItemsPath") {
+            return Err(LoadError::new(
+                format!("{location}/ItemsPath"),
+                "use either ItemReader or ItemsPath, not both",
+            ));
+        }
+        let m = v
+            .as_object()
+            .ok_or_else(|| LoadError::new(&here, "must be an object"))?;
+        check_keys(
+            m,
+            &here,
+            &["Resource", "Parameters", "ReaderConfig"],
+            "an ItemReader",
+        )?;
+        out.reader = Some(integration(m, &here, S3_LIST_OBJECTS_V2, "an ItemReader")?);
+        if let Some(config) = m.get("ReaderConfig") {
+            let config_here = format!("{here}/ReaderConfig");
+            let cm = config
+                .as_object()
+                .ok_or_else(|| LoadError::new(&config_here, "must be an object"))?;
+            check_keys(
+                cm,
+                &config_here,
+                &["MaxItems"],
+                "a ReaderConfig (only MaxItems is supported: a listObjectsV2 reader reads no files)",
+            )?;
+            if let Some(n) = cm.get("MaxItems") {
+                out.max_items = Some(positive_int(n, &format!("{config_here}/MaxItems"))?);
+            }
+        }
+    }
+    if let Some(v) = map.get("ItemBatcher") {
+        let here = format!("{location}/ItemBatcher");
+        let m = v
+            .as_object()
+            .ok_or_else(|| LoadError::new(&here, "must be an object"))?;
+        check_keys(
+            m,
+            &here,
+            &["MaxItemsPerBatch"],
+            "an ItemBatcher (only MaxItemsPerBatch is supported)",
+        )?;
+        let n = m.get("MaxItemsPerBatch").ok_or_else(|| {
+            LoadError::new(
+                &here,
+                "needs MaxItemsPerBatch (the only batch limit supported)",
+            )
+        })?;
+        out.max_items_per_batch = Some(positive_int(n, &format!("{here}/MaxItemsPerBatch"))?);
+    }
+    if let Some(v) = map.get("ResultWriter") {
+        let here = format!("{location}/ResultWriter");
+        let m = v
+            .as_object()
+            .ok_or_else(|| LoadError::new(&here, "must be an object"))?;
+        check_keys(m, &here, &["Resource", "Parameters"], "a ResultWriter")?;
+        out.writer = Some(integration(m, &here, S3_PUT_OBJECT, "a ResultWriter")?);
+    }
+    if let Some(v) = map.get("Label") {
+        let here = format!("{location}/Label");
+        let label = string(Some(v), &here)?;
+        if label.is_empty()
+            || label.chars().count() > 40
+            || label.chars().any(|c| {
+                c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c)
+            })
+        {
+            return Err(LoadError::new(
+                here,
+                "must be 1 to 40 characters, without whitespace, brackets, wildcards, punctuation such as :/ or control characters",
+            ));
+        }
+        out.label = Some(label);
+    }
+    Ok(out)
+}
+
+/// The `Resource` and `Parameters` of an `ItemReader` or `ResultWriter`.
+fn integration(
+    m: &Map<String, Value>,
+    location: &str,
+    expected: &str,
+    what: &str,
+) -> Result<Integration, LoadError> {
+    let resource = string(m.get("Resource"), &format!("{location}/Resource"))?;
+    if resource != expected {
+        return Err(LoadError::new(
+            format!("{location}/Resource"),
+            format!("unsupported resource '{resource}' for {what}: only '{expected}' is supported"),
+        ));
+    }
+    let parameters_v = m
+        .get("Parameters")
+        .ok_or_else(|| LoadError::new(location, "needs Parameters with a Bucket"))?;
+    let has_bucket = parameters_v
+        .as_object()
+        .is_some_and(|p| p.contains_key("Bucket") || p.contains_key("Bucket.$"));
+    if !has_bucket {
+        return Err(LoadError::new(
+            format!("{location}/Parameters"),
+            "needs a 'Bucket' (or 'Bucket.$')",
+        ));
+    }
+    Ok(Integration {
+        resource,
+        parameters: Template::compile(parameters_v, &format!("{location}/Parameters"))?,
+    })
+}
+
+/// A Map state's `ItemProcessor` (or legacy `Iterator`): a sub-machine, and whether it runs
+/// DISTRIBUTED (each item a child execution of a Map Run).
 fn item_processor(
     map: &Map<String, Value>,
     location: &str,
     names_seen: &mut HashSet<String>,
-) -> Result<StateMachine, LoadError> {
+) -> Result<(StateMachine, bool), LoadError> {
     let (key, processor_v) = match (map.get("ItemProcessor"), map.get("Iterator")) {
         (Some(_), Some(_)) => {
             return Err(LoadError::new(
@@ -682,23 +857,51 @@ fn item_processor(
         &["StartAt", "States", "Comment", "ProcessorConfig"],
         "an item processor",
     )?;
+    let mut distributed = false;
     if let Some(config) = pm.get("ProcessorConfig") {
         let config_here = format!("{here}/ProcessorConfig");
         let cm = config
             .as_object()
             .ok_or_else(|| LoadError::new(&config_here, "must be an object"))?;
-        check_keys(cm, &config_here, &["Mode"], "ProcessorConfig")?;
-        match cm.get("Mode").and_then(Value::as_str) {
-            None | Some("INLINE") => {}
+        check_keys(
+            cm,
+            &config_here,
+            &["Mode", "ExecutionType"],
+            "ProcessorConfig",
+        )?;
+        distributed = match cm.get("Mode").and_then(Value::as_str) {
+            None | Some("INLINE") => false,
+            Some("DISTRIBUTED") => true,
             Some(_) => {
                 return Err(LoadError::new(
                     format!("{config_here}/Mode"),
-                    "only INLINE Map states are supported (Distributed Map is not)",
+                    "must be \"INLINE\" or \"DISTRIBUTED\"",
                 ));
             }
+        };
+        match (distributed, cm.get("ExecutionType")) {
+            (false, Some(_)) => {
+                return Err(LoadError::new(
+                    format!("{config_here}/ExecutionType"),
+                    "ExecutionType applies to DISTRIBUTED Map states only",
+                ));
+            }
+            (true, None) => {
+                return Err(LoadError::new(
+                    &config_here,
+                    "a DISTRIBUTED Map needs an ExecutionType (only STANDARD is supported)",
+                ));
+            }
+            (true, Some(t)) if t.as_str() != Some("STANDARD") => {
+                return Err(LoadError::new(
+                    format!("{config_here}/ExecutionType"),
+                    "only STANDARD child executions are supported (EXPRESS is not)",
+                ));
+            }
+            _ => {}
         }
     }
-    machine(pm, &here, names_seen)
+    Ok((machine(pm, &here, names_seen)?, distributed))
 }
 
 fn max_concurrency(map: &Map<String, Value>, location: &str) -> Result<Concurrency, LoadError> {
@@ -1127,10 +1330,10 @@ mod tests {
     }
 
     #[test]
-    fn jsonata_and_distributed_map_are_refused() {
+    fn jsonata_and_express_distributed_maps_are_refused() {
         assert!(load_json(json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}})).is_err());
         assert!(load_json(json!({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
-            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}})).is_err());
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"}, "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}})).is_err());
     }
 
     #[test]

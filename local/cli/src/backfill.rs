@@ -1,6 +1,16 @@
-//! `copyflow backfill`: starts an execution for every object already in the source bucket,
-//! with the same `Object Created` event shape S3 sends, so existing data is copied by the
-//! same steps. Execution names derive from bucket, key and ETag, so running it again starts
+//! `copyflow backfill`: copies the objects already in the source bucket through the same
+//! steps as new ones.
+//!
+//! By default it starts the backfill state machine (`statemachine/backfill.asl.json`: a
+//! Distributed Map that lists the bucket and runs the copyflow state machine once per object)
+//! and follows its Map Run until it ends: items listed, done, failed, rate and ETA from
+//! DescribeMapRun's item counts; at the end, where the report of the failed objects is. Run
+//! again, it copies nothing that is already in place (CopyObject answers already-present) and
+//! tries the failed objects again.
+//!
+//! With `--per-object` (or `--retry-failed`) it starts one execution of the copyflow state
+//! machine per object from this machine instead, with the same `Object Created` event shape S3
+//! sends. Execution names derive from bucket, key and ETag, so running it again starts
 //! nothing new for objects already handled (StartExecution refuses a used name). With
 //! `--retry-failed`, an object whose last backfill execution FAILED, TIMED_OUT or was ABORTED
 //! gets a new execution named after the attempt (`-r1`, `-r2`, ...): after fixing a setting,
@@ -22,9 +32,12 @@ pub(crate) struct Source {
     /// S3 endpoint to list (default: the local one from copyflow.json; with --aws: AWS).
     #[arg(long)]
     pub s3_endpoint: Option<String>,
-    /// Start objects again whose last backfill execution did not succeed.
+    /// Start objects again whose last backfill execution did not succeed (per object).
     #[arg(long)]
     pub retry_failed: bool,
+    /// Start one execution per object from here instead of the backfill state machine.
+    #[arg(long)]
+    pub per_object: bool,
 }
 
 /// The name of attempt `n` for an object version: the first has the plain name.
@@ -63,6 +76,170 @@ fn execution_name(bucket: &str, key: &str, etag: &str) -> String {
 }
 
 pub(crate) async fn run(settings: &Settings, target: &Target, source: &Source) -> CliResult<()> {
+    if source.per_object || source.retry_failed {
+        return per_object(settings, target, source).await;
+    }
+    if !source.prefix.is_empty() || source.s3_endpoint.is_some() {
+        return Err("--prefix and --s3-endpoint apply to --per-object: the backfill state machine lists the configured source prefix itself".into());
+    }
+    distributed(settings, target).await
+}
+
+/// How often the progress line is printed.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Starts the backfill state machine and follows its Map Run to the end.
+async fn distributed(settings: &Settings, target: &Target) -> CliResult<()> {
+    let sfn = views::client(target, &settings.sfn_address().to_string()).await;
+    let machine = backfill_machine_arn(&sfn, target).await?;
+    let started = sfn
+        .start_execution()
+        .state_machine_arn(&machine)
+        .input("{}")
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "StartExecution {machine}: {}",
+                copyflow::sdk_error::one_line(&e)
+            )
+        })?;
+    let execution = started.execution_arn().to_owned();
+    outln!("backfill started: {execution}");
+    let began = std::time::Instant::now();
+    let mut last_line = String::new();
+    loop {
+        let d = views::describe(&sfn, &execution).await?;
+        if let Some(counts) = map_run_counts(&sfn, &execution).await? {
+            let line = progress_line(&counts, began.elapsed().as_secs_f64());
+            if line != last_line {
+                outln!("{line}");
+                last_line = line;
+            }
+        }
+        if d.status() != &aws_sdk_sfn::types::ExecutionStatus::Running {
+            return finished(&d);
+        }
+        tokio::time::sleep(PROGRESS_EVERY.min(std::time::Duration::from_millis(
+            200 + began.elapsed().as_millis().min(1800) as u64,
+        )))
+        .await;
+    }
+}
+
+/// The backfill machine: `--state-machine-arn`, the stack's `BackfillStateMachineArn`, or
+/// the local one.
+async fn backfill_machine_arn(sfn: &aws_sdk_sfn::Client, target: &Target) -> CliResult<String> {
+    if let Some(arn) = &target.state_machine_arn {
+        return Ok(arn.clone());
+    }
+    if target.aws {
+        return views::stack_output(target, "BackfillStateMachineArn").await;
+    }
+    let out = sfn.list_state_machines().send().await.map_err(|e| {
+        format!(
+            "ListStateMachines failed ({}): is `copyflow up` running?",
+            copyflow::sdk_error::one_line(&e)
+        )
+    })?;
+    out.state_machines()
+        .iter()
+        .find(|m| m.name() == copyflow::backfill_machine::BACKFILL_STATE_MACHINE)
+        .map(|m| m.state_machine_arn().to_owned())
+        .ok_or_else(|| "no copyflow-backfill state machine: restart `copyflow up` with this version, or pass --per-object".into())
+}
+
+/// Item counts of the execution's Map Run, once it has one.
+async fn map_run_counts(sfn: &aws_sdk_sfn::Client, execution: &str) -> CliResult<Option<Counts>> {
+    let runs = sfn
+        .list_map_runs()
+        .execution_arn(execution)
+        .send()
+        .await
+        .map_err(|e| format!("ListMapRuns: {}", copyflow::sdk_error::one_line(&e)))?;
+    let Some(run) = runs.map_runs().first() else {
+        return Ok(None);
+    };
+    let d = sfn
+        .describe_map_run()
+        .map_run_arn(run.map_run_arn())
+        .send()
+        .await
+        .map_err(|e| format!("DescribeMapRun: {}", copyflow::sdk_error::one_line(&e)))?;
+    Ok(d.item_counts().map(|c| Counts {
+        total: c.total(),
+        succeeded: c.succeeded(),
+        failed: c.failed() + c.timed_out() + c.aborted(),
+        running: c.running(),
+    }))
+}
+
+/// DescribeMapRun's item counts, as the progress line needs them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Counts {
+    total: i64,
+    succeeded: i64,
+    failed: i64,
+    running: i64,
+}
+
+/// `listed 2000, done 1500 (1490 copied or skipped, 10 failed), running 100, 312.4 objects/s, ETA 2s`.
+fn progress_line(c: &Counts, elapsed_seconds: f64) -> String {
+    let done = c.succeeded + c.failed;
+    let rate = if elapsed_seconds > 0.0 {
+        done as f64 / elapsed_seconds
+    } else {
+        0.0
+    };
+    let left = (c.total - done).max(0);
+    let eta = match (left, rate > 0.0) {
+        (0, _) => "done".to_owned(),
+        (_, true) => format!("ETA {}s", (left as f64 / rate).ceil() as u64),
+        (_, false) => "ETA unknown".to_owned(),
+    };
+    format!(
+        "listed {}, done {done} ({} copied or skipped, {} failed), running {}, {rate:.1} objects/s, {eta}",
+        c.total, c.succeeded, c.failed, c.running
+    )
+}
+
+/// The last lines: how the backfill ended and where its report is.
+fn finished(
+    d: &aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput,
+) -> CliResult<()> {
+    let status = d.status().as_str();
+    let report = d
+        .output()
+        .and_then(|o| serde_json::from_str::<serde_json::Value>(o).ok())
+        .and_then(|o| {
+            let details = &o["ResultWriterDetails"];
+            Some(format!(
+                "s3://{}/{}",
+                details["Bucket"].as_str()?,
+                details["Key"].as_str()?
+            ))
+        });
+    if let Some(report) = &report {
+        outln!(
+            "report (FAILED_0.json lists the objects that did not end copied or skipped): {report}"
+        );
+    }
+    match d.status() {
+        aws_sdk_sfn::types::ExecutionStatus::Succeeded => {
+            outln!("backfill {status}");
+            Ok(())
+        }
+        _ => Err(format!(
+            "backfill {status}: {} {}",
+            d.error().unwrap_or_default(),
+            d.cause().unwrap_or_default()
+        )
+        .into()),
+    }
+}
+
+/// The per-object path: one StartExecution of the copyflow state machine per listed object.
+async fn per_object(settings: &Settings, target: &Target, source: &Source) -> CliResult<()> {
     let s3 = if target.aws && source.s3_endpoint.is_none() {
         copyflow_core::s3::client_from_env().await
     } else {
@@ -200,7 +377,33 @@ fn is_unsuccessful(status: &aws_sdk_sfn::types::ExecutionStatus) -> bool {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::{attempt_name, execution_name, summary};
+    use super::{Counts, attempt_name, execution_name, progress_line, summary};
+
+    #[test]
+    fn progress_shows_counts_rate_and_eta() {
+        let c = Counts {
+            total: 100,
+            succeeded: 40,
+            failed: 10,
+            running: 5,
+        };
+        assert_eq!(
+            progress_line(&c, 10.0),
+            "listed 100, done 50 (40 copied or skipped, 10 failed), running 5, 5.0 objects/s, ETA 10s"
+        );
+        let all = Counts {
+            succeeded: 100,
+            failed: 0,
+            ..c
+        };
+        assert!(progress_line(&all, 1.0).ends_with("done"));
+        let none = Counts {
+            succeeded: 0,
+            failed: 0,
+            ..c
+        };
+        assert!(progress_line(&none, 0.0).ends_with("ETA unknown"));
+    }
 
     #[test]
     fn retries_are_counted_only_when_asked_for() {

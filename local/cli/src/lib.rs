@@ -3,6 +3,7 @@
 //! the execution-path renderer. The `copyflow` binary's commands are built on it, and the
 //! cross-crate tests in `tests/` drive it directly.
 
+pub mod backfill_machine;
 pub mod console;
 pub mod deploy;
 pub mod executions;

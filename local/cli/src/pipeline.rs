@@ -80,6 +80,8 @@ pub struct Pipeline {
     endpoint: String,
     executions: Arc<Executions>,
     machine_arn: String,
+    /// The backfill state machine (`statemachine/backfill.asl.json`).
+    backfill: String,
     settings: Settings,
     s3: aws_sdk_s3::Client,
     started: mpsc::UnboundedSender<StartedExecution>,
@@ -285,6 +287,14 @@ impl Pipeline {
         let machine_arn = engine
             .create_state_machine(STATE_MACHINE, DEFINITION, &substitutions)
             .map_err(|e| PipelineError::Definition(e.to_string()))?;
+        let backfill_substitutions = crate::backfill_machine::substitutions(
+            &options.settings,
+            &region,
+            LOCAL_ACCOUNT,
+            &machine_arn,
+        );
+        let backfill = crate::backfill_machine::install(engine, &client, &backfill_substitutions)
+            .map_err(|e| PipelineError::Definition(format!("backfill.asl.json: {e}")))?;
         let (started, started_rx) = mpsc::unbounded_channel();
         let embedded = server.is_some();
         let outbox = server.as_ref().and_then(S3Server::outbox);
@@ -293,6 +303,7 @@ impl Pipeline {
             endpoint,
             executions,
             machine_arn,
+            backfill,
             settings: options.settings,
             s3: client,
             started,
@@ -305,11 +316,19 @@ impl Pipeline {
             .engine()
             .resume(&pipeline.machine_arn)
             .map_err(|e| PipelineError::Store(e.to_string()))?;
-        for r in resumed {
+        let resumed_backfills = pipeline
+            .executions
+            .engine()
+            .resume(&pipeline.backfill)
+            .map_err(|e| PipelineError::Store(e.to_string()))?;
+        for r in resumed.into_iter().chain(resumed_backfills) {
             let _ = pipeline.started.send(r);
         }
         if embedded {
             pipeline.create_buckets().await?;
+            crate::backfill_machine::ensure_report_bucket(&pipeline.s3)
+                .await
+                .map_err(|m| bucket_error(crate::backfill_machine::REPORT_BUCKET, m))?;
             if let Some(outbox) = outbox {
                 tokio::spawn(pipeline.clone().route_events(outbox));
             }
@@ -510,6 +529,29 @@ impl Pipeline {
     /// The local state machine's ARN.
     pub fn machine_arn(&self) -> &str {
         &self.machine_arn
+    }
+
+    /// The local backfill state machine's ARN.
+    pub fn backfill_machine_arn(&self) -> &str {
+        &self.backfill
+    }
+
+    /// The definition of `machine_arn` as deployed (placeholders filled in).
+    pub fn deployed_definition_of(&self, machine_arn: &str) -> String {
+        if machine_arn != self.backfill {
+            return self.deployed_definition();
+        }
+        let mut text = crate::backfill_machine::BACKFILL_DEFINITION.to_owned();
+        let substitutions = crate::backfill_machine::substitutions(
+            &self.settings,
+            LOCAL_REGION,
+            LOCAL_ACCOUNT,
+            &self.machine_arn,
+        );
+        for (name, value) in substitutions {
+            text = text.replace(&format!("${{{name}}}"), &value);
+        }
+        text
     }
 
     /// The ASL the engine runs (the file the CDK app deploys).

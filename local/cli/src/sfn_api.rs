@@ -1,7 +1,8 @@
 //! The Step Functions API on loopback (AWS JSON 1.0: `POST /` with
 //! `X-Amz-Target: AWSStepFunctions.<Operation>`), the subset that matters locally:
 //! ListStateMachines, DescribeStateMachine, DescribeStateMachineForExecution, StartExecution,
-//! DescribeExecution, ListExecutions, GetExecutionHistory, StopExecution, RedriveExecution. `aws stepfunctions --endpoint-url`
+//! DescribeExecution, ListExecutions (by state machine or by Map Run), GetExecutionHistory,
+//! StopExecution, RedriveExecution, DescribeMapRun, ListMapRuns. `aws stepfunctions --endpoint-url`
 //! and aws-sdk-sfn work against it. Requests are not signature-checked: it only listens on
 //! loopback and holds nothing secret.
 
@@ -202,7 +203,7 @@ async fn call(op: &str, input: &Value, pipeline: &Pipeline) -> Result<Value, Api
                 })?;
             Ok(json!({
                 "stateMachineArn": m.arn, "name": m.name, "status": "ACTIVE", "type": "STANDARD",
-                "definition": pipeline.deployed_definition(), "roleArn": engine.config().role_arn, "creationDate": epoch(m.creation_date),
+                "definition": pipeline.deployed_definition_of(&m.arn), "roleArn": engine.config().role_arn, "creationDate": epoch(m.creation_date),
             }))
         }
         "DescribeStateMachineForExecution" => {
@@ -224,7 +225,7 @@ async fn call(op: &str, input: &Value, pipeline: &Pipeline) -> Result<Value, Api
                     )
                 })?;
             Ok(json!({
-                "stateMachineArn": m.arn, "name": m.name, "definition": pipeline.deployed_definition(),
+                "stateMachineArn": m.arn, "name": m.name, "definition": pipeline.deployed_definition_of(&m.arn),
                 "roleArn": engine.config().role_arn, "updateDate": epoch(m.creation_date),
             }))
         }
@@ -281,7 +282,6 @@ async fn call(op: &str, input: &Value, pipeline: &Pipeline) -> Result<Value, Api
             Ok(d)
         }
         "ListExecutions" => {
-            let arn = field(input, "stateMachineArn")?;
             let status = match input["statusFilter"].as_str() {
                 None => None,
                 Some(s) => Some(ExecutionStatus::parse(s).ok_or_else(|| {
@@ -289,6 +289,27 @@ async fn call(op: &str, input: &Value, pipeline: &Pipeline) -> Result<Value, Api
                 })?),
             };
             let limit = max_results(input);
+            if let Some(map_run) = input["mapRunArn"].as_str() {
+                let all = engine
+                    .list_map_run_executions(map_run, status)
+                    .ok_or_else(|| {
+                        err(
+                            "ResourceNotFound",
+                            format!("Map Run Does Not Exist: '{map_run}'"),
+                        )
+                    })?;
+                let after = token(input)?.unwrap_or(0) as usize;
+                let items: Vec<Value> = all
+                    .iter()
+                    .skip(after)
+                    .take(limit as usize)
+                    .map(|d| d.list_item())
+                    .collect();
+                let next = (all.len() > after + limit as usize)
+                    .then(|| (after + limit as usize).to_string());
+                return Ok(json!({"executions": items, "nextToken": next}));
+            }
+            let arn = field(input, "stateMachineArn")?;
             let page = executions.page(&ExecutionFilter {
                 machine_arn: arn,
                 status,
@@ -345,6 +366,33 @@ async fn call(op: &str, input: &Value, pipeline: &Pipeline) -> Result<Value, Api
                 items
             };
             Ok(json!({"events": items, "nextToken": next}))
+        }
+        "DescribeMapRun" => {
+            let arn = field(input, "mapRunArn")?;
+            engine
+                .describe_map_run(arn)
+                .map(|d| d.to_json())
+                .ok_or_else(|| {
+                    err(
+                        "ResourceNotFound",
+                        format!("Map Run Does Not Exist: '{arn}'"),
+                    )
+                })
+        }
+        "ListMapRuns" => {
+            let arn = field(input, "executionArn")?;
+            if engine.describe_execution(arn).is_none() {
+                return Err(err(
+                    "ExecutionDoesNotExist",
+                    format!("Execution Does Not Exist: '{arn}'"),
+                ));
+            }
+            let runs: Vec<Value> = engine
+                .list_map_runs(arn)
+                .iter()
+                .map(|r| r.list_item())
+                .collect();
+            Ok(json!({"mapRuns": runs}))
         }
         "StopExecution" => {
             let arn = field(input, "executionArn")?;

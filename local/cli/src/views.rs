@@ -81,7 +81,7 @@ pub(crate) async fn machine_arn(client: &Client, target: &Target) -> CliResult<S
         return Ok(arn.clone());
     }
     if target.aws {
-        return deployed_machine_arn(target).await;
+        return stack_output(target, "StateMachineArn").await;
     }
     let out = client.list_state_machines().send().await.map_err(|e| {
         format!(
@@ -102,9 +102,9 @@ pub(crate) async fn machine_arn(client: &Client, target: &Target) -> CliResult<S
         .ok_or_else(|| "no copyflow state machine found: pass --state-machine-arn".into())
 }
 
-/// The deployed stack's `StateMachineArn` output: the CDK app names no state machine, so
-/// CloudFormation generates a name, and the stack is what knows it.
-async fn deployed_machine_arn(target: &Target) -> CliResult<String> {
+/// An output of the deployed stack (`StateMachineArn`, `BackfillStateMachineArn`): the CDK app
+/// names no state machine, so CloudFormation generates a name, and the stack is what knows it.
+pub(crate) async fn stack_output(target: &Target, key: &str) -> CliResult<String> {
     let stack = target.stack_name.as_deref().unwrap_or("Copyflow");
     let cfn = aws_sdk_cloudformation::Client::new(&aws_config(target).await);
     let out = cfn
@@ -121,11 +121,11 @@ async fn deployed_machine_arn(target: &Target) -> CliResult<String> {
     out.stacks()
         .iter()
         .flat_map(|s| s.outputs())
-        .find(|o| o.output_key() == Some("StateMachineArn"))
+        .find(|o| o.output_key() == Some(key))
         .and_then(|o| o.output_value())
         .map(str::to_owned)
         .ok_or_else(|| {
-            format!("stack {stack} has no StateMachineArn output: pass --state-machine-arn").into()
+            format!("stack {stack} has no {key} output: deploy the current CDK app, or pass --state-machine-arn").into()
         })
 }
 

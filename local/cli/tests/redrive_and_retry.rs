@@ -71,14 +71,14 @@ fn redrive_resumes_a_failed_execution_and_backfill_retries_what_failed_after_a_f
             assert_eq!(all[0].1, ExecutionStatus::Failed, "{all:?}");
             all[0].0.clone()
         });
-        let (ok, out) = copyflow(&config, &["backfill"]);
+        let (ok, out) = copyflow(&config, &["backfill", "--per-object"]);
         assert!(ok, "{out}");
         assert!(
             out.contains("1 executions started, 0 objects already backfilled"),
             "{out}"
         );
         runtime.block_on(settled(&sfn(&sfn_endpoint), 2));
-        let (ok, out) = copyflow(&config, &["backfill"]);
+        let (ok, out) = copyflow(&config, &["backfill", "--per-object"]);
         assert!(ok, "{out}");
         assert!(
             out.contains("0 executions started") && out.contains("1 objects already backfilled"),
@@ -134,7 +134,7 @@ fn redrive_resumes_a_failed_execution_and_backfill_retries_what_failed_after_a_f
     // The setting is fixed and `up` restarted: the old names stay taken, only a retry runs.
     set_pattern(&config, &good_pattern);
     let _up = up(&config);
-    let (ok, out) = copyflow(&config, &["backfill"]);
+    let (ok, out) = copyflow(&config, &["backfill", "--per-object"]);
     assert!(ok, "{out}");
     assert!(out.contains("0 executions started"), "{out}");
     let (ok, out) = copyflow(&config, &["backfill", "--retry-failed"]);

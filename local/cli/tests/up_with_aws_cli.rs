@@ -343,7 +343,7 @@ fn aws_cli_uploads_are_copied_verified_listed_and_kept_across_a_restart() {
 
     // Backfill: one execution per existing object, each finding its copy already in place;
     // a second backfill starts nothing.
-    let first = stack.copyflow(&["backfill"]);
+    let first = stack.copyflow(&["backfill", "--per-object"]);
     assert!(first.contains("3 executions started"), "{first}");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
@@ -368,7 +368,7 @@ fn aws_cli_uploads_are_copied_verified_listed_and_kept_across_a_restart() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    let second = stack.copyflow(&["backfill"]);
+    let second = stack.copyflow(&["backfill", "--per-object"]);
     assert!(
         second.contains("0 executions started, 3 objects already backfilled"),
         "{second}"

@@ -24,12 +24,12 @@ use crate::json::{as_f64, java_to_string, to_text};
 use crate::model::{Concurrency, MapState, Tolerance};
 use crate::retry::RetryState;
 
-struct Plan {
-    effective: Value,
-    items: Vec<Value>,
-    limit: usize,
-    tolerated_count: Option<f64>,
-    tolerated_percentage: Option<f64>,
+pub(super) struct Plan {
+    pub(super) effective: Value,
+    pub(super) items: Vec<Value>,
+    pub(super) limit: usize,
+    pub(super) tolerated_count: Option<f64>,
+    pub(super) tolerated_percentage: Option<f64>,
 }
 
 impl Runner {
@@ -39,6 +39,9 @@ impl Runner {
         map: &'a MapState,
         input: Value,
     ) -> Result<Step<'a>, Halt> {
+        if let Some(distributed) = &map.distributed {
+            return self.run_distributed(entered, map, distributed, input).await;
+        }
         let plan = self
             .plan(&entered, map, &input)
             .map_err(|f| locate(&entered, f))?;
@@ -94,11 +97,19 @@ impl Runner {
     }
 
     /// Effective input, items, concurrency and tolerances (all from paths evaluated once).
-    fn plan(&self, entered: &Entered<'_>, map: &MapState, input: &Value) -> Result<Plan, Failure> {
+    pub(super) fn plan(
+        &self,
+        entered: &Entered<'_>,
+        map: &MapState,
+        input: &Value,
+    ) -> Result<Plan, Failure> {
         let ctx = self.context(entered, None);
         let effective = dataflow::select(&entered.state.input_path, input, &ctx)?;
         let scope = self.scope(&effective, &ctx);
+        let reads = map.distributed.as_ref().is_some_and(|d| d.reader.is_some());
         let items = match &map.items_path {
+            // An ItemReader supplies the items.
+            None if reads => Value::Array(Vec::new()),
             None => effective.clone(),
             Some(path) => scope.select(path).map_err(|m| {
                 Failure::runtime(format!("Invalid path '{}' : {}", path.text(), m.detail))

@@ -9,6 +9,7 @@
 //! `previousEventId` is the event it follows from in its own thread of execution (0 for the
 //! first state of the execution).
 
+mod distributed;
 mod map;
 mod parallel;
 mod task;

@@ -137,8 +137,12 @@ impl Runner {
     ) -> (Result<Value, Failure>, u64) {
         let request_id = uuid_v4(&*self.shared.random).to_string();
         match &task.resource {
-            Resource::LambdaInvoke => {
-                let kind = || ("lambda".to_owned(), "invoke".to_owned());
+            Resource::LambdaInvoke | Resource::StartExecutionSync2 => {
+                let lambda = task.resource == Resource::LambdaInvoke;
+                let kind = || match lambda {
+                    true => ("lambda".to_owned(), "invoke".to_owned()),
+                    false => ("states".to_owned(), "startExecution.sync:2".to_owned()),
+                };
                 let (resource_type, resource) = kind();
                 let scheduled = self.emit(
                     EventType::TaskScheduled,
@@ -160,15 +164,18 @@ impl Runner {
                     },
                     scheduled,
                 );
-                let called = match lambda::invoke_request(&parameters) {
-                    Ok((function, payload, tail)) => self
-                        .call(&function, payload, timeout, &request_id)
-                        .await
-                        .map(|out| {
-                            let date = format_timestamp(self.shared.clock.now());
-                            lambda::invoke_result(out, &request_id, &date, tail)
-                        }),
-                    Err(f) => Err(CallError::Failed(f)),
+                let called = match lambda {
+                    false => self.start_sync(&parameters, timeout).await,
+                    true => match lambda::invoke_request(&parameters) {
+                        Ok((function, payload, tail)) => self
+                            .call(&function, payload, timeout, &request_id)
+                            .await
+                            .map(|out| {
+                                let date = format_timestamp(self.shared.clock.now());
+                                lambda::invoke_result(out, &request_id, &date, tail)
+                            }),
+                        Err(f) => Err(CallError::Failed(f)),
+                    },
                 };
                 let failure = match called {
                     Ok(result) => {
@@ -280,6 +287,74 @@ impl Runner {
         }
     }
 
+    /// `startExecution.sync:2`: start the state machine of `StateMachineArn` in this engine
+    /// with `Input` (JSON, or JSON text) and optional `Name`, and wait for its end
+    /// (<https://docs.aws.amazon.com/step-functions/latest/dg/connect-stepfunctions.html>).
+    /// The result is its DescribeExecution in PascalCase with `Input`/`Output` as JSON; a
+    /// child that does not succeed fails the task with `States.TaskFailed` and that JSON as
+    /// the cause (its `Error` and `Cause` inside), as AWS reports it. A timeout stops the child.
+    async fn start_sync(
+        &self,
+        parameters: &Value,
+        timeout: Option<u64>,
+    ) -> Result<Value, CallError> {
+        let failed =
+            |error: &str, cause: String| CallError::Failed(Failure::new(error, Some(cause)));
+        let Some(machine) = parameters["StateMachineArn"].as_str() else {
+            return Err(failed(
+                "StepFunctions.InvalidArnException",
+                "StateMachineArn must be a state machine ARN".to_owned(),
+            ));
+        };
+        let input = match parameters.get("Input") {
+            None | Some(Value::Null) => "{}".to_owned(),
+            Some(Value::String(text)) => text.clone(),
+            Some(other) => to_text(other),
+        };
+        let engine = crate::engine::Engine::of(self.shared.clone());
+        let started = engine
+            .start_execution(machine, parameters["Name"].as_str(), &input)
+            .map_err(|e| {
+                use crate::engine::StartError as E;
+                let name = match &e {
+                    E::StateMachineDoesNotExist(_) => {
+                        "StepFunctions.StateMachineDoesNotExistException"
+                    }
+                    E::InvalidName(_) => "StepFunctions.InvalidNameException",
+                    E::ExecutionAlreadyExists(_) => "StepFunctions.ExecutionAlreadyExistsException",
+                    E::InvalidExecutionInput(_) => "StepFunctions.InvalidExecutionInputException",
+                    E::Store(_) | E::NoRuntime => "StepFunctions.SfnException",
+                };
+                failed(name, e.to_string())
+            })?;
+        let arn = started.execution_arn;
+        let waited = engine.wait_for(&arn);
+        let described = match timeout {
+            None => waited.await,
+            Some(seconds) => {
+                let sleep = self.shared.clock.sleep(Duration::from_secs(seconds));
+                match futures::future::select(Box::pin(waited), sleep).await {
+                    futures::future::Either::Left((d, _)) => d,
+                    futures::future::Either::Right(((), _)) => {
+                        engine.stop_execution(&arn, None, None);
+                        return Err(CallError::TimedOut);
+                    }
+                }
+            }
+        };
+        let Some(d) = described else {
+            return Err(failed(
+                "StepFunctions.ExecutionDoesNotExistException",
+                format!("Execution Does Not Exist: '{arn}'"),
+            ));
+        };
+        let output = sync2_output(&d);
+        match d.status {
+            crate::execution::ExecutionStatus::Succeeded => Ok(output),
+            _ => Err(failed(names::TASK_FAILED, to_text(&output))),
+        }
+    }
+
     /// Call a registered function, with an optional timeout on the injected clock.
     async fn call(
         &self,
@@ -322,6 +397,46 @@ impl Runner {
             ))),
         }
     }
+}
+
+/// A child execution as `startExecution.sync:2` returns it.
+fn sync2_output(d: &crate::execution::ExecutionDescription) -> Value {
+    let json_of = |text: &str| serde_json::from_str(text).unwrap_or(Value::String(text.to_owned()));
+    let millis = |t: time::OffsetDateTime| {
+        serde_json::json!(i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(0))
+    };
+    let mut m = serde_json::Map::new();
+    m.insert(
+        "ExecutionArn".into(),
+        Value::String(d.execution_arn.clone()),
+    );
+    m.insert("Input".into(), json_of(&d.input));
+    m.insert("InputDetails".into(), serde_json::json!({"Included": true}));
+    m.insert("Name".into(), Value::String(d.name.clone()));
+    if let Some(output) = &d.output {
+        m.insert("Output".into(), json_of(output));
+        m.insert(
+            "OutputDetails".into(),
+            serde_json::json!({"Included": true}),
+        );
+    }
+    if let Some(error) = &d.error {
+        m.insert("Error".into(), Value::String(error.clone()));
+    }
+    if let Some(cause) = &d.cause {
+        m.insert("Cause".into(), Value::String(cause.clone()));
+    }
+    m.insert("RedriveCount".into(), serde_json::json!(d.redrive_count));
+    m.insert("StartDate".into(), millis(d.start_date));
+    m.insert(
+        "StateMachineArn".into(),
+        Value::String(d.state_machine_arn.clone()),
+    );
+    m.insert("Status".into(), Value::String(d.status.as_str().to_owned()));
+    if let Some(stop) = d.stop_date {
+        m.insert("StopDate".into(), millis(stop));
+    }
+    Value::Object(m)
 }
 
 fn timed_out() -> Failure {
