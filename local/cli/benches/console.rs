@@ -10,45 +10,18 @@
 //! `cargo bench -p copyflow --bench console` (release build).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
+use support::{finished, start};
+
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
 use copyflow::console::{self, source::local::LocalSource};
-use copyflow::pipeline::{DEFAULT_MAX_RUNNING, Pipeline, PipelineOptions, S3Target};
-use copyflow_core::{SettingsDocument, SettingsOrigin};
+use copyflow::pipeline::Pipeline;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-async fn start(dir: &Path) -> Arc<Pipeline> {
-    let options = PipelineOptions {
-        settings: SettingsDocument::new("copyflow-source", "copyflow-destination")
-            .check(SettingsOrigin::Built)
-            .unwrap(),
-        s3: S3Target::Embedded {
-            address: SocketAddr::from(([127, 0, 0, 1], 0)),
-            data_dir: dir.join("s3"),
-        },
-        executions_dir: Some(dir.join("executions")),
-        max_running: DEFAULT_MAX_RUNNING,
-        lambda_binaries: None,
-    };
-    Pipeline::start(options).await.unwrap().0
-}
-
-fn finished(p: &Pipeline) -> u64 {
-    p.executions()
-        .engine()
-        .store()
-        .unwrap()
-        .count_by_status(p.machine_arn())
-        .unwrap()
-        .iter()
-        .filter(|(s, _)| *s != copyflow_asl::ExecutionStatus::Running)
-        .map(|(_, n)| n)
-        .sum()
-}
 
 async fn fill(pipeline: &Pipeline, total: u64) {
     let client = pipeline.s3().clone();

@@ -7,14 +7,14 @@
 //! `cargo bench -p copyflow --bench memory` (release build).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::SocketAddr;
-use std::path::Path;
+mod support;
+
+use support::{finished, start};
+
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
-use copyflow::pipeline::{DEFAULT_MAX_RUNNING, Pipeline, PipelineOptions, S3Target};
 use copyflow_asl::ExecutionFilter;
-use copyflow_core::{SettingsDocument, SettingsOrigin};
 
 fn rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -23,33 +23,6 @@ fn rss_mb() -> f64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
-}
-
-async fn start(dir: &Path) -> std::sync::Arc<Pipeline> {
-    let options = PipelineOptions {
-        settings: SettingsDocument::new("copyflow-source", "copyflow-destination")
-            .check(SettingsOrigin::Built)
-            .unwrap(),
-        s3: S3Target::Embedded {
-            address: SocketAddr::from(([127, 0, 0, 1], 0)),
-            data_dir: dir.join("s3"),
-        },
-        executions_dir: Some(dir.join("executions")),
-        max_running: DEFAULT_MAX_RUNNING,
-        lambda_binaries: None,
-    };
-    Pipeline::start(options).await.unwrap().0
-}
-
-fn finished(p: &Pipeline) -> u64 {
-    let store = p.executions().engine().store().unwrap();
-    store
-        .count_by_status(p.machine_arn())
-        .unwrap()
-        .iter()
-        .filter(|(s, _)| *s != copyflow_asl::ExecutionStatus::Running)
-        .map(|(_, n)| n)
-        .sum()
 }
 
 #[tokio::main]
