@@ -18,7 +18,8 @@
 //! cargo bench -p copyflow --bench compare
 //! ```
 //! `COPYFLOW_BENCH_OBJECTS` (default 5000), `COPYFLOW_BENCH_GIB` (default `1,6`; empty for
-//! none), `COPYFLOW_BENCH_ONLY` (`small`, `large`, `cold`; comma-separated).
+//! none), `COPYFLOW_BENCH_ONLY` (`small`, `large`, `cold`; comma-separated),
+//! `COPYFLOW_BENCH_ENFORCE_IAM` (`false`: without the step policies; default: as configured).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -162,6 +163,10 @@ impl Up {
         });
         if let Some(t) = multipart_threshold {
             config["copy"] = serde_json::json!({ "multipartThresholdBytes": t });
+        }
+        // COPYFLOW_BENCH_ENFORCE_IAM=false measures the pipeline without the step policies.
+        if let Ok(v) = std::env::var("COPYFLOW_BENCH_ENFORCE_IAM") {
+            config["local"]["enforceIam"] = serde_json::json!(v != "false");
         }
         let path = dir.path().join("copyflow.json");
         std::fs::write(&path, config.to_string()).unwrap();
