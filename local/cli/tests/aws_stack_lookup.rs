@@ -10,38 +10,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aws_sdk_cloudformation::types::StackStatus;
-use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
 
 mod support;
 
 const KEY: &str = "AjayMuralidhar/2020-04-06/12/looked-up.txt";
-
-fn endpoint() -> Option<String> {
-    match std::env::var("COPYFLOW_LOCALSTACK_ENDPOINT") {
-        Ok(e) => Some(e),
-        Err(_) if std::env::var("COPYFLOW_SKIP_LOCALSTACK").as_deref() == Ok("1") => {
-            eprintln!("COPYFLOW_SKIP_LOCALSTACK=1: the --aws stack lookup was NOT checked");
-            None
-        }
-        Err(_) => panic!(
-            "COPYFLOW_LOCALSTACK_ENDPOINT is not set: run ./scripts/test.sh (or source \
-             scripts/localstack.sh; localstack_install && localstack_start). Set \
-             COPYFLOW_SKIP_LOCALSTACK=1 to skip."
-        ),
-    }
-}
-
-fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .http_client(copyflow_core::s3::https_client())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sfn::config::SharedCredentialsProvider::new(
-            Credentials::new("test", "test", None, None, "localstack"),
-        ))
-        .endpoint_url(endpoint)
-        .build()
-}
 
 /// A stack shaped like the CDK app's: a generated state-machine name and the ARN as an output.
 fn template(kind: &str) -> String {
@@ -118,8 +90,10 @@ fn copyflow_aws(config: &Path, endpoint: &str, args: &[&str]) -> (bool, String) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_views_find_the_state_machine_through_the_stack_and_explain_express() {
-    let Some(endpoint) = endpoint() else { return };
-    let config = sdk_config(&endpoint);
+    let Some(endpoint) = support::localstack_endpoint("the --aws stack lookup") else {
+        return;
+    };
+    let config = support::localstack_config(&endpoint);
     let cfn = aws_sdk_cloudformation::Client::new(&config);
     let sfn = aws_sdk_sfn::Client::new(&config);
     // Unique names: the LocalStack instance is shared by the whole test run.

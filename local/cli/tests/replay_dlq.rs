@@ -15,32 +15,8 @@ use serde_json::{Value, json};
 mod support;
 use support::{sfn, up};
 
-fn endpoint() -> Option<String> {
-    match std::env::var("COPYFLOW_LOCALSTACK_ENDPOINT") {
-        Ok(e) => Some(e),
-        Err(_) if std::env::var("COPYFLOW_SKIP_LOCALSTACK").as_deref() == Ok("1") => {
-            eprintln!("COPYFLOW_SKIP_LOCALSTACK=1: replay-dlq against SQS was NOT checked");
-            None
-        }
-        Err(_) => panic!(
-            "COPYFLOW_LOCALSTACK_ENDPOINT is not set: run ./scripts/test.sh (or source \
-             scripts/localstack.sh; localstack_install && localstack_start). Set \
-             COPYFLOW_SKIP_LOCALSTACK=1 to skip."
-        ),
-    }
-}
-
 fn sqs(endpoint: &str) -> aws_sdk_sqs::Client {
-    let config = aws_config::SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .http_client(copyflow_core::s3::https_client())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sfn::config::SharedCredentialsProvider::new(
-            Credentials::new("test", "test", None, None, "localstack"),
-        ))
-        .endpoint_url(endpoint)
-        .build();
-    aws_sdk_sqs::Client::new(&config)
+    aws_sdk_sqs::Client::new(&support::localstack_config(endpoint))
 }
 
 /// An `Object Created` event as EventBridge dead-letters it (the body is the event).
@@ -116,7 +92,9 @@ async fn depth(sqs: &aws_sdk_sqs::Client, queue: &str) -> u64 {
 
 #[test]
 fn replay_dlq_starts_one_execution_per_event_and_deletes_only_what_started() {
-    let Some(localstack) = endpoint() else { return };
+    let Some(localstack) = support::localstack_endpoint("replay-dlq against SQS") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let (config, _, sfn_endpoint) = support::config(dir.path(), |_| {});
     let _up = up(&config);
@@ -282,7 +260,9 @@ fn template() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_dlq_with_aws_finds_the_queue_and_the_state_machine_through_the_stack() {
-    let Some(localstack) = endpoint() else { return };
+    let Some(localstack) = support::localstack_endpoint("replay-dlq against SQS") else {
+        return;
+    };
     let config = aws_config::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .http_client(copyflow_core::s3::https_client())

@@ -125,3 +125,38 @@ pub(crate) fn copyflow(config: &Path, args: &[&str]) -> (bool, String) {
         text + &String::from_utf8_lossy(&out.stderr),
     )
 }
+
+/// LocalStack's endpoint for a test of `what`; None (said loudly) only when
+/// `COPYFLOW_SKIP_LOCALSTACK=1`; a panic with what to do when it is simply missing.
+pub(crate) fn localstack_endpoint(what: &str) -> Option<String> {
+    match std::env::var("COPYFLOW_LOCALSTACK_ENDPOINT") {
+        Ok(e) => Some(e),
+        Err(_) if std::env::var("COPYFLOW_SKIP_LOCALSTACK").as_deref() == Ok("1") => {
+            eprintln!("COPYFLOW_SKIP_LOCALSTACK=1: {what} was NOT checked");
+            None
+        }
+        Err(_) => panic!(
+            "COPYFLOW_LOCALSTACK_ENDPOINT is not set: run ./scripts/test.sh (or source \
+             scripts/localstack.sh; localstack_install && localstack_start). Set \
+             COPYFLOW_SKIP_LOCALSTACK=1 to skip."
+        ),
+    }
+}
+
+/// An SDK configuration for LocalStack at `endpoint` (its test credentials, us-east-1).
+pub(crate) fn localstack_config(endpoint: &str) -> aws_config::SdkConfig {
+    use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
+    aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .http_client(copyflow_core::s3::https_client())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "localstack",
+        )))
+        .endpoint_url(endpoint)
+        .build()
+}
