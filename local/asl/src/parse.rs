@@ -420,29 +420,14 @@ fn task(object: StateObject<'_>) -> Parsed {
     let resource_text = string(map.get("Resource"), &format!("{location}/Resource"))?;
     let resource = resource(&resource_text, &format!("{location}/Resource"))?;
     let processing = processing(map, location, true, true)?;
-    if resource == Resource::StartExecutionSync2 {
-        let has_arn = match map.get("Parameters").and_then(Value::as_object) {
-            Some(p) => p.contains_key("StateMachineArn") || p.contains_key("StateMachineArn.$"),
-            None => false,
-        };
-        if !has_arn {
-            return Err(LoadError::new(
-                format!("{location}/Parameters"),
-                "startExecution.sync:2 needs Parameters with a 'StateMachineArn' (or 'StateMachineArn.$')",
-            ));
+    match resource {
+        Resource::StartExecutionSync2 => {
+            require_parameter(map, location, "StateMachineArn", "startExecution.sync:2")?;
         }
-    }
-    if resource == Resource::LambdaInvoke {
-        let has_function_name = match map.get("Parameters").and_then(Value::as_object) {
-            Some(p) => p.contains_key("FunctionName") || p.contains_key("FunctionName.$"),
-            None => false,
-        };
-        if !has_function_name {
-            return Err(LoadError::new(
-                format!("{location}/Parameters"),
-                "lambda:invoke needs Parameters with a 'FunctionName' (or 'FunctionName.$')",
-            ));
+        Resource::LambdaInvoke => {
+            require_parameter(map, location, "FunctionName", "lambda:invoke")?
         }
+        _ => {}
     }
     let timeout = match (map.get("TimeoutSeconds"), map.get("TimeoutSecondsPath")) {
         (Some(_), Some(_)) => {
@@ -1254,6 +1239,26 @@ fn catchers(map: &Map<String, Value>, location: &str) -> Result<Vec<Catcher>, Lo
         });
     }
     Ok(out)
+}
+
+/// An integration's required parameter: `Parameters` must name `field` (or `field.$`).
+fn require_parameter(
+    map: &serde_json::Map<String, Value>,
+    location: &str,
+    field: &str,
+    integration: &str,
+) -> Result<(), LoadError> {
+    let present = map
+        .get("Parameters")
+        .and_then(Value::as_object)
+        .is_some_and(|p| p.contains_key(field) || p.contains_key(&format!("{field}.$")));
+    if present {
+        return Ok(());
+    }
+    Err(LoadError::new(
+        format!("{location}/Parameters"),
+        format!("{integration} needs Parameters with a '{field}' (or '{field}.$')"),
+    ))
 }
 
 #[cfg(test)]
