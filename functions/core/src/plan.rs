@@ -220,6 +220,23 @@ pub fn part_size_for(size: u64, preferred: u64) -> Result<u64, StepError> {
     Ok((smallest.div_ceil(MIB) * MIB).min(MAX_PART_SIZE))
 }
 
+/// The part size that mirrors a multipart source's own layout: its first part's size, when
+/// `parts_count` parts of that size (the last one shorter or equal) make up exactly `size`
+/// bytes and the size is one S3 accepts for parts. `None` for anything else (a single-part
+/// source, an uneven layout), which then takes the planned part size.
+///
+/// Why mirror: the copy's part *n* is then exactly the source's part *n*, so its ETag and
+/// COMPOSITE checksum come out equal to the source's on S3, and a server that stores parts
+/// (copyflow's own) copies each one without reading it. Every SDK and the aws cli upload in
+/// equal parts, so this is the common case for large sources.
+pub fn mirrored_part_size(size: u64, first_part: u64, parts_count: u32) -> Option<u64> {
+    if parts_count < 2 || !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&first_part) {
+        return None;
+    }
+    let full = u64::from(parts_count - 1).checked_mul(first_part)?;
+    (full < size && size <= full.checked_add(first_part)?).then_some(first_part)
+}
+
 /// Splits `size` bytes into consecutive ranges of `chunk` bytes (the last may be shorter),
 /// numbered from 1: multipart parts, or the ranged reads of the verify fallback.
 ///
@@ -285,6 +302,26 @@ mod tests {
         match plan {
             CopyPlan::Multipart { part_size, parts } => (*part_size, parts),
             CopyPlan::Single { .. } => panic!("expected a multipart plan, got {plan:?}"),
+        }
+    }
+
+    #[test]
+    fn a_uniform_multipart_source_is_mirrored_and_anything_else_is_not() {
+        // The aws cli's 8 MiB parts: 128 for 1 GiB, and a short last part.
+        assert_eq!(mirrored_part_size(GIB, 8 * MIB, 128), Some(8 * MIB));
+        assert_eq!(mirrored_part_size(GIB + 1, 8 * MIB, 129), Some(8 * MIB));
+        for (size, first, count) in [
+            (GIB, 8 * MIB, 1),      // single part
+            (GIB, 8 * MIB, 127),    // the parts cannot hold the object
+            (GIB, 8 * MIB, 129),    // the last part would be empty
+            (20 * MIB, 4 * MIB, 5), // parts below S3's minimum
+            (12 * GIB, 6 * GIB, 2), // parts above S3's maximum
+        ] {
+            assert_eq!(
+                mirrored_part_size(size, first, count),
+                None,
+                "{size} {first} {count}"
+            );
         }
     }
 

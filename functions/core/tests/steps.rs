@@ -1052,6 +1052,63 @@ async fn a_composite_crc32c_source_copied_multipart_is_verified_from_its_part_cr
     composite_crc_source_is_verified_from_its_part_crcs(ChecksumAlgorithm::Crc32C, true).await;
 }
 
+/// A multipart source in equal parts is copied in the same parts (not the configured part
+/// size), so the copy has the source's ETag and each UploadPartCopy is exactly one source
+/// part; a single-part source above the threshold takes the configured part size.
+#[tokio::test]
+async fn a_multipart_source_is_copied_in_its_own_parts_and_keeps_its_etag() {
+    const MIB: u64 = 1024 * 1024;
+    let mut e = env(|s| {
+        s.copy.multipart_threshold_bytes = 8 * MIB;
+        s.copy.part_size_bytes = 6 * MIB;
+    })
+    .await;
+    let key = "AjayMuralidhar/2020-04-06/15/mirrored.bin";
+    let data = body(12 * 1024 * 1024, 23);
+    e.put_composite(key, &data, 5 * 1024 * 1024, ChecksumAlgorithm::Crc32)
+        .await;
+    let event = e.next_event().await;
+    let done = e.run(&event).await.unwrap();
+    assert_eq!(done.copy.method, CopyMethod::Multipart);
+    assert_eq!(
+        (done.copy.parts_total, done.copy.part_size_bytes),
+        (3, Some(5 * MIB)),
+        "the source's 5 + 5 + 2 MiB, not 6 + 6"
+    );
+    let etag = |bucket: &'static str| {
+        let c = e.client.clone();
+        async move {
+            let h = c
+                .head_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .unwrap();
+            h.e_tag().unwrap().to_owned()
+        }
+    };
+    assert_eq!(etag(DST).await, etag(SRC).await, "the source's ETag");
+    assert!(etag(DST).await.ends_with("-3\""));
+    let v = done.verify.unwrap();
+    assert_eq!(
+        (v.method, v.bytes_read),
+        (VerifyMethod::CombinedPartCrcs, 0)
+    );
+    assert_eq!(e.bytes(DST, key).await, data);
+
+    let single = "AjayMuralidhar/2020-04-06/15/single-put.bin";
+    let event = e.put(single, data.clone()).await;
+    let done = e.run(&event).await.unwrap();
+    assert_eq!(
+        (done.copy.parts_total, done.copy.part_size_bytes),
+        (2, Some(6 * MIB)),
+        "a single-part source: the configured part size"
+    );
+    assert_eq!(e.bytes(DST, single).await, data);
+    assert_eq!(e.open_uploads().await, 0);
+}
+
 #[tokio::test]
 async fn a_sha256_composite_source_still_reads_the_bytes() {
     let mut e = env(|_| {}).await;

@@ -473,3 +473,117 @@ async fn a_copy_reads_only_what_the_server_does_not_know_and_writes_no_bytes() {
     assert_eq!(head(&s.client, "m1").await, m1);
     s.server.shutdown().await;
 }
+
+/// UploadPartCopy of a range that is exactly one part of a multipart source (how copyflow's
+/// copy step copies a source uploaded in equal parts) shares that part's file and knows its
+/// ETag and checksums: nothing is read or written, and the assembled copy has the source's
+/// ETag and a full-object CRC32 of its bytes. A range that is not one part is read.
+#[tokio::test]
+async fn a_part_copy_of_exactly_one_source_part_reads_and_writes_nothing() {
+    let _serial = SERIAL.lock().await;
+    let s = start().await;
+    let sizes = [5 * MIB, 5 * MIB, 2 * MIB];
+    let body = data(12 * MIB, 11);
+    put_multipart(&s.client, "multi", &body, &sizes).await;
+    let source = head(&s.client, "multi").await;
+    let little = (MIB / 2) as u64;
+
+    let copy_parts = |key: &'static str, ranges: Vec<(usize, usize)>| {
+        let c = s.client.clone();
+        let body = &body;
+        async move {
+            let up = c
+                .create_multipart_upload()
+                .bucket("share")
+                .key(key)
+                .checksum_algorithm(ChecksumAlgorithm::Crc32)
+                .checksum_type(aws_sdk_s3::types::ChecksumType::FullObject)
+                .send()
+                .await
+                .unwrap();
+            let id = up.upload_id().unwrap().to_owned();
+            let mut parts = Vec::new();
+            let mut io = (0, 0);
+            for (n, (start, end)) in (1..).zip(ranges) {
+                let (out, read, written) = io_of(
+                    c.upload_part_copy()
+                        .bucket("share")
+                        .key(key)
+                        .upload_id(&id)
+                        .part_number(n)
+                        .copy_source("share/multi")
+                        .copy_source_range(format!("bytes={start}-{}", end - 1))
+                        .send(),
+                )
+                .await;
+                let r = out.unwrap().copy_part_result.unwrap();
+                assert_eq!(
+                    r.e_tag(),
+                    Some(md5_etag(&body[start..end]).as_str()),
+                    "part {n}"
+                );
+                assert_eq!(
+                    r.checksum_crc32(),
+                    Some(checksum(Algorithm::Crc32, &body[start..end]).as_str())
+                );
+                io = (io.0 + read, io.1 + written);
+                parts.push(
+                    CompletedPart::builder()
+                        .part_number(n)
+                        .e_tag(r.e_tag().unwrap())
+                        .checksum_crc32(r.checksum_crc32().unwrap())
+                        .build(),
+                );
+            }
+            c.complete_multipart_upload()
+                .bucket("share")
+                .key(key)
+                .upload_id(&id)
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(parts))
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+            io
+        }
+    };
+
+    let (read, written) = copy_parts(
+        "mirrored",
+        vec![(0, 5 * MIB), (5 * MIB, 10 * MIB), (10 * MIB, 12 * MIB)],
+    )
+    .await;
+    assert!(
+        read < little && written < little,
+        "read {read}, wrote {written}"
+    );
+    let mirrored = head(&s.client, "mirrored").await;
+    assert_eq!(mirrored[0], source[0], "the source's multipart ETag");
+    assert_eq!(mirrored[1], Some(checksum(Algorithm::Crc32, &body)));
+    assert_eq!(mirrored[5].as_deref(), Some("FULL_OBJECT"));
+    assert_eq!(get(&s.client, "mirrored").await, body);
+
+    // Parts that cut across the source's: read (and written) once.
+    let (read, written) = copy_parts("cut", vec![(0, 6 * MIB), (6 * MIB, 12 * MIB)]).await;
+    let whole = body.len() as u64;
+    assert!(
+        read >= whole && written >= whole,
+        "read {read}, wrote {written}"
+    );
+    assert_eq!(get(&s.client, "cut").await, body);
+
+    // The shared parts outlive the source.
+    s.client
+        .delete_object()
+        .bucket("share")
+        .key("multi")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get(&s.client, "mirrored").await, body);
+    assert_eq!(head(&s.client, "mirrored").await, mirrored);
+    s.server.shutdown().await;
+}

@@ -27,8 +27,8 @@ use aws_sdk_s3::Client;
 pub use document::{Checkpoint, CopiedObject, CopyDocument, CopyMethod, CopyOutcome, CopyStatus};
 
 use crate::deadline::Deadline;
-use crate::plan::{CopyPlan, plan_copy};
-use crate::s3::{ObjectInfo, head_object_if_exists};
+use crate::plan::{CopyPlan, mirrored_part_size, plan_copy};
+use crate::s3::{ObjectInfo, first_part, head_object_if_exists};
 use crate::{Settings, StepError, checksums};
 
 /// Everything a copy needs besides the job.
@@ -82,18 +82,48 @@ async fn start(cx: &CopyContext<'_>, doc: &CopyDocument) -> Result<CopyOutcome, 
             single::copy_object(cx, job, source, destination_key, requests).await
         }
         CopyPlan::Multipart { part_size, parts } => {
+            let (part_size, part_count) =
+                match source_layout(cx, job, &source, &mut requests).await? {
+                    Some(mirrored) => mirrored,
+                    None => (part_size, parts.len()),
+                };
             multipart::start(
                 cx,
                 job,
                 source,
                 destination_key,
                 part_size,
-                parts.len(),
+                part_count,
                 requests,
             )
             .await
         }
     }
+}
+
+/// The part size and count of a multipart copy that mirrors a multipart source's parts
+/// ([`mirrored_part_size`]), or `None` (single-part source, uneven parts): one more HEAD, for
+/// sources above the multipart threshold only.
+async fn source_layout(
+    cx: &CopyContext<'_>,
+    job: &crate::CopyJob,
+    source: &ObjectInfo,
+    requests: &mut u32,
+) -> Result<Option<(u64, usize)>, StepError> {
+    if !source.etag.contains('-') {
+        return Ok(None);
+    }
+    *requests += 1;
+    let first = first_part(
+        cx.client,
+        &job.source.bucket,
+        &source.key,
+        source.version_id.as_deref(),
+    )
+    .await?;
+    Ok(first
+        .and_then(|(size, count)| mirrored_part_size(source.size, size, count))
+        .and_then(|p| Some((p, usize::try_from(source.size.div_ceil(p)).ok()?))))
 }
 
 /// HEADs the source and checks it is still the event's object; returns it with the

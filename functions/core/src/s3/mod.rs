@@ -8,4 +8,6 @@ mod object;
 
 pub use client::{client_for_endpoint, client_from_env, https_client};
 pub use errors::{classify, is_not_found, status_of};
-pub use object::{ContentHeaders, ObjectInfo, head_object, head_object_if_exists, tags_of};
+pub use object::{
+    ContentHeaders, ObjectInfo, first_part, head_object, head_object_if_exists, tags_of,
+};

@@ -185,6 +185,28 @@ pub async fn head_object_if_exists(
     }
 }
 
+/// The size of part 1 of a multipart object and its part count (HeadObject with
+/// `partNumber=1`, pinned to `version_id`); `None` when S3 reports no part count.
+pub async fn first_part(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+) -> Result<Option<(u64, u32)>, StepError> {
+    let out = client
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .set_version_id(version_id.map(str::to_owned))
+        .part_number(1)
+        .send()
+        .await
+        .map_err(|e| classify(&format!("HeadObject partNumber=1 s3://{bucket}/{key}"), &e))?;
+    let size = out.content_length().and_then(|n| u64::try_from(n).ok());
+    let count = out.parts_count().and_then(|n| u32::try_from(n).ok());
+    Ok(size.zip(count))
+}
+
 /// The object's tags, in S3's order.
 pub async fn tags_of(
     client: &Client,

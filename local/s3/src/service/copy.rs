@@ -354,6 +354,7 @@ mod tests {
                     size: p.len() as u64,
                     etag: md5_hex(p),
                     checksum: checksum.map(|(a, _)| Digest::compute(a, p).to_base64()),
+                    crc64nvme: None,
                 })
                 .collect();
             (

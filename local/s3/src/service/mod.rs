@@ -13,6 +13,7 @@ mod copy;
 mod lifecycle;
 mod multipart;
 mod object;
+mod part_copy;
 mod tagging;
 mod versions;
 

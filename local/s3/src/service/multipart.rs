@@ -12,6 +12,7 @@ use super::body::{Claims, dedup, trailer_algorithm};
 use super::convert::*;
 use super::copy::CopySourceConditions;
 use super::object::check_write_conditions;
+use super::part_copy::known_part;
 use super::{RequestInfo, Service, check_key};
 use crate::event::Reason;
 use crate::limits::check_metadata;
@@ -272,16 +273,7 @@ impl Service {
             ));
         }
         let alg = upload_algorithm(&upload);
-        let mut algs = vec![Algorithm::Crc64Nvme];
-        algs.extend(alg);
-        let mut hasher = Hasher::new(&dedup(&algs), true);
-        let segment = self
-            .store
-            .blobs
-            .copy_range(&src.segments, range, Some(&mut hasher))
-            .await
-            .map_err(crate::store::internal)?;
-        let h = part_hashes(hasher, alg);
+        let (segment, h) = self.copy_part_bytes(&src, range, alg).await?;
         let now = now_ms();
         let part = UploadedPart {
             number: input.part_number,
@@ -309,6 +301,37 @@ impl Service {
             copy_source_version_id: src_versioned.then(|| src.version_id.clone()),
             ..Default::default()
         }))
+    }
+
+    /// The new part's segment and hashes: the source's own segment shared through a hard
+    /// link when the range is exactly one recorded part ([`known_part`]: nothing read or
+    /// written), else the range read, hashed and written once.
+    async fn copy_part_bytes(
+        &self,
+        src: &ObjectVersion,
+        range: std::ops::Range<u64>,
+        alg: Option<Algorithm>,
+    ) -> S3Result<(Segment, PartHashes)> {
+        let blobs = &self.store.blobs;
+        if let Some(known) = known_part(src, &range, alg)
+            && let Some(mut linked) = blobs.link(std::slice::from_ref(&known.segment)).await
+            && let Some(segment) = linked.pop()
+        {
+            let hashes = PartHashes {
+                md5: known.md5,
+                crc64nvme: known.crc64nvme,
+                checksum: known.checksum,
+            };
+            return Ok((segment, hashes));
+        }
+        let mut algs = vec![Algorithm::Crc64Nvme];
+        algs.extend(alg);
+        let mut hasher = Hasher::new(&dedup(&algs), true);
+        let segment = blobs
+            .copy_range(&src.segments, range, Some(&mut hasher))
+            .await
+            .map_err(crate::store::internal)?;
+        Ok((segment, part_hashes(hasher, alg)))
     }
 
     pub(super) async fn complete_multipart_upload_impl(
@@ -374,6 +397,7 @@ impl Service {
                         size: p.segment.size,
                         etag: p.etag.clone(),
                         checksum: p.checksum.clone(),
+                        crc64nvme: Some(p.crc64nvme),
                     })
                     .collect(),
             ),

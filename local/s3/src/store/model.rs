@@ -59,6 +59,10 @@ pub(crate) struct PartRecord {
     pub etag: String,
     /// Base64 checksum of the part in the upload's algorithm, if it had one.
     pub checksum: Option<String>,
+    /// CRC64NVME of the part, so a copy of exactly this part needs no read (absent in
+    /// records written before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crc64nvme: Option<u64>,
 }
 
 /// Content headers S3 stores with an object and returns on GET/HEAD.
