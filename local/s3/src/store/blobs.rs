@@ -13,8 +13,9 @@
 //! the bytes just as well when nothing writes them in place.
 
 use std::io;
+use std::io::Write as _;
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -51,23 +52,37 @@ impl Blobs {
         self.root.join(fan).join(id)
     }
 
-    async fn create(&self) -> io::Result<(String, PathBuf, tokio::fs::File)> {
+    /// A new, empty segment file under a fresh id. Synchronous: creating a file is a short
+    /// metadata operation, cheaper done in place than as a blocking-pool round trip (for a
+    /// small object the round trips cost more than the write). The fan-out directory is
+    /// made only when the first try finds it missing.
+    fn create(&self) -> io::Result<(String, PathBuf, std::fs::File)> {
         let id = Self::new_id();
         let path = self.path(&id);
-        if let Some(dir) = path.parent() {
-            tokio::fs::create_dir_all(dir).await?;
-        }
         // Never truncates: a file with this name could be shared with another version.
-        let file = tokio::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .await?;
+        let open = || {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+        };
+        let file = match open() {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                open()?
+            }
+            other => other?,
+        };
         Ok((id, path, file))
     }
 
     /// Streams `body` into a new segment, feeding every byte to `hasher`.
     /// On any error the partial file is removed.
+    ///
+    /// A body that ends within the first [`WRITE_BATCH`] (every small object) is written
+    /// with one synchronous create and write; a longer one streams through `tokio::fs`.
     pub(crate) async fn write_stream<S, E>(
         &self,
         mut body: S,
@@ -76,10 +91,35 @@ impl Blobs {
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
     {
-        let (id, path, mut file) = self.create().await.map_err(WriteError::Io)?;
+        let mut size = 0u64;
+        let mut batch = BytesMut::new();
+        let mut ended = false;
+        while batch.len() < WRITE_BATCH {
+            let Some(chunk) = body.next().await else {
+                ended = true;
+                break;
+            };
+            let chunk = chunk.map_err(WriteError::Body)?;
+            hasher.update(&chunk);
+            size += chunk.len() as u64;
+            batch.extend_from_slice(&chunk);
+        }
+        let (id, path, file) = self.create().map_err(WriteError::Io)?;
+        if ended {
+            let written = (&file).write_all(&batch);
+            drop(file);
+            return match written {
+                Ok(()) => Ok(Segment { blob: id, size }),
+                Err(e) => {
+                    let _ = std::fs::remove_file(&path);
+                    Err(WriteError::Io(e))
+                }
+            };
+        }
+        let mut file = tokio::fs::File::from_std(file);
         let result = async {
-            let mut size = 0u64;
-            let mut batch = BytesMut::with_capacity(WRITE_BATCH);
+            file.write_all(&batch).await.map_err(WriteError::Io)?;
+            batch.clear();
             while let Some(chunk) = body.next().await {
                 let chunk = chunk.map_err(WriteError::Body)?;
                 hasher.update(&chunk);
@@ -153,13 +193,19 @@ impl Blobs {
         for s in segments {
             let id = Self::new_id();
             let path = self.path(&id);
-            let made = async {
-                if let Some(dir) = path.parent() {
-                    tokio::fs::create_dir_all(dir).await?;
+            // Synchronous, like `create`: a link is one short metadata operation.
+            let link = || std::fs::hard_link(self.path(&s.blob), &path);
+            let made = match link() {
+                Err(e)
+                    if e.kind() == io::ErrorKind::NotFound
+                        && !path.parent().is_some_and(Path::exists) =>
+                {
+                    path.parent()
+                        .map_or(Ok(()), std::fs::create_dir_all)
+                        .and_then(|()| link())
                 }
-                tokio::fs::hard_link(self.path(&s.blob), &path).await
-            }
-            .await;
+                other => other,
+            };
             if let Err(e) = made {
                 tracing::debug!(blob = %s.blob, error = %e, "no hard link; copying instead");
                 self.remove(&linked).await;
@@ -242,8 +288,8 @@ impl Blobs {
 
     /// A segment of `size` zero bytes that occupies no disk (test support for size limits).
     pub(crate) async fn sparse(&self, size: u64) -> io::Result<Segment> {
-        let (id, _, file) = self.create().await?;
-        file.set_len(size).await?;
+        let (id, _, file) = self.create()?;
+        file.set_len(size)?;
         Ok(Segment { blob: id, size })
     }
 

@@ -7,9 +7,15 @@
 //!
 //! Same settings as the event outbox: `journal_mode=WAL` with `synchronous=NORMAL`, so a
 //! commit survives a killed process without an fsync per write. One writer connection
-//! (writers are already serialized per bucket by the bucket lock) and one reader connection;
-//! WAL lets reads run beside a write and each read sees only committed rows, so a reader
-//! never observes a torn record.
+//! (writers are already serialized per bucket by the bucket lock) and one reader connection
+//! for listings; WAL lets those run beside a write and each read sees only committed rows, so
+//! a reader never observes a torn record.
+//!
+//! Point reads (one key's record: every HEAD, GET, copy and commit) go through the writer
+//! connection: a SQLite connection drops its whole page cache when it starts a read after
+//! another connection wrote, so on the reader every lookup after a write re-read its pages
+//! from the WAL (measured: a tenth of the server's CPU during the small-object benchmark).
+//! The writer's cache stays valid because the writes are its own.
 
 use std::collections::VecDeque;
 use std::io;
@@ -89,7 +95,7 @@ impl Db {
 
     /// The record of `bucket`/`key`, if the key has any version.
     pub(crate) fn get(&self, bucket: &str, key: &str) -> S3Result<Option<KeyRecord>> {
-        let conn = lock(&self.reader);
+        let conn = lock(&self.writer);
         let json: Option<String> = conn
             .prepare_cached("SELECT record FROM keys WHERE bucket = ?1 AND key = ?2")
             .and_then(|mut s| s.query_row(params![bucket, key], |r| r.get(0)).optional())
