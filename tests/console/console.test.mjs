@@ -133,8 +133,7 @@ before(async () => {
     s3Address: "127.0.0.1:" + (await freePort()), sfnAddress: "127.0.0.1:" + (await freePort()),
     consoleAddress: "127.0.0.1:" + (await freePort()), dataDir: "data",
   };
-  // Multipart from 8 MiB, one part at a time. The aws cli uploads in 8 MiB parts and the copy
-  // mirrors them (PART applies only to single-part sources): a 100 MiB object takes 13 parts.
+  // Multipart from 8 MiB in 5 MiB parts, one part at a time: a 100 MiB object takes 20 parts.
   settings.copy = Object.assign(settings.copy, { multipartThresholdBytes: 8 * 1024 * 1024, partSizeBytes: PART, maxConcurrency: 1 });
   writeSettings(settings.keys.pattern);
   fs.writeFileSync(path.join(dir, "small.txt"), "hello, console\n");
@@ -239,13 +238,13 @@ test("a multipart copy's progress advances before it finishes", async () => {
   const advancing = seen.filter((s) => s.done > 0 && s.done < s.total);
   assert.ok(advancing.length >= 2, "progress seen: " + JSON.stringify(seen));
   assert.ok(advancing[1].done > advancing[0].done);
-  assert.equal(advancing[0].total, 13);
+  assert.equal(advancing[0].total, 20);
   await page.waitForSelector("[data-testid=copy-card]");
-  assert.equal(await page.locator("[data-testid=copy-method]").textContent(), "multipart, 13 parts of 8.00 MiB");
+  assert.equal(await page.locator("[data-testid=copy-method]").textContent(), "multipart, 20 parts of 5.00 MiB");
   assert.equal(await page.locator("[data-testid=exec-outcome]").textContent(), "Copied");
   // up printed the copy's start and its progress while it ran.
-  assert.match(upOutput, /→ copying Big\/2020-04-06\/13\/big\.bin: 100\.0 MiB, multipart in parts of 8\.0 MiB/);
-  assert.match(upOutput, /… Big\/2020-04-06\/13\/big\.bin: \d+\/13 parts/);
+  assert.match(upOutput, /→ copying Big\/2020-04-06\/13\/big\.bin: 100\.0 MiB, multipart in parts of 5\.0 MiB/);
+  assert.match(upOutput, /… Big\/2020-04-06\/13\/big\.bin: \d+\/20 parts/);
 });
 
 test("a stopped copy redriven from the console ends Copied", async () => {
