@@ -162,7 +162,8 @@ const CONSOLE_POLL: Duration = Duration::from_millis(500);
 const PROGRESS_EVERY: Duration = Duration::from_secs(3);
 
 /// For an object at or above the multipart threshold: a line when its copy starts, then
-/// its progress at most every [`PROGRESS_EVERY`], read from S3 as the console reads it.
+/// its progress at most every [`PROGRESS_EVERY`], read from S3 as the console reads it. The
+/// first line waits for the first uploaded part, which shows the part size the copy uses.
 async fn report_large_copy(
     pipeline: Arc<copyflow::pipeline::Pipeline>,
     arn: String,
@@ -192,18 +193,23 @@ async fn report_large_copy(
             continue;
         };
         let key = copyflow::output::escape(&target.key).into_owned();
-        if !announced {
+        if announced && last.is_some_and(|t| t.elapsed() < PROGRESS_EVERY) {
+            continue;
+        }
+        let Ok(Some(p)) = progress::read(pipeline.s3(), &target, Some(part_size)).await else {
+            continue;
+        };
+        // Announced once the uploaded parts show the part size: the copy may mirror the
+        // source's parts rather than use the configured size.
+        if let (false, Some(size)) = (announced, p.part_size) {
             outln!(
                 "→ copying {key}: {}, multipart in parts of {}",
                 progress::human_bytes(target.size as f64),
-                progress::human_bytes(target.part_size.unwrap_or(part_size) as f64)
+                progress::human_bytes(size as f64)
             );
             announced = true;
         }
-        if last.is_some_and(|t| t.elapsed() < PROGRESS_EVERY) {
-            continue;
-        }
-        if let Ok(Some(p)) = progress::read(pipeline.s3(), &target, Some(part_size)).await {
+        if announced {
             outln!("  … {key}: {}", progress::line(&p));
             last = Some(std::time::Instant::now());
         }

@@ -19,6 +19,8 @@ pub struct Progress {
     pub parts_done: u64,
     /// Parts the copy needs, when the part size is known.
     pub parts_total: Option<u64>,
+    /// The part size the copy uses, once its checkpoint or its uploaded parts show it.
+    pub part_size: Option<u64>,
     /// Bytes uploaded.
     pub bytes_done: u64,
     /// The object's size.
@@ -78,6 +80,23 @@ pub fn parts_for(size: u64, part_size: u64) -> u64 {
     size.div_ceil(part_size).max(1)
 }
 
+/// The part size a copy in flight uses. Its checkpoint says it when there is one; otherwise
+/// the parts already uploaded do, since the copy step may mirror a multipart source's own
+/// parts instead of the configured size: part 1 has the full size, and so does any part but
+/// the last, which is the largest one seen when two or more are. The configured size is the
+/// guess only until a part shows the real one.
+pub fn layout_part_size(
+    checkpoint: Option<u64>,
+    seen: &[(i32, u64)],
+    configured: Option<u64>,
+) -> Option<u64> {
+    let first = seen.iter().find(|(n, _)| *n == 1).map(|(_, s)| *s);
+    let largest = (seen.len() >= 2)
+        .then(|| seen.iter().map(|(_, s)| *s).max())
+        .flatten();
+    checkpoint.or(first).or(largest).or(configured)
+}
+
 /// Reads the progress of the newest multipart upload of the target key; None when it has
 /// none (not started yet, or finished).
 pub async fn read(
@@ -106,7 +125,7 @@ pub async fn read(
         return Ok(None);
     };
     let upload_id = upload.upload_id().unwrap_or_default().to_owned();
-    let (mut parts, mut bytes, mut first_size) = (0u64, 0u64, None);
+    let (mut bytes, mut seen) = (0u64, Vec::new());
     let mut marker: Option<String> = None;
     loop {
         let out = s3
@@ -120,18 +139,16 @@ pub async fn read(
             .map_err(|e| format!("ListParts: {}", aws_sdk_s3::error::DisplayErrorContext(&e)))?;
         for p in out.parts() {
             let size = p.size().unwrap_or(0).max(0) as u64;
-            parts += 1;
             bytes += size;
-            if p.part_number() == Some(1) {
-                first_size = Some(size);
-            }
+            seen.push((p.part_number().unwrap_or(0), size));
         }
         marker = out.next_part_number_marker().map(str::to_owned);
         if out.is_truncated() != Some(true) || marker.is_none() {
             break;
         }
     }
-    let part_size = target.part_size.or(part_size_hint).or(first_size);
+    let part_size = layout_part_size(target.part_size, &seen, None);
+    let sized_by = part_size.or(part_size_hint);
     let seconds = upload
         .initiated()
         .map(|t| {
@@ -142,8 +159,9 @@ pub async fn read(
     Ok(Some(Progress {
         key: target.key.clone(),
         upload_id,
-        parts_done: parts,
-        parts_total: part_size.map(|p| parts_for(target.size, p)),
+        parts_done: seen.len() as u64,
+        parts_total: sized_by.map(|p| parts_for(target.size, p)),
+        part_size,
         bytes_done: bytes.min(target.size),
         bytes_total: target.size,
         bytes_per_second: rate,
@@ -207,6 +225,7 @@ mod tests {
             upload_id: "u".into(),
             parts_done: 12,
             parts_total: Some(192),
+            part_size: Some(16 * 1024 * 1024),
             bytes_done: 192 * 1024 * 1024,
             bytes_total: 3 * 1024 * 1024 * 1024,
             bytes_per_second: Some(100.0 * 1024.0 * 1024.0),
@@ -217,6 +236,32 @@ mod tests {
             "12/192 parts, 192.0 MiB of 3.0 GiB, 100.0 MiB/s, ETA 29 s"
         );
         assert_eq!(human_bytes(12.0), "12 B");
+    }
+
+    #[test]
+    fn the_part_size_is_the_uploads_own_once_a_part_shows_it() {
+        const MIB: u64 = 1024 * 1024;
+        let configured = Some(5 * MIB);
+        assert_eq!(layout_part_size(None, &[], configured), configured);
+        assert_eq!(
+            layout_part_size(None, &[(1, 8 * MIB)], configured),
+            Some(8 * MIB)
+        );
+        // Out of order, part 1 not yet done: the largest of two or more.
+        assert_eq!(
+            layout_part_size(None, &[(3, 8 * MIB), (13, 4 * MIB)], configured),
+            Some(8 * MIB)
+        );
+        // A lone part other than 1 may be the short last one.
+        assert_eq!(
+            layout_part_size(None, &[(13, 4 * MIB)], configured),
+            configured
+        );
+        assert_eq!(
+            layout_part_size(Some(6 * MIB), &[(1, 8 * MIB)], configured),
+            Some(6 * MIB)
+        );
+        assert_eq!(layout_part_size(None, &[], None), None);
     }
 
     #[test]
