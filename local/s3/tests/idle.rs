@@ -54,21 +54,6 @@ fn assert_closed_after_the_timeout(took: Duration) {
     assert!(took < IDLE * 4, "closed too late: {took:?}");
 }
 
-fn blob_files(dir: &std::path::Path) -> usize {
-    fn walk(p: &std::path::Path) -> usize {
-        std::fs::read_dir(p)
-            .map(|rd| {
-                rd.map(|e| {
-                    let p = e.unwrap().path();
-                    if p.is_dir() { walk(&p) } else { 1 }
-                })
-                .sum()
-            })
-            .unwrap_or(0)
-    }
-    walk(&dir.join("blobs"))
-}
-
 #[tokio::test]
 async fn a_client_that_connects_and_sends_nothing_is_disconnected_after_the_idle_timeout() {
     let dir = tempfile::tempdir().unwrap();
@@ -139,7 +124,11 @@ async fn a_client_that_stops_mid_body_is_disconnected_and_its_partial_upload_is_
         .send()
         .await;
     assert!(head.is_err(), "the stalled upload was not stored");
-    assert_eq!(blob_files(dir.path()), 0, "its partial segment was removed");
+    assert_eq!(
+        support::stored_segments(dir.path()),
+        0,
+        "its partial segment was removed"
+    );
 
     // A well-behaved client on the same server is unaffected.
     client

@@ -159,6 +159,20 @@ fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// The names of every stored segment: files under `blobs/` and inline rows of
+/// `keys.sqlite3`.
+fn stored_blobs(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = files_under(&dir.join("blobs"))
+        .iter()
+        .map(|p| p.file_name().unwrap().to_str().unwrap().to_owned())
+        .collect();
+    let db = rusqlite::Connection::open(dir.join("keys.sqlite3")).unwrap();
+    let mut stmt = db.prepare("SELECT id FROM inline_blobs").unwrap();
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0)).unwrap();
+    names.extend(rows.map(Result::unwrap));
+    names
+}
+
 /// Blob ids named by any key record (rows of `keys.sqlite3`) or upload on disk.
 fn referenced_blobs(dir: &Path) -> HashSet<String> {
     let mut referenced = HashSet::new();
@@ -236,9 +250,9 @@ async fn a_killed_server_loses_no_acknowledged_put_shows_no_partial_object_and_l
         }
 
         let referenced = referenced_blobs(dir.path());
-        reclaimed += files_under(&dir.path().join("blobs"))
+        reclaimed += stored_blobs(dir.path())
             .iter()
-            .filter(|p| !referenced.contains(p.file_name().unwrap().to_str().unwrap()))
+            .filter(|name| !referenced.contains(*name))
             .count();
         temps_reclaimed += files_under(dir.path())
             .iter()
@@ -265,12 +279,13 @@ async fn a_killed_server_loses_no_acknowledged_put_shows_no_partial_object_and_l
                 "{key} is not what was sent"
             );
         }
-        // 0 orphans: every file under blobs/ is referenced; no temp files left.
+        // 0 orphans: every stored segment (file or inline row) is referenced; no temp
+        // files left.
         let referenced = referenced_blobs(dir.path());
-        let blobs = files_under(&dir.path().join("blobs"));
+        let blobs = stored_blobs(dir.path());
         let orphans: Vec<_> = blobs
             .iter()
-            .filter(|p| !referenced.contains(p.file_name().unwrap().to_str().unwrap()))
+            .filter(|name| !referenced.contains(*name))
             .collect();
         assert!(orphans.is_empty(), "orphan blobs: {orphans:?}");
         assert_eq!(blobs.len(), listed.len(), "one blob per object");

@@ -99,21 +99,6 @@ async fn upload_with_a_part(c: &Client, bucket: &str, key: &str) -> String {
     id
 }
 
-fn blob_files(dir: &std::path::Path) -> usize {
-    fn walk(p: &std::path::Path) -> usize {
-        std::fs::read_dir(p)
-            .map(|rd| {
-                rd.map(|e| {
-                    let p = e.unwrap().path();
-                    if p.is_dir() { walk(&p) } else { 1 }
-                })
-                .sum()
-            })
-            .unwrap_or(0)
-    }
-    walk(&dir.join("blobs"))
-}
-
 async fn uploads(c: &Client, bucket: &str) -> Vec<String> {
     c.list_multipart_uploads()
         .bucket(bucket)
@@ -159,7 +144,7 @@ async fn an_abort_incomplete_multipart_upload_rule_aborts_due_uploads_under_its_
 
     upload_with_a_part(&c, "life", "tmp/abandoned").await;
     upload_with_a_part(&c, "life", "keep/in-progress").await;
-    assert_eq!(blob_files(dir.path()), 2);
+    assert_eq!(support::stored_segments(dir.path()), 2);
 
     assert_eq!(server.sweep_lifecycle_now().await, 0, "not due yet");
     clock.advance_days(1);
@@ -168,7 +153,7 @@ async fn an_abort_incomplete_multipart_upload_rule_aborts_due_uploads_under_its_
     assert_eq!(server.sweep_lifecycle_now().await, 1);
     assert_eq!(uploads(&c, "life").await, ["keep/in-progress"]);
     assert_eq!(
-        blob_files(dir.path()),
+        support::stored_segments(dir.path()),
         1,
         "the aborted upload's part is gone"
     );
@@ -219,7 +204,7 @@ async fn the_lifecycle_configuration_survives_a_restart_and_the_startup_sweep_ap
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert!(uploads(&c, "life").await.is_empty());
-    assert_eq!(blob_files(dir.path()), 0);
+    assert_eq!(support::stored_segments(dir.path()), 0);
     server.shutdown().await;
 }
 

@@ -1,5 +1,6 @@
-//! CopyObject shares its source's bytes (hard links to the source's segment files) and does
-//! not re-read what the server knows: seen through the S3 API and the data directory.
+//! CopyObject shares its source's bytes (hard links to the source's segment files; small
+//! bodies, stored inline, are duplicated) and does not re-read what the server knows: seen
+//! through the S3 API and the data directory.
 //!
 //! Sharing must be invisible: deleting or overwriting the source never changes the copy,
 //! deleting the copy never changes the source, and the startup reclaim of unreferenced files
@@ -387,6 +388,53 @@ async fn the_startup_reclaim_removes_an_unused_link_and_keeps_shared_bytes() {
     assert!(files.values().all(|(_, links)| *links == 2));
     assert_eq!(get(&s.client, "src").await, body);
     assert_eq!(get(&s.client, "dst").await, body);
+    s.server.shutdown().await;
+}
+
+/// A small body is a row of the key database, not a file; its copy gets a row of its own,
+/// so deleting or overwriting the source never changes the copy, and the startup reclaim
+/// removes a row no key names and keeps the rest.
+#[tokio::test]
+async fn small_objects_are_inline_rows_that_copies_never_share_changes_with() {
+    let _serial = SERIAL.lock().await;
+    let s = start().await;
+    let (one, two) = (data(8 * 1024, 10), data(3 * 1024, 11));
+    put(&s.client, "src", &one, ChecksumAlgorithm::Crc32).await;
+    copy(&s.client, "src", "dst", None).await;
+    copy(&s.client, "src", "dst2", None).await;
+    assert!(blob_files(s.dir.path()).is_empty(), "no segment file");
+    assert_eq!(support::inline_segments(s.dir.path()), 3);
+    put(&s.client, "src", &two, ChecksumAlgorithm::Crc32).await;
+    s.client
+        .delete_object()
+        .bucket("share")
+        .key("dst2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get(&s.client, "src").await, two);
+    assert_eq!(get(&s.client, "dst").await, one);
+    let dst = head(&s.client, "dst").await;
+    assert_eq!(dst[0], Some(md5_etag(&one)));
+    assert_eq!(dst[1], Some(checksum(Algorithm::Crc32, &one)));
+    assert_eq!(
+        support::inline_segments(s.dir.path()),
+        2,
+        "the replaced and the deleted rows are gone"
+    );
+    s.server.shutdown().await;
+    // A row written by a PUT a kill cut short (its key record never committed).
+    let db = rusqlite::Connection::open(s.dir.path().join("keys.sqlite3")).unwrap();
+    db.execute(
+        "INSERT INTO inline_blobs (id, bytes) VALUES ('orphan', x'00')",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    let s = start_in(s.dir).await;
+    assert_eq!(support::inline_segments(s.dir.path()), 2);
+    assert_eq!(get(&s.client, "src").await, two);
+    assert_eq!(get(&s.client, "dst").await, one);
     s.server.shutdown().await;
 }
 

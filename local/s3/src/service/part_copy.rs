@@ -137,6 +137,7 @@ mod tests {
         Segment {
             blob: name.to_owned(),
             size: size as u64,
+            inline: false,
         }
     }
 

@@ -1,4 +1,6 @@
-//! Immutable segment files: the only place object bytes are stored.
+//! Immutable segments: the only place object bytes are stored. A segment is a file, or for
+//! a body of at most [`INLINE_MAX`] bytes a row of the key database (see [`super::inline`]);
+//! everything here treats both alike.
 //!
 //! Bodies are streamed in and out chunk by chunk (never held whole in memory). A segment is
 //! written once under a fresh id and never modified, so readers need no locks: a version's
@@ -17,6 +19,7 @@ use std::io::Write as _;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
@@ -25,6 +28,8 @@ use futures::{Stream, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
+use super::db::Db;
+use super::inline::INLINE_MAX;
 use super::model::Segment;
 
 /// Size of the chunks read from disk for GET and copies.
@@ -32,14 +37,36 @@ const READ_CHUNK: usize = 1 << 20;
 /// Writes are batched to this size so each blocking-pool round trip moves a useful amount.
 const WRITE_BATCH: usize = 1 << 20;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Blobs {
     root: PathBuf,
+    /// Where inline segments live.
+    db: Arc<Db>,
+    /// Bodies up to this size are stored inline.
+    inline_max: usize,
+}
+
+impl std::fmt::Debug for Blobs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Blobs").field("root", &self.root).finish()
+    }
 }
 
 impl Blobs {
-    pub(crate) fn new(root: PathBuf) -> Self {
-        Self { root }
+    pub(crate) fn new(root: PathBuf, db: Arc<Db>) -> Self {
+        Self {
+            root,
+            db,
+            inline_max: INLINE_MAX,
+        }
+    }
+
+    fn file(blob: String, size: u64) -> Segment {
+        Segment {
+            blob,
+            size,
+            inline: false,
+        }
     }
 
     /// Fresh id; two-character fan-out keeps directories small.
@@ -81,8 +108,9 @@ impl Blobs {
     /// Streams `body` into a new segment, feeding every byte to `hasher`.
     /// On any error the partial file is removed.
     ///
-    /// A body that ends within the first [`WRITE_BATCH`] (every small object) is written
-    /// with one synchronous create and write; a longer one streams through `tokio::fs`.
+    /// A body of at most `inline_max` bytes becomes an inline row; one that ends within the
+    /// first [`WRITE_BATCH`] is written with one synchronous create and write; a longer one
+    /// streams through `tokio::fs`.
     pub(crate) async fn write_stream<S, E>(
         &self,
         mut body: S,
@@ -104,12 +132,21 @@ impl Blobs {
             size += chunk.len() as u64;
             batch.extend_from_slice(&chunk);
         }
+        if ended && batch.len() <= self.inline_max {
+            let id = Self::new_id();
+            self.db.put_inline(&id, &batch).map_err(WriteError::Io)?;
+            return Ok(Segment {
+                blob: id,
+                size,
+                inline: true,
+            });
+        }
         let (id, path, file) = self.create().map_err(WriteError::Io)?;
         if ended {
             let written = (&file).write_all(&batch);
             drop(file);
             return match written {
-                Ok(()) => Ok(Segment { blob: id, size }),
+                Ok(()) => Ok(Self::file(id, size)),
                 Err(e) => {
                     let _ = std::fs::remove_file(&path);
                     Err(WriteError::Io(e))
@@ -136,7 +173,7 @@ impl Blobs {
         }
         .await;
         match result {
-            Ok(size) => Ok(Segment { blob: id, size }),
+            Ok(size) => Ok(Self::file(id, size)),
             Err(e) => {
                 drop(file);
                 let _ = tokio::fs::remove_file(&path).await;
@@ -156,6 +193,7 @@ impl Blobs {
     ) -> io::Result<Segment> {
         if hasher.is_none()
             && let [only] = segments
+            && !only.inline
             && range.start == 0
             && range.end == only.size
         {
@@ -165,10 +203,7 @@ impl Blobs {
                 tokio::fs::create_dir_all(dir).await?;
             }
             tokio::fs::copy(self.path(&only.blob), &path).await?;
-            return Ok(Segment {
-                blob: id,
-                size: only.size,
-            });
+            return Ok(Self::file(id, only.size));
         }
         let mut stream = self.read_range(segments, range);
         let mut scratch = Hasher::new(&[], false);
@@ -184,14 +219,31 @@ impl Blobs {
     }
 
     /// New names for the files of `segments` (hard links under fresh ids), so a copy shares
-    /// its source's bytes instead of writing them again. `None` when the file system refuses
-    /// a link: across file systems (EXDEV), on file systems without hard links (EPERM), or at
-    /// the link-count limit (EMLINK, 65,000 on ext4); the caller then copies the bytes. No
-    /// link is left behind when `None` is returned.
+    /// its source's bytes instead of writing them again; an inline segment gets a row of its
+    /// own with the same bytes. `None` when the file system refuses a link: across file
+    /// systems (EXDEV), on file systems without hard links (EPERM), or at the link-count
+    /// limit (EMLINK, 65,000 on ext4); the caller then copies the bytes. No link is left
+    /// behind when `None` is returned.
     pub(crate) async fn link(&self, segments: &[Segment]) -> Option<Vec<Segment>> {
         let mut linked = Vec::with_capacity(segments.len());
         for s in segments {
             let id = Self::new_id();
+            if s.inline {
+                match self.db.copy_inline(&s.blob, &id) {
+                    Ok(true) => {
+                        linked.push(Segment {
+                            blob: id,
+                            size: s.size,
+                            inline: true,
+                        });
+                        continue;
+                    }
+                    Ok(false) => tracing::debug!(blob = %s.blob, "inline segment gone"),
+                    Err(e) => tracing::debug!(blob = %s.blob, error = %e, "no inline copy"),
+                }
+                self.remove(&linked).await;
+                return None;
+            }
             let path = self.path(&id);
             // Synchronous, like `create`: a link is one short metadata operation.
             let link = || std::fs::hard_link(self.path(&s.blob), &path);
@@ -211,10 +263,7 @@ impl Blobs {
                 self.remove(&linked).await;
                 return None;
             }
-            linked.push(Segment {
-                blob: id,
-                size: s.size,
-            });
+            linked.push(Self::file(id, s.size));
         }
         Some(linked)
     }
@@ -257,6 +306,19 @@ impl Blobs {
         local: Range<u64>,
         tx: &mpsc::Sender<io::Result<Bytes>>,
     ) -> io::Result<()> {
+        if segment.inline {
+            let bytes = Bytes::from(self.db.inline(&segment.blob)?);
+            let end = usize::try_from(local.end).unwrap_or(usize::MAX);
+            if bytes.len() < end {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "segment shorter than recorded",
+                ));
+            }
+            let start = usize::try_from(local.start).unwrap_or(end);
+            let _ = tx.send(Ok(bytes.slice(start..end))).await;
+            return Ok(());
+        }
         let mut file = tokio::fs::File::open(self.path(&segment.blob)).await?;
         if local.start > 0 {
             file.seek(io::SeekFrom::Start(local.start)).await?;
@@ -290,13 +352,19 @@ impl Blobs {
     pub(crate) async fn sparse(&self, size: u64) -> io::Result<Segment> {
         let (id, _, file) = self.create()?;
         file.set_len(size)?;
-        Ok(Segment { blob: id, size })
+        Ok(Self::file(id, size))
     }
 
     /// Best-effort removal of segments no longer referenced by any version. Removes their
     /// names only: bytes another version shares through a link of its own stay.
     pub(crate) async fn remove(&self, segments: &[Segment]) {
         for s in segments {
+            if s.inline {
+                if let Err(e) = self.db.remove_inline(&s.blob) {
+                    tracing::warn!(blob = %s.blob, error = %e, "could not remove segment");
+                }
+                continue;
+            }
             if let Err(e) = tokio::fs::remove_file(self.path(&s.blob)).await
                 && e.kind() != io::ErrorKind::NotFound
             {
@@ -349,9 +417,15 @@ mod tests {
     use super::*;
 
     fn seg(size: u64) -> Segment {
-        Segment {
-            blob: format!("b{size}"),
-            size,
+        Blobs::file(format!("b{size}"), size)
+    }
+
+    /// Blobs that store every body as a file (the tests of hard links).
+    fn files_only(dir: &Path) -> Blobs {
+        let db = Arc::new(Db::open(dir).unwrap());
+        Blobs {
+            inline_max: 0,
+            ..Blobs::new(dir.to_owned(), db)
         }
     }
 
@@ -378,7 +452,7 @@ mod tests {
     async fn a_link_names_the_same_file_and_outlives_the_name_it_was_made_from() {
         use std::os::unix::fs::MetadataExt;
         let dir = tempfile::tempdir().unwrap();
-        let blobs = Blobs::new(dir.path().to_owned());
+        let blobs = files_only(dir.path());
         let source = [
             write(&blobs, b"shared ").await,
             write(&blobs, b"bytes").await,
@@ -418,13 +492,10 @@ mod tests {
         );
         std::os::unix::fs::symlink(other.path(), dir.path().join("zz")).unwrap();
         std::fs::write(other.path().join("zz-source"), b"elsewhere").unwrap();
-        let blobs = Blobs::new(dir.path().to_owned());
+        let blobs = files_only(dir.path());
         let source = [
             write(&blobs, b"here, ").await,
-            Segment {
-                blob: "zz-source".to_owned(),
-                size: 9,
-            },
+            Blobs::file("zz-source".to_owned(), 9),
         ];
         assert_eq!(blobs.link(&source).await, None);
         let mut names = Vec::new();
@@ -445,6 +516,50 @@ mod tests {
         );
         let copied = blobs.copy_range(&source, 0..15, None).await.unwrap();
         assert_eq!(read(&blobs, &[copied]).await, b"here, elsewhere");
+    }
+
+    #[tokio::test]
+    async fn a_small_body_is_a_row_that_reads_links_and_copies_like_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(Db::open(dir.path()).unwrap());
+        let blobs = Blobs::new(dir.path().join("blobs"), db.clone());
+        let small = write(&blobs, b"small body").await;
+        assert!(small.inline);
+        assert!(!dir.path().join("blobs").exists(), "no file was created");
+        let range: Vec<u8> = {
+            let mut stream = blobs.read_range(std::slice::from_ref(&small), 6..10);
+            let mut out = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                out.extend_from_slice(&chunk.unwrap());
+            }
+            out
+        };
+        assert_eq!(range, b"body");
+        let linked = blobs.link(std::slice::from_ref(&small)).await.unwrap();
+        let copied = blobs.copy_range(&linked, 0..10, None).await.unwrap();
+        assert!(linked[0].inline && copied.inline);
+        blobs.remove(std::slice::from_ref(&small)).await;
+        assert_eq!(read(&blobs, &linked).await, b"small body");
+        assert_eq!(read(&blobs, &[copied]).await, b"small body");
+        assert_eq!(db.inline_ids().unwrap().len(), 2);
+        let mut short = linked[0].clone();
+        short.size = 11;
+        let mut stream = blobs.read_range(&[short], 0..11);
+        let err = stream.next().await.unwrap().unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_inline_limit_is_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(Db::open(dir.path()).unwrap());
+        let blobs = Blobs::new(dir.path().join("blobs"), db.clone());
+        let big: &'static [u8] = Box::leak(vec![7u8; INLINE_MAX + 1].into_boxed_slice());
+        let segment = write(&blobs, big).await;
+        assert!(!segment.inline);
+        assert!(blobs.path(&segment.blob).is_file());
+        let at_limit = write(&blobs, &big[..INLINE_MAX]).await;
+        assert!(at_limit.inline);
     }
 
     #[test]

@@ -5,6 +5,9 @@
 //! primary key `(bucket, key)` orders rows in UTF-8 binary order (SQLite's default `BINARY`
 //! collation compares bytes), which is S3's listing order, so a listing is a range scan.
 //!
+//! Small bodies are rows of a second table of the same file, `inline_blobs` (see
+//! [`super::inline`]).
+//!
 //! Same settings as the event outbox: `journal_mode=WAL` with `synchronous=NORMAL`, so a
 //! commit survives a killed process without an fsync per write. One writer connection
 //! (writers are already serialized per bucket by the bucket lock) and one reader connection
@@ -36,11 +39,13 @@ pub(crate) const KEYS_FILE: &str = "keys.sqlite3";
 const PAGE: usize = 500;
 
 pub(crate) struct Db {
-    writer: Mutex<Connection>,
-    reader: Mutex<Connection>,
+    /// Point reads and every write; see the module docs.
+    pub(super) writer: Mutex<Connection>,
+    /// Listings and startup scans.
+    pub(super) reader: Mutex<Connection>,
 }
 
-fn to_io(e: rusqlite::Error) -> io::Error {
+pub(super) fn to_io(e: rusqlite::Error) -> io::Error {
     io::Error::other(format!("key database: {e}"))
 }
 
@@ -92,6 +97,7 @@ impl Db {
                  ) WITHOUT ROWID;",
             )
             .map_err(to_io)?;
+        super::inline::create_table(&writer).map_err(to_io)?;
         let reader = connect(&path)?;
         Ok(Db {
             writer: Mutex::new(writer),

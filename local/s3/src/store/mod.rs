@@ -18,6 +18,7 @@
 
 pub(crate) mod blobs;
 pub(crate) mod db;
+pub(crate) mod inline;
 pub(crate) mod listing;
 pub(crate) mod model;
 pub(crate) mod reclaim;
@@ -449,8 +450,8 @@ impl Store {
         }
         let store = Store {
             root: root.to_owned(),
+            blobs: Blobs::new(root.join("blobs"), db.clone()),
             db,
-            blobs: Blobs::new(root.join("blobs")),
             buckets: RwLock::new(buckets),
             uploads: Mutex::new(uploads),
         };

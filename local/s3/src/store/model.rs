@@ -1,8 +1,9 @@
 //! Metadata the storage engine persists as JSON (key records: rows of `keys.sqlite3`).
 //!
-//! Object bytes live in immutable segment files (`blobs/`); everything S3 returns about an
-//! object (ETag, checksums, headers, tags, parts) is recorded here so HEAD, GetObjectAttributes
-//! and verification never re-read the bytes.
+//! Object bytes live in immutable segments (files under `blobs/`, small ones inline in the
+//! key database); everything S3 returns about an object (ETag, checksums, headers, tags,
+//! parts) is recorded here so HEAD, GetObjectAttributes and verification never re-read the
+//! bytes.
 
 use std::collections::BTreeMap;
 
@@ -33,11 +34,15 @@ pub(crate) struct BucketMeta {
     pub eventbridge: Option<bool>,
 }
 
-/// One immutable file holding a contiguous run of an object's bytes.
+/// One immutable blob holding a contiguous run of an object's bytes: a file under `blobs/`,
+/// or for a small body a row of `inline_blobs` (see [`super::inline`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Segment {
     pub blob: String,
     pub size: u64,
+    /// Stored in the key database rather than as a file (absent in older records: a file).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inline: bool,
 }
 
 /// The checksum S3 reports for an object (`x-amz-checksum-*` with `x-amz-checksum-type`).

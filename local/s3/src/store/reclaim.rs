@@ -5,7 +5,8 @@
 //! or upload names (the write got its bytes down but never committed) and `*.tmp-*` files
 //! (the rename never happened). Neither is ever visible through S3; both only waste disk.
 //! At startup, before the server accepts requests, every segment under `blobs/` that no
-//! version and no uploaded part references is deleted, and so is every leftover temp file.
+//! version and no uploaded part references is deleted, and so is every such inline segment
+//! (a row of the key database) and every leftover temp file.
 //!
 //! Files are referenced by name: a copy shares its source's bytes through a hard link of its
 //! own (see [`super::blobs`]), so deleting an unreferenced name never removes bytes another
@@ -123,6 +124,13 @@ impl Store {
                 }
                 let size = std::fs::metadata(&blob).map_or(0, |m| freed_by_unlink(&m));
                 remove(&blob)?;
+                out.orphan_blobs += 1;
+                out.orphan_bytes += size;
+            }
+        }
+        for (id, size) in self.db.inline_ids()? {
+            if !referenced.contains(&id) {
+                self.db.remove_inline(&id)?;
                 out.orphan_blobs += 1;
                 out.orphan_bytes += size;
             }

@@ -53,3 +53,32 @@ pub(crate) async fn embedded() -> Embedded {
         _dir: dir,
     }
 }
+
+/// Segments a server's data directory holds: files under `blobs/` plus the small bodies
+/// stored inline in `keys.sqlite3`.
+pub(crate) fn stored_segments(data_dir: &std::path::Path) -> usize {
+    files_under(&data_dir.join("blobs")) + inline_segments(data_dir)
+}
+
+/// Regular files anywhere under `dir` (0 when it does not exist).
+pub(crate) fn files_under(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.map(|e| {
+                let p = e.unwrap().path();
+                if p.is_dir() { files_under(&p) } else { 1 }
+            })
+            .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Rows of the key database's `inline_blobs` table.
+pub(crate) fn inline_segments(data_dir: &std::path::Path) -> usize {
+    let conn = rusqlite::Connection::open(data_dir.join("keys.sqlite3")).unwrap();
+    conn.query_row("SELECT COUNT(*) FROM inline_blobs", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map(|n| usize::try_from(n).unwrap())
+    .unwrap()
+}
