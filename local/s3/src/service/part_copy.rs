@@ -138,6 +138,7 @@ mod tests {
             blob: name.to_owned(),
             size: size as u64,
             inline: false,
+            pending: None,
         }
     }
 

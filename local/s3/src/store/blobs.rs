@@ -66,6 +66,26 @@ impl Blobs {
             blob,
             size,
             inline: false,
+            pending: None,
+        }
+    }
+
+    /// A new inline segment of `bytes`, inserted when its key record commits.
+    fn pending(bytes: Bytes) -> Segment {
+        Segment {
+            blob: Self::new_id(),
+            size: bytes.len() as u64,
+            inline: true,
+            pending: Some(bytes),
+        }
+    }
+
+    /// Inserts the bytes of a pending inline segment now: for a segment that is recorded
+    /// elsewhere than in a key record (an uploaded part).
+    pub(crate) fn persist(&self, segment: &mut Segment) -> io::Result<()> {
+        match segment.pending.take() {
+            Some(bytes) => self.db.put_inline(&segment.blob, &bytes),
+            None => Ok(()),
         }
     }
 
@@ -108,7 +128,7 @@ impl Blobs {
     /// Streams `body` into a new segment, feeding every byte to `hasher`.
     /// On any error the partial file is removed.
     ///
-    /// A body of at most `inline_max` bytes becomes an inline row; one that ends within the
+    /// A body of at most `inline_max` bytes becomes a pending inline segment; one that ends within the
     /// first [`WRITE_BATCH`] is written with one synchronous create and write; a longer one
     /// streams through `tokio::fs`.
     pub(crate) async fn write_stream<S, E>(
@@ -133,13 +153,7 @@ impl Blobs {
             batch.extend_from_slice(&chunk);
         }
         if ended && batch.len() <= self.inline_max {
-            let id = Self::new_id();
-            self.db.put_inline(&id, &batch).map_err(WriteError::Io)?;
-            return Ok(Segment {
-                blob: id,
-                size,
-                inline: true,
-            });
+            return Ok(Self::pending(batch.freeze()));
         }
         let (id, path, file) = self.create().map_err(WriteError::Io)?;
         if ended {
@@ -219,31 +233,26 @@ impl Blobs {
     }
 
     /// New names for the files of `segments` (hard links under fresh ids), so a copy shares
-    /// its source's bytes instead of writing them again; an inline segment gets a row of its
-    /// own with the same bytes. `None` when the file system refuses a link: across file
+    /// its source's bytes instead of writing them again; an inline segment becomes a pending
+    /// one with the same bytes (a row of its own once committed). `None` when the file system refuses a link: across file
     /// systems (EXDEV), on file systems without hard links (EPERM), or at the link-count
     /// limit (EMLINK, 65,000 on ext4); the caller then copies the bytes. No link is left
     /// behind when `None` is returned.
     pub(crate) async fn link(&self, segments: &[Segment]) -> Option<Vec<Segment>> {
         let mut linked = Vec::with_capacity(segments.len());
         for s in segments {
-            let id = Self::new_id();
             if s.inline {
-                match self.db.copy_inline(&s.blob, &id) {
-                    Ok(true) => {
-                        linked.push(Segment {
-                            blob: id,
-                            size: s.size,
-                            inline: true,
-                        });
+                match self.inline_bytes(s) {
+                    Ok(bytes) => {
+                        linked.push(Self::pending(bytes));
                         continue;
                     }
-                    Ok(false) => tracing::debug!(blob = %s.blob, "inline segment gone"),
                     Err(e) => tracing::debug!(blob = %s.blob, error = %e, "no inline copy"),
                 }
                 self.remove(&linked).await;
                 return None;
             }
+            let id = Self::new_id();
             let path = self.path(&id);
             // Synchronous, like `create`: a link is one short metadata operation.
             let link = || std::fs::hard_link(self.path(&s.blob), &path);
@@ -307,7 +316,7 @@ impl Blobs {
         tx: &mpsc::Sender<io::Result<Bytes>>,
     ) -> io::Result<()> {
         if segment.inline {
-            let bytes = Bytes::from(self.db.inline(&segment.blob)?);
+            let bytes = self.inline_bytes(segment)?;
             let end = usize::try_from(local.end).unwrap_or(usize::MAX);
             if bytes.len() < end {
                 return Err(io::Error::new(
@@ -348,6 +357,14 @@ impl Blobs {
         Ok(())
     }
 
+    /// The bytes of an inline segment: pending in memory, or its row.
+    fn inline_bytes(&self, segment: &Segment) -> io::Result<Bytes> {
+        match &segment.pending {
+            Some(bytes) => Ok(bytes.clone()),
+            None => self.db.inline(&segment.blob).map(Bytes::from),
+        }
+    }
+
     /// A segment of `size` zero bytes that occupies no disk (test support for size limits).
     pub(crate) async fn sparse(&self, size: u64) -> io::Result<Segment> {
         let (id, _, file) = self.create()?;
@@ -360,6 +377,7 @@ impl Blobs {
     pub(crate) async fn remove(&self, segments: &[Segment]) {
         for s in segments {
             if s.inline {
+                // A pending segment has no row; the delete finds nothing.
                 if let Err(e) = self.db.remove_inline(&s.blob) {
                     tracing::warn!(blob = %s.blob, error = %e, "could not remove segment");
                 }
@@ -523,9 +541,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Arc::new(Db::open(dir.path()).unwrap());
         let blobs = Blobs::new(dir.path().join("blobs"), db.clone());
-        let small = write(&blobs, b"small body").await;
+        let mut small = write(&blobs, b"small body").await;
         assert!(small.inline);
         assert!(!dir.path().join("blobs").exists(), "no file was created");
+        assert!(
+            db.inline_ids().unwrap().is_empty(),
+            "pending until committed"
+        );
+        blobs.persist(&mut small).unwrap();
+        assert_eq!(small.pending, None);
         let range: Vec<u8> = {
             let mut stream = blobs.read_range(std::slice::from_ref(&small), 6..10);
             let mut out = Vec::new();
@@ -535,9 +559,11 @@ mod tests {
             out
         };
         assert_eq!(range, b"body");
-        let linked = blobs.link(std::slice::from_ref(&small)).await.unwrap();
-        let copied = blobs.copy_range(&linked, 0..10, None).await.unwrap();
+        let mut linked = blobs.link(std::slice::from_ref(&small)).await.unwrap();
+        let mut copied = blobs.copy_range(&linked, 0..10, None).await.unwrap();
         assert!(linked[0].inline && copied.inline);
+        blobs.persist(&mut linked[0]).unwrap();
+        blobs.persist(&mut copied).unwrap();
         blobs.remove(std::slice::from_ref(&small)).await;
         assert_eq!(read(&blobs, &linked).await, b"small body");
         assert_eq!(read(&blobs, &[copied]).await, b"small body");

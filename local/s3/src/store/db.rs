@@ -29,8 +29,8 @@ use std::sync::Mutex;
 use rusqlite::{Connection, OptionalExtension, params};
 use s3s::{S3Error, S3Result};
 
-use super::lock;
 use super::model::KeyRecord;
+use super::{inline, lock};
 
 /// The database file, in the server's data directory.
 pub(crate) const KEYS_FILE: &str = "keys.sqlite3";
@@ -115,18 +115,29 @@ impl Db {
         json.map(|j| decode(&j)).transpose().map_err(to_s3)
     }
 
-    /// Stores `rec` as the record of `bucket`/`key`, or with `None` (or no versions left)
-    /// removes the key. Committed when this returns.
+    /// Stores `rec` as the record of `bucket`/`key`, with the pending bytes of its inline
+    /// segments, or with `None` (or no versions left) removes the key. Committed when this
+    /// returns.
     pub(crate) fn put(&self, bucket: &str, key: &str, rec: Option<&KeyRecord>) -> S3Result<()> {
         let conn = lock(&self.writer);
         match rec.filter(|r| !r.versions.is_empty()) {
             Some(rec) => {
                 let json = serde_json::to_string(rec).map_err(to_s3)?;
-                conn.prepare_cached(
-                    "INSERT OR REPLACE INTO keys (bucket, key, record) VALUES (?1, ?2, ?3)",
-                )
-                .and_then(|mut s| s.execute(params![bucket, key, json]))
-                .map_err(to_s3)?;
+                let store = |conn: &Connection| {
+                    conn.prepare_cached(
+                        "INSERT OR REPLACE INTO keys (bucket, key, record) VALUES (?1, ?2, ?3)",
+                    )
+                    .and_then(|mut s| s.execute(params![bucket, key, json]))
+                };
+                if inline::pending(rec).next().is_none() {
+                    store(&conn).map_err(to_s3)?;
+                } else {
+                    // The bytes and the record that names them commit together.
+                    let tx = conn.unchecked_transaction().map_err(to_s3)?;
+                    inline::insert_pending(&tx, rec).map_err(to_s3)?;
+                    store(&tx).map_err(to_s3)?;
+                    tx.commit().map_err(to_s3)?;
+                }
             }
             None => {
                 conn.prepare_cached("DELETE FROM keys WHERE bucket = ?1 AND key = ?2")

@@ -606,8 +606,10 @@ impl Store {
         bucket: &str,
         key: &str,
         id: &str,
-        part: UploadedPart,
+        mut part: UploadedPart,
     ) -> S3Result<()> {
+        // The upload record is a JSON file, so a small part's bytes go in on their own.
+        self.blobs.persist(&mut part.segment).map_err(internal)?;
         let recorded = {
             let mut uploads = lock(&self.uploads);
             match uploads

@@ -43,6 +43,11 @@ pub(crate) struct Segment {
     /// Stored in the key database rather than as a file (absent in older records: a file).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub inline: bool,
+    /// The bytes of an inline segment not yet in the database: they are inserted in the
+    /// transaction that commits the key record naming them (one commit per PUT or copy, and
+    /// no row for a body that fails its checks), or by [`super::blobs::Blobs::persist`].
+    #[serde(skip)]
+    pub pending: Option<bytes::Bytes>,
 }
 
 /// The checksum S3 reports for an object (`x-amz-checksum-*` with `x-amz-checksum-type`).
