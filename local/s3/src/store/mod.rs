@@ -618,9 +618,16 @@ impl Store {
             {
                 Some(upload) => {
                     let replaced = upload.parts.insert(part.number, part.clone());
-                    write_json(&self.upload_path(id), upload)
-                        .map_err(internal)
-                        .map(|()| replaced)
+                    let written = write_json(&self.upload_path(id), upload);
+                    if written.is_err() {
+                        // Not recorded: the upload keeps the part it had, as its file does,
+                        // so a later completion never names the bytes removed below.
+                        match &replaced {
+                            Some(old) => upload.parts.insert(part.number, old.clone()),
+                            None => upload.parts.remove(&part.number),
+                        };
+                    }
+                    written.map_err(internal).map(|()| replaced)
                 }
                 None => Err(aws(S3ErrorCode::NoSuchUpload)),
             }
