@@ -113,6 +113,15 @@ async fn put(c: &Client, key: &str, body: &[u8], alg: ChecksumAlgorithm) -> Stri
     out.e_tag().unwrap().to_owned()
 }
 
+async fn delete(c: &Client, key: &str) {
+    c.delete_object()
+        .bucket("share")
+        .key(key)
+        .send()
+        .await
+        .unwrap();
+}
+
 async fn get(c: &Client, key: &str) -> Vec<u8> {
     let out = c
         .get_object()
@@ -250,13 +259,7 @@ async fn deleting_the_source_never_changes_the_copy() {
     put(&s.client, "src", &body, ChecksumAlgorithm::Crc32C).await;
     copy(&s.client, "src", "dst", None).await;
     let before = head(&s.client, "dst").await;
-    s.client
-        .delete_object()
-        .bucket("share")
-        .key("src")
-        .send()
-        .await
-        .unwrap();
+    delete(&s.client, "src").await;
     let files = blob_files(s.dir.path());
     assert_eq!(files.len(), 1, "the source's name is gone: {files:?}");
     assert!(files.values().all(|(_, links)| *links == 1));
@@ -264,6 +267,15 @@ async fn deleting_the_source_never_changes_the_copy() {
     assert_eq!(head(&s.client, "dst").await, before);
     assert_eq!(before[2], Some(checksum(Algorithm::Crc32c, &body)));
     s.server.shutdown().await;
+}
+
+/// `src` now reads `now`, while `dst` still reads (and reports the ETag and CRC32 of) `copied`.
+async fn assert_overwritten_and_copy_kept(c: &Client, now: &[u8], copied: &[u8]) {
+    assert_eq!(get(c, "src").await, now);
+    assert_eq!(get(c, "dst").await, copied);
+    let dst = head(c, "dst").await;
+    assert_eq!(dst[0], Some(md5_etag(copied)));
+    assert_eq!(dst[1], Some(checksum(Algorithm::Crc32, copied)));
 }
 
 #[tokio::test]
@@ -274,11 +286,7 @@ async fn overwriting_the_source_never_changes_the_copy() {
     put(&s.client, "src", &one, ChecksumAlgorithm::Crc32).await;
     copy(&s.client, "src", "dst", None).await;
     put(&s.client, "src", &two, ChecksumAlgorithm::Crc32).await;
-    assert_eq!(get(&s.client, "src").await, two);
-    assert_eq!(get(&s.client, "dst").await, one);
-    let dst = head(&s.client, "dst").await;
-    assert_eq!(dst[0], Some(md5_etag(&one)));
-    assert_eq!(dst[1], Some(checksum(Algorithm::Crc32, &one)));
+    assert_overwritten_and_copy_kept(&s.client, &two, &one).await;
     assert_eq!(
         inodes(s.dir.path()),
         2,
@@ -298,13 +306,7 @@ async fn deleting_the_copy_never_changes_the_source() {
     copy(&s.client, "dst", "dst2", None).await;
     assert_eq!(inodes(s.dir.path()), 1);
     for key in ["dst", "dst2"] {
-        s.client
-            .delete_object()
-            .bucket("share")
-            .key(key)
-            .send()
-            .await
-            .unwrap();
+        delete(&s.client, key).await;
     }
     assert_eq!(get(&s.client, "src").await, body);
     assert_eq!(head(&s.client, "src").await, before);
@@ -405,18 +407,8 @@ async fn small_objects_are_inline_rows_that_copies_never_share_changes_with() {
     assert!(blob_files(s.dir.path()).is_empty(), "no segment file");
     assert_eq!(support::inline_segments(s.dir.path()), 3);
     put(&s.client, "src", &two, ChecksumAlgorithm::Crc32).await;
-    s.client
-        .delete_object()
-        .bucket("share")
-        .key("dst2")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(get(&s.client, "src").await, two);
-    assert_eq!(get(&s.client, "dst").await, one);
-    let dst = head(&s.client, "dst").await;
-    assert_eq!(dst[0], Some(md5_etag(&one)));
-    assert_eq!(dst[1], Some(checksum(Algorithm::Crc32, &one)));
+    delete(&s.client, "dst2").await;
+    assert_overwritten_and_copy_kept(&s.client, &two, &one).await;
     assert_eq!(
         support::inline_segments(s.dir.path()),
         2,
@@ -510,13 +502,7 @@ async fn a_copy_reads_only_what_the_server_does_not_know_and_writes_no_bytes() {
     assert_eq!(get(&s.client, "m1").await, body);
 
     // Deleting the multipart source leaves its copy whole.
-    s.client
-        .delete_object()
-        .bucket("share")
-        .key("multi")
-        .send()
-        .await
-        .unwrap();
+    delete(&s.client, "multi").await;
     assert_eq!(get(&s.client, "m1").await, body);
     assert_eq!(head(&s.client, "m1").await, m1);
     s.server.shutdown().await;
@@ -624,13 +610,7 @@ async fn a_part_copy_of_exactly_one_source_part_reads_and_writes_nothing() {
     assert_eq!(get(&s.client, "cut").await, body);
 
     // The shared parts outlive the source.
-    s.client
-        .delete_object()
-        .bucket("share")
-        .key("multi")
-        .send()
-        .await
-        .unwrap();
+    delete(&s.client, "multi").await;
     assert_eq!(get(&s.client, "mirrored").await, body);
     assert_eq!(head(&s.client, "mirrored").await, mirrored);
     s.server.shutdown().await;
