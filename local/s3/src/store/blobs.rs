@@ -128,9 +128,9 @@ impl Blobs {
     /// Streams `body` into a new segment, feeding every byte to `hasher`.
     /// On any error the partial file is removed.
     ///
-    /// A body of at most `inline_max` bytes becomes a pending inline segment; one that ends within the
-    /// first [`WRITE_BATCH`] is written with one synchronous create and write; a longer one
-    /// streams through `tokio::fs`.
+    /// A body of at most `inline_max` bytes becomes a pending inline segment; one that ends
+    /// within the first [`WRITE_BATCH`] is written with one synchronous create and write; a
+    /// longer one streams through `tokio::fs`.
     pub(crate) async fn write_stream<S, E>(
         &self,
         mut body: S,
@@ -234,10 +234,10 @@ impl Blobs {
 
     /// New names for the files of `segments` (hard links under fresh ids), so a copy shares
     /// its source's bytes instead of writing them again; an inline segment becomes a pending
-    /// one with the same bytes (a row of its own once committed). `None` when the file system refuses a link: across file
-    /// systems (EXDEV), on file systems without hard links (EPERM), or at the link-count
-    /// limit (EMLINK, 65,000 on ext4); the caller then copies the bytes. No link is left
-    /// behind when `None` is returned.
+    /// one with the same bytes (a row of its own once committed). `None` when the file
+    /// system refuses a link: across file systems (EXDEV), on file systems without hard links
+    /// (EPERM), or at the link-count limit (EMLINK, 65,000 on ext4); the caller then copies
+    /// the bytes. No link is left behind when `None` is returned.
     pub(crate) async fn link(&self, segments: &[Segment]) -> Option<Vec<Segment>> {
         let mut linked = Vec::with_capacity(segments.len());
         for s in segments {

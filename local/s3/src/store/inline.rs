@@ -1,13 +1,14 @@
 //! Small object bodies stored as rows of `keys.sqlite3` instead of segment files.
 //!
-//! Creating a file is the most expensive thing a small PUT does: on ext4 without a journal
-//! the inode allocator scans past every inode freed in the last minute, and perf put 50% of
-//! the server's CPU in `ext4_create` during the small-object benchmark. A body of at most
-//! [`INLINE_MAX`] bytes is therefore one row of `inline_blobs`, named like a segment file
-//! (a fresh id) and treated like one: never modified, removed when no version names it, and
-//! reclaimed at startup when a killed server left it unnamed. A copy gets its own row with
-//! the same bytes (8 KiB duplicated inside SQLite costs less than a hard link's directory
-//! entry).
+//! A file per small object costs a create, a write and a close per PUT, and an inode; on
+//! ext4 without a journal, right after many files were freed (a build), the inode allocator
+//! scans past every inode freed in the last minute, and perf then put 50% of the server's
+//! CPU in `ext4_create` during the small-object benchmark (in steady state the rate is the
+//! same either way). A body of at most [`INLINE_MAX`] bytes is therefore one row of
+//! `inline_blobs`, named like a segment file (a fresh id) and treated like one: never
+//! modified, removed when no version names it, and reclaimed at startup when a killed
+//! server left it unnamed. A copy gets its own row with the same bytes, so no row is shared
+//! and none needs a reference count.
 //!
 //! The row is inserted in the same transaction as the key record that names it (the bytes
 //! wait in [`Segment::pending`] until then), so a PUT or a copy of a small object is one
