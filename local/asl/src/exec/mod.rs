@@ -276,7 +276,7 @@ impl Runner {
                     };
                     let result = result.clone().unwrap_or(effective);
                     let combined = dataflow::combine(&processing.result_path, &input, result)?;
-                    dataflow::select(&state.output_path, &combined, &ctx)
+                    dataflow::select_owned(&state.output_path, combined, &ctx)
                 })()
                 .map_err(|f| locate(&entered, f))?;
                 self.exit(&entered, output, entered.id, next_of(transition))
@@ -305,7 +305,7 @@ impl Runner {
                             ));
                         }
                     };
-                    let output = dataflow::select(&state.output_path, &effective, &ctx)?;
+                    let output = dataflow::select_owned(&state.output_path, effective, &ctx)?;
                     Ok((next, output))
                 })()
                 .map_err(|f| locate(&entered, f))?;
@@ -329,7 +329,7 @@ impl Runner {
                 }
                 let output = {
                     let ctx = self.context(&entered, None);
-                    dataflow::select(&state.output_path, &effective, &ctx)
+                    dataflow::select_owned(&state.output_path, effective, &ctx)
                 }
                 .map_err(|f| locate(&entered, f))?;
                 self.exit(&entered, output, entered.id, next_of(transition))
@@ -338,7 +338,7 @@ impl Runner {
                 let output = (|| {
                     let ctx = self.context(&entered, None);
                     let effective = dataflow::select(&state.input_path, &input, &ctx)?;
-                    dataflow::select(&state.output_path, &effective, &ctx)
+                    dataflow::select_owned(&state.output_path, effective, &ctx)
                 })()
                 .map_err(|f| locate(&entered, f))?;
                 self.exit(&entered, output, entered.id, None)
@@ -437,7 +437,7 @@ impl Runner {
                     None => result,
                 };
                 let combined = dataflow::combine(&processing.result_path, input, result)?;
-                dataflow::select(&entered.state.output_path, &combined, &ctx)
+                dataflow::select_owned(&entered.state.output_path, combined, &ctx)
             })()
         }
         .map_err(|f| Halt {
