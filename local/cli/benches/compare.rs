@@ -3,7 +3,7 @@
 //!
 //! - **Small objects**: `copyflow up` (the release binary, its own process) and N objects of
 //!   1-8 KiB uploaded into the watched bucket; verified copies per second end to end, the
-//!   `up` process's CPU per 1,000 objects, and how much the running pipeline slows the
+//!   `up` process's CPU and bytes written per object, and how much the running pipeline slows the
 //!   uploader (the same upload into an unwatched bucket first). Then the peers copy the same
 //!   objects server-side on the same server: s5cmd, rclone, `aws s3 sync` (none of which
 //!   verifies anything).
@@ -229,6 +229,11 @@ impl Up {
     fn cpu(&self) -> Duration {
         process_cpu(self.child.id())
     }
+
+    /// Bytes the `up` process has passed to write calls so far.
+    fn written(&self) -> u64 {
+        process_written(self.child.id())
+    }
 }
 
 impl Drop for Up {
@@ -251,6 +256,17 @@ fn process_cpu(pid: u32) -> Duration {
     let ticks: u64 = fields.iter().sum();
     // USER_HZ is 100 on Linux.
     Duration::from_millis(ticks * 10)
+}
+
+/// `wchar` of /proc/PID/io: bytes handed to write, pwrite and send, to files and sockets
+/// alike, counted per call (a page that SQLite writes ten times counts ten times, which is
+/// the cost, where the disk's own counter would count it once).
+fn process_written(pid: u32) -> u64 {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).unwrap_or_default();
+    io.lines()
+        .find_map(|l| l.strip_prefix("wchar:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 fn s3_client(endpoint: &str, rt: &tokio::runtime::Runtime) -> aws_sdk_s3::Client {
@@ -438,11 +454,13 @@ fn small_objects(n: usize, peers: &Peers) {
         "bench-unwatched",
     );
     let cpu_before = up.cpu();
+    let written_before = up.written();
     let began = Instant::now();
     let busy = upload(&rt, peers, &up.s3, files_dir.path(), &files, SOURCE);
     let failed = up.wait_finished(n);
     let seconds = began.elapsed().as_secs_f64();
     let cpu = up.cpu().saturating_sub(cpu_before).as_secs_f64();
+    let written = up.written().saturating_sub(written_before);
     let uploader = if peers.s5cmd.is_some() {
         "s5cmd"
     } else {
@@ -452,6 +470,15 @@ fn small_objects(n: usize, peers: &Peers) {
     println!(
         "  copyflow                 {rate:>8.0} verified copies/s  ({seconds:.2} s, {:.2} s CPU per 1,000 objects, {failed} failed)",
         cpu * 1000.0 / n as f64
+    );
+    let body_bytes: u64 = files
+        .iter()
+        .map(|(_, path)| std::fs::metadata(path).map_or(0, |m| m.len()))
+        .sum();
+    println!(
+        "  written by `up`           {:>8.1} KiB per object ({:.0}x the object's bytes: key records, inline bodies, event outbox, execution history, HTTP responses)",
+        written as f64 / 1024.0 / n as f64,
+        written as f64 / body_bytes.max(1) as f64
     );
     println!(
         "  uploader ({uploader:<10})    {:>8.0} PUT/s alone, {:.0} PUT/s while the pipeline runs (slowed {:.0}%)",
