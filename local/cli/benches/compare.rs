@@ -230,8 +230,8 @@ impl Up {
         process_cpu(self.child.id())
     }
 
-    /// Bytes the `up` process has passed to write calls so far.
-    fn written(&self) -> u64 {
+    /// Bytes the `up` process has passed to write calls so far (None: /proc does not say).
+    fn written(&self) -> Option<u64> {
         process_written(self.child.id())
     }
 }
@@ -261,12 +261,11 @@ fn process_cpu(pid: u32) -> Duration {
 /// `wchar` of /proc/PID/io: bytes handed to write, pwrite and send, to files and sockets
 /// alike, counted per call (a page that SQLite writes ten times counts ten times, which is
 /// the cost, where the disk's own counter would count it once).
-fn process_written(pid: u32) -> u64 {
-    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).unwrap_or_default();
+fn process_written(pid: u32) -> Option<u64> {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
     io.lines()
         .find_map(|l| l.strip_prefix("wchar:"))
         .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0)
 }
 
 fn s3_client(endpoint: &str, rt: &tokio::runtime::Runtime) -> aws_sdk_s3::Client {
@@ -460,7 +459,10 @@ fn small_objects(n: usize, peers: &Peers) {
     let failed = up.wait_finished(n);
     let seconds = began.elapsed().as_secs_f64();
     let cpu = up.cpu().saturating_sub(cpu_before).as_secs_f64();
-    let written = up.written().saturating_sub(written_before);
+    let written = up
+        .written()
+        .zip(written_before)
+        .map(|(after, before)| after.saturating_sub(before));
     let uploader = if peers.s5cmd.is_some() {
         "s5cmd"
     } else {
@@ -475,11 +477,14 @@ fn small_objects(n: usize, peers: &Peers) {
         .iter()
         .map(|(_, path)| std::fs::metadata(path).map_or(0, |m| m.len()))
         .sum();
-    println!(
-        "  written by `up`           {:>8.1} KiB per object ({:.0}x the object's bytes: key records, inline bodies, event outbox, execution history, HTTP responses)",
-        written as f64 / 1024.0 / n as f64,
-        written as f64 / body_bytes.max(1) as f64
-    );
+    match written {
+        Some(written) => println!(
+            "  written by `up`           {:>8.1} KiB per object ({:.0}x the object's bytes: key records, inline bodies, event outbox, execution history, HTTP responses)",
+            written as f64 / 1024.0 / n as f64,
+            written as f64 / body_bytes.max(1) as f64
+        ),
+        None => println!("  written by `up`           unknown (no /proc/PID/io here)"),
+    }
     println!(
         "  uploader ({uploader:<10})    {:>8.0} PUT/s alone, {:.0} PUT/s while the pipeline runs (slowed {:.0}%)",
         n as f64 / idle,
