@@ -7,12 +7,14 @@
 //! the input unchanged. A path that selects nothing is a `States.Runtime` error with Jayway's
 //! wording (`Invalid path '$.x' : No results for path: $['x']`).
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use crate::context::ContextObject;
 use crate::error::{Failure, names};
 use crate::model::{PathField, ResultPath};
-use crate::path::Root;
+use crate::path::{Missing, Path, Root};
 
 /// Apply `InputPath` or `OutputPath` to `value`.
 pub(crate) fn select(
@@ -28,15 +30,14 @@ pub(crate) fn select(
                 Root::Context => context.value(),
                 _ => value,
             };
-            path.select_value(doc).map_err(|m| {
-                Failure::runtime(format!("Invalid path '{}' : {}", path.text(), m.detail))
-            })
+            path.select_value(doc).map_err(|m| path_failure(path, &m))
         }
     }
 }
 
 /// [`select`] on a document the caller no longer needs: `$` (the default of both paths) moves
-/// it instead of copying it (perf: the copies were a tenth of the engine's time).
+/// it, and a definite path such as `$.Payload` takes its value out, instead of copying it
+/// (perf: the copies were a tenth of the engine's time).
 pub(crate) fn select_owned(
     field: &PathField,
     value: Value,
@@ -44,8 +45,27 @@ pub(crate) fn select_owned(
 ) -> Result<Value, Failure> {
     match field {
         PathField::Whole => Ok(value),
+        PathField::Path(path) if path.root() != Root::Context => {
+            path.take_value(value).map_err(|m| path_failure(path, &m))
+        }
         _ => select(field, &value, context),
     }
+}
+
+/// [`select`] for a caller that only reads the selection: `$` borrows the document.
+pub(crate) fn select_ref<'v>(
+    field: &PathField,
+    value: &'v Value,
+    context: &ContextObject<'_>,
+) -> Result<Cow<'v, Value>, Failure> {
+    match field {
+        PathField::Whole => Ok(Cow::Borrowed(value)),
+        _ => select(field, value, context).map(Cow::Owned),
+    }
+}
+
+fn path_failure(path: &Path, m: &Missing) -> Failure {
+    Failure::runtime(format!("Invalid path '{}' : {}", path.text(), m.detail))
 }
 
 /// Apply `ResultPath`: combine `result` with the raw state input.

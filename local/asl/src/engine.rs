@@ -25,7 +25,6 @@ use crate::execution::{
     Ending, EventStream, ExecutionDescription, ExecutionRecord, ExecutionStatus,
 };
 use crate::history::{EventDetails, EventType, HistoryEvent};
-use crate::json::to_text;
 use crate::lambda::LambdaHandler;
 use crate::map_run::{MapRunDescription, MapRunRecord};
 use crate::model::StateMachine;
@@ -920,7 +919,7 @@ async fn finish(runner: &Runner, machine: &StateMachine, input: Value, resume: O
         Some(Ok(flow)) => {
             runner.record.finish(
                 Ending::Succeeded {
-                    output: to_text(&flow.output),
+                    output: flow.output_text,
                 },
                 Some(flow.last),
                 now,

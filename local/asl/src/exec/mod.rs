@@ -43,6 +43,8 @@ pub(crate) struct Halt {
 /// A finished (sub-)machine: its output and its last event.
 pub(crate) struct Flow {
     pub output: Value,
+    /// `output` as JSON text (what its last StateExited event recorded).
+    pub output_text: String,
     pub last: u64,
 }
 
@@ -50,6 +52,9 @@ pub(crate) struct Flow {
 pub(crate) struct Step<'a> {
     next: Option<&'a str>,
     output: Value,
+    /// `output` as JSON text, as its StateExited event recorded it: the next state's input
+    /// text, so the document is not serialized again.
+    output_text: String,
     last: u64,
 }
 
@@ -154,6 +159,8 @@ impl Runner {
         Box::pin(async move {
             let mut name: &str = start;
             let mut input = input;
+            // The text of `input` when the state before recorded it.
+            let mut input_text: Option<String> = None;
             let mut prev = prev;
             loop {
                 let Some(state) = machine.states.get(name) else {
@@ -178,7 +185,7 @@ impl Runner {
                         self.run_entered(entered, input, c.retry).await?
                     }
                     _ => {
-                        let text = to_text(&input);
+                        let text = input_text.take().unwrap_or_else(|| to_text(&input));
                         if top {
                             self.checkpoint_before(state, &text).await;
                         }
@@ -191,10 +198,12 @@ impl Runner {
                     Some(next) => {
                         name = next;
                         input = step.output;
+                        input_text = Some(step.output_text);
                     }
                     None => {
                         return Ok(Flow {
                             output: step.output,
+                            output_text: step.output_text,
                             last: prev,
                         });
                     }
@@ -409,11 +418,16 @@ impl Runner {
             EventType::StateExited(entered.state.kind.state_type()),
             EventDetails::StateExited {
                 name: entered.state.name.clone(),
-                output: text,
+                output: text.clone(),
             },
             prev,
         );
-        Ok(Step { next, output, last })
+        Ok(Step {
+            next,
+            output,
+            output_text: text,
+            last,
+        })
     }
 
     /// The success tail of Task, Parallel and Map: `ResultSelector` → `ResultPath` →

@@ -45,7 +45,8 @@ impl Runner {
         let state = entered.state;
         let effective = {
             let ctx = self.context(&entered, Some(0));
-            dataflow::select(&state.input_path, &input, &ctx)
+            // Borrowed for the usual `$`: the input stays whole for ResultPath.
+            dataflow::select_ref(&state.input_path, &input, &ctx)
         }
         .map_err(|f| locate(&entered, f))?;
         let mut retries = match &resumed {
@@ -69,7 +70,7 @@ impl Runner {
                 let scope = self.scope(&effective, &ctx);
                 let parameters = match &task.processing.parameters {
                     Some(t) => t.eval(&scope),
-                    None => Ok(effective.clone()),
+                    None => Ok(effective.as_ref().clone()),
                 };
                 let timeout = match &task.timeout {
                     None => Ok(None),

@@ -59,6 +59,34 @@ impl Path {
         self.select(doc).map(Selected::into_value)
     }
 
+    /// [`Path::select_value`] on a document the caller no longer needs: a definite path takes
+    /// its value out instead of copying it (an `OutputPath` such as `$.Payload` selects most
+    /// of a document that is dropped right after).
+    pub(crate) fn take_value(&self, mut doc: Value) -> Result<Value, Missing> {
+        if !self.is_definite() {
+            return self.select_value(&doc);
+        }
+        // Found first on a shared borrow, so a miss reports exactly what `select` reports.
+        self.select_definite(&doc)?;
+        let mut node = &mut doc;
+        for segment in &self.segments {
+            let next = match segment {
+                Segment::Name(name) => node.as_object_mut().and_then(|m| m.get_mut(name)),
+                Segment::Index(index) => node.as_array_mut().and_then(|items| {
+                    let i = resolve_index(*index, items.len())?;
+                    items.get_mut(i)
+                }),
+                _ => None,
+            };
+            match next {
+                Some(v) => node = v,
+                // Unreachable after the check above; answering with a copy keeps it total.
+                None => return self.select_value(&doc),
+            }
+        }
+        Ok(node.take())
+    }
+
     fn select_definite<'a>(&self, doc: &'a Value) -> Result<&'a Value, Missing> {
         let mut node = doc;
         for (i, segment) in self.segments.iter().enumerate() {
@@ -274,6 +302,30 @@ mod tests {
         assert_eq!(sel("$", &doc).unwrap(), doc);
         assert_eq!(sel("$.a.b[1]", &doc).unwrap(), json!(20));
         assert_eq!(sel("$['a']['b'][-1]", &doc).unwrap(), json!(30));
+    }
+
+    #[test]
+    fn taking_a_value_gives_what_selecting_it_gives() {
+        let doc = json!({"a": {"b": [10, {"c": "x"}, 30]}, "d": [1, 2]});
+        for path in [
+            "$",
+            "$.a",
+            "$.a.b[1]",
+            "$['a']['b'][-1]",
+            "$.a.b[1].c",
+            "$.d[*]",
+            "$..c",
+            "$.missing",
+            "$.a.missing.deeper",
+            "$.a.b[7]",
+        ] {
+            let parsed = Path::parse(path).unwrap();
+            assert_eq!(
+                parsed.take_value(doc.clone()),
+                parsed.select_value(&doc),
+                "{path}"
+            );
+        }
     }
 
     #[test]
