@@ -768,6 +768,7 @@ async fn the_local_pipeline_holds_each_step_key_to_its_policy() {
         executions_dir: None,
         max_running: 4,
         lambda_binaries: None,
+        server_runtime: None,
     })
     .await
     .unwrap();
@@ -848,6 +849,7 @@ async fn enforce_iam_false_runs_every_step_with_full_access() {
         executions_dir: None,
         max_running: 4,
         lambda_binaries: None,
+        server_runtime: None,
     })
     .await
     .unwrap();

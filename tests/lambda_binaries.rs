@@ -56,6 +56,7 @@ async fn env_with_policies(
         executions_dir: None,
         max_running: copyflow::pipeline::DEFAULT_MAX_RUNNING,
         lambda_binaries: Some(lambda),
+        server_runtime: None,
     };
     let (pipeline, started) = match policies {
         None => Pipeline::start(options).await.unwrap(),

@@ -39,6 +39,7 @@ async fn env_with(document: SettingsDocument) -> Env {
         executions_dir: None,
         max_running: copyflow::pipeline::DEFAULT_MAX_RUNNING,
         lambda_binaries: None,
+        server_runtime: None,
     };
     let (pipeline, started) = Pipeline::start(options).await.unwrap();
     Env {

@@ -25,6 +25,7 @@ async fn api(idle: Duration) -> (SocketAddr, tempfile::TempDir) {
         executions_dir: Some(dir.path().join("executions")),
         max_running: DEFAULT_MAX_RUNNING,
         lambda_binaries: None,
+        server_runtime: None,
     })
     .await
     .unwrap();

@@ -55,6 +55,7 @@ async fn bench(objects: usize) {
         executions_dir: None,
         max_running: copyflow::pipeline::DEFAULT_MAX_RUNNING,
         lambda_binaries: None,
+        server_runtime: None,
     };
     let (pipeline, _started) = Pipeline::start(options).await.unwrap();
     let s3 = pipeline.s3().clone();

@@ -4,6 +4,7 @@ mod backfill;
 mod config;
 mod console_cmd;
 mod demo;
+mod priority;
 mod redrive;
 mod replay_dlq;
 mod run;
@@ -93,8 +94,7 @@ enum Command {
     Console(console_cmd::ConsoleArgs),
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     // s3s logs every S3 error answer (a HEAD of a missing key, a NotImplemented) at error
     // level; they are answers, not faults of ours: RUST_LOG=s3s=debug shows them.
     let default_level = "warn,s3s::ops=off";
@@ -108,7 +108,17 @@ async fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
-    match execute(cli).await {
+    let up = matches!(cli.command, Command::Up { .. });
+    let runtimes = match Runtimes::build(up) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let server = runtimes.server.as_ref().map(|r| r.handle().clone());
+    let outcome = runtimes.main.block_on(execute(cli, server));
+    match outcome {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
@@ -118,7 +128,39 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn execute(cli: Cli) -> CliResult<bool> {
+/// The runtimes of one command: `up` serves the embedded S3 server on a runtime of its own,
+/// at the process's priority, and runs everything else on lowered threads (see
+/// [`priority`]); every other command has one runtime.
+struct Runtimes {
+    main: tokio::runtime::Runtime,
+    server: Option<tokio::runtime::Runtime>,
+}
+
+impl Runtimes {
+    fn build(up: bool) -> std::io::Result<Runtimes> {
+        // Built first, from this thread, so its threads keep this thread's priority.
+        let server = match up {
+            true => Some(
+                tokio::runtime::Builder::new_multi_thread()
+                    .thread_name("copyflow-s3")
+                    .enable_all()
+                    .build()?,
+            ),
+            false => None,
+        };
+        let mut main = tokio::runtime::Builder::new_multi_thread();
+        main.enable_all();
+        if up {
+            main.on_thread_start(priority::lower_current_thread);
+        }
+        Ok(Runtimes {
+            main: main.build()?,
+            server,
+        })
+    }
+}
+
+async fn execute(cli: Cli, server_runtime: Option<tokio::runtime::Handle>) -> CliResult<bool> {
     let settings = config::load(&cli.config)?;
     let sfn_local = settings.sfn_address().to_string();
     let stack = copyflow::deploy::stack_name(&settings);
@@ -139,7 +181,9 @@ async fn execute(cli: Cli) -> CliResult<bool> {
                 b.concurrency = lambda_concurrency.max(1);
                 b
             });
-            up::run(settings, faults, binaries).await.map(|()| true)
+            up::run(settings, faults, binaries, server_runtime)
+                .await
+                .map(|()| true)
         }
         Command::Executions {
             target,

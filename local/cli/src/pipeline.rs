@@ -71,6 +71,9 @@ pub struct PipelineOptions {
     pub max_running: usize,
     /// Run the steps as these Lambda binaries instead of in-process (the default).
     pub lambda_binaries: Option<LambdaBinaries>,
+    /// Serve the embedded S3 server on this runtime instead of the caller's (`up` gives it
+    /// one of higher priority than the pipeline's, see the CLI's `priority`).
+    pub server_runtime: Option<tokio::runtime::Handle>,
 }
 
 /// The local twin running: the S3 server (when embedded), the engine with the state machine,
@@ -184,7 +187,7 @@ impl Pipeline {
     ) -> Result<(Arc<Pipeline>, mpsc::UnboundedReceiver<StartedExecution>), PipelineError> {
         let region = LOCAL_REGION.to_owned();
         let enforce_iam = options.settings.enforce_iam();
-        let (server, endpoint, client, keys) = match options.s3 {
+        let (server, endpoint, steps_endpoint, client, keys) = match options.s3 {
             S3Target::Embedded { address, data_dir } => {
                 let config = ServerConfig {
                     address,
@@ -198,29 +201,48 @@ impl Pipeline {
                     },
                     ..ServerConfig::new(&data_dir)
                 };
-                let server =
-                    S3Server::start(config)
+                let started = match &options.server_runtime {
+                    // Its accept loop and connections run where it was started.
+                    Some(runtime) => runtime
+                        .spawn(S3Server::start(config))
                         .await
-                        .map_err(|source| match source.kind() {
-                            std::io::ErrorKind::AddrInUse
-                            | std::io::ErrorKind::PermissionDenied => {
-                                PipelineError::Bind { address, source }
-                            }
-                            _ => PipelineError::Data {
-                                dir: data_dir.clone(),
+                        .unwrap_or_else(|e| Err(std::io::Error::other(e))),
+                    None => S3Server::start(config).await,
+                };
+                let server = started.map_err(|source| match source.kind() {
+                    std::io::ErrorKind::AddrInUse | std::io::ErrorKind::PermissionDenied => {
+                        PipelineError::Bind { address, source }
+                    }
+                    _ => PipelineError::Data {
+                        dir: data_dir.clone(),
+                        source,
+                    },
+                })?;
+                // With a server runtime of its own, the pipeline's requests get a listener
+                // on this (lower-priority) runtime: see the CLI's `priority`.
+                let steps_endpoint = match &options.server_runtime {
+                    Some(_) => {
+                        let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+                        let local = server.listen_also(loopback).await.map_err(|source| {
+                            PipelineError::Bind {
+                                address: loopback,
                                 source,
-                            },
+                            }
                         })?;
+                        format!("http://{local}")
+                    }
+                    None => server.endpoint(),
+                };
                 let c = server.config();
                 let client = copyflow_core::s3::client_for_endpoint(
-                    &server.endpoint(),
+                    &steps_endpoint,
                     &c.access_key,
                     &c.secret_key,
                     &c.region,
                 );
                 let endpoint = server.endpoint();
                 let keys = (c.access_key.clone(), c.secret_key.clone(), c.region.clone());
-                (Some(server), endpoint, client, keys)
+                (Some(server), endpoint, steps_endpoint, client, keys)
             }
             S3Target::External {
                 endpoint,
@@ -230,14 +252,22 @@ impl Pipeline {
             } => {
                 let client =
                     copyflow_core::s3::client_for_endpoint(&endpoint, &access_key, &secret_key, &r);
-                (None, endpoint, client, (access_key, secret_key, r))
+                (
+                    None,
+                    endpoint.clone(),
+                    endpoint,
+                    client,
+                    (access_key, secret_key, r),
+                )
             }
         };
         let embedded_with_iam = server.is_some() && enforce_iam;
         let steps = Arc::new(match embedded_with_iam {
-            true => {
-                crate::step_keys::steps_with_own_keys(&endpoint, &region, options.settings.clone())
-            }
+            true => crate::step_keys::steps_with_own_keys(
+                &steps_endpoint,
+                &region,
+                options.settings.clone(),
+            ),
             false => Steps::new(client.clone(), options.settings.clone()),
         });
         let executions = Arc::new(
@@ -269,7 +299,7 @@ impl Pipeline {
                             .collect(),
                         false => Default::default(),
                     },
-                    s3_endpoint: endpoint.clone(),
+                    s3_endpoint: steps_endpoint.clone(),
                     document: raw_document(&options.settings),
                     definition: serde_json::from_str(DEFINITION)
                         .map_err(|e| PipelineError::Definition(e.to_string()))?,

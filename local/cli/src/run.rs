@@ -68,6 +68,7 @@ pub(crate) async fn run(settings: Settings, args: &RunArgs) -> CliResult<bool> {
             .lambda_binaries
             .as_ref()
             .map(copyflow::lambda_host::LambdaBinaries::new),
+        server_runtime: None,
     })
     .await?;
     let started = pipeline.start_execution(pipeline.machine_arn(), None, &input)?;

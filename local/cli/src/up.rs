@@ -19,6 +19,7 @@ pub(crate) async fn run(
     settings: Settings,
     faults: Option<copyflow_s3::faults::FaultPlan>,
     mut binaries: Option<LambdaBinaries>,
+    server_runtime: Option<tokio::runtime::Handle>,
 ) -> CliResult<()> {
     let data = settings.data_dir();
     let mut lock = DataDirLock::acquire(&data, "up")?;
@@ -42,8 +43,13 @@ pub(crate) async fn run(
         executions_dir: Some(data.join("executions")),
         max_running: DEFAULT_MAX_RUNNING,
         lambda_binaries: binaries,
+        server_runtime,
     };
-    let (pipeline, mut started) = Pipeline::start(options).await?;
+    // Started on a (lowered) worker rather than this thread, so the threads it starts (the
+    // execution history's writer) inherit the pipeline's priority.
+    let (pipeline, mut started) = tokio::spawn(Pipeline::start(options))
+        .await
+        .map_err(|e| format!("the pipeline did not start: {e}"))??;
     let (sfn, _api) = sfn_api::serve(settings.sfn_address(), pipeline.clone()).await.map_err(|e| {
         format!("cannot listen on {} for the Step Functions API: {e}. Stop whatever uses it, or set local.sfnAddress in {}", settings.sfn_address(), settings.origin())
     })?;

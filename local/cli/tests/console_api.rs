@@ -85,6 +85,7 @@ async fn both_sources_answer_the_same_rows_filters_and_pages() {
         executions_dir: Some(dir.path().join("executions")),
         max_running: copyflow::pipeline::DEFAULT_MAX_RUNNING,
         lambda_binaries: None,
+        server_runtime: None,
     })
     .await
     .unwrap();

@@ -105,6 +105,11 @@ pub struct S3Server {
     outbox: Option<Arc<Outbox>>,
     stop: watch::Sender<bool>,
     accept_loop: tokio::task::JoinHandle<()>,
+    /// What a second listener needs: the service and the stop signal.
+    s3: Arc<S3Service>,
+    stopped: watch::Receiver<bool>,
+    /// The accept loops of [`S3Server::listen_also`].
+    more_loops: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for S3Server {
@@ -165,12 +170,17 @@ impl S3Server {
         let listener = TcpListener::bind(config.address).await?;
         let local_addr = listener.local_addr()?;
         let (stop, stopped) = watch::channel(false);
-        let accept_loop = tokio::spawn(accept(listener, s3, config.idle_timeout, stopped.clone()));
+        let accept_loop = tokio::spawn(accept(
+            listener,
+            s3.clone(),
+            config.idle_timeout,
+            stopped.clone(),
+        ));
         tokio::spawn(sweep_lifecycle(
             store.clone(),
             config.clock.clone(),
             config.lifecycle_sweep_interval,
-            stopped,
+            stopped.clone(),
         ));
         tracing::info!(endpoint = %format!("http://{local_addr}"), "copyflow-s3 listening");
         Ok(S3Server {
@@ -183,7 +193,30 @@ impl S3Server {
             outbox,
             stop,
             accept_loop,
+            s3,
+            stopped,
+            more_loops: std::sync::Mutex::new(Vec::new()),
         })
+    }
+
+    /// Serves the same buckets on `address` as well, accepting and handling its connections
+    /// on the runtime this is called from, and returns the address it listens on. `copyflow
+    /// up` gives the pipeline's own requests such a listener on its lower-priority threads,
+    /// so that the application's requests, on the main listener, are answered first.
+    pub async fn listen_also(&self, address: SocketAddr) -> io::Result<SocketAddr> {
+        let listener = TcpListener::bind(address).await?;
+        let local = listener.local_addr()?;
+        let accept_loop = tokio::spawn(accept(
+            listener,
+            self.s3.clone(),
+            self.config.idle_timeout,
+            self.stopped.clone(),
+        ));
+        self.more_loops
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(accept_loop);
+        Ok(local)
     }
 
     /// `http://127.0.0.1:PORT`, for `endpoint_url` / `--endpoint-url`.
@@ -241,6 +274,15 @@ impl S3Server {
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.accept_loop.await;
+        let more = std::mem::take(
+            &mut *self
+                .more_loops
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for accept_loop in more {
+            let _ = accept_loop.await;
+        }
     }
 }
 

@@ -23,6 +23,7 @@ pub(crate) async fn start(dir: &Path) -> Arc<Pipeline> {
         executions_dir: Some(dir.join("executions")),
         max_running: DEFAULT_MAX_RUNNING,
         lambda_binaries: None,
+        server_runtime: None,
     };
     Pipeline::start(options).await.unwrap().0
 }

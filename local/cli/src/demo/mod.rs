@@ -84,6 +84,7 @@ fn options(settings: &Settings, dir: &Path) -> PipelineOptions {
         executions_dir: Some(dir.join("executions")),
         max_running: copyflow::pipeline::DEFAULT_MAX_RUNNING,
         lambda_binaries: None,
+        server_runtime: None,
     }
 }
 
