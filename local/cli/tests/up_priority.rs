@@ -36,7 +36,9 @@ fn the_server_keeps_the_process_priority_and_the_pipeline_runs_ten_levels_lower(
     let lowered = (own + 10).min(19);
     let server = threads.get("copyflow-s3").expect("the server's threads");
     assert!(server.iter().all(|&n| n == own), "{threads:?}");
-    let workers = threads.get("tokio-rt-worker").expect("the pipeline's workers");
+    let workers = threads
+        .get("tokio-rt-worker")
+        .expect("the pipeline's workers");
     assert!(workers.iter().all(|&n| n == lowered), "{threads:?}");
     let writer = threads.get("asl-store-write").expect("the history writer");
     assert!(writer.iter().all(|&n| n == lowered), "{threads:?}");
