@@ -12,8 +12,10 @@
 //! uploading on the same 2 cores): the uploader slowed by 64-73% before (2 runs), 29-43%
 //! with only the pipeline's own threads lowered (4 runs), 6-37% with its listener lowered as
 //! well (4 runs: 6, 24, 37, 30); the verified copies per second did not drop. At +5 and +19
-//! instead of +10 it was 27-32% and 21-26%: what is left is mostly not CPU the pipeline
-//! takes from the server (see the note on issue 15).
+//! instead of +10 it was 27-32% and 21-26%, so what is left does not shrink with the
+//! priority. Not measured further: the upload into the watched source bucket also writes
+//! each event to the outbox, which the benchmark's idle upload, into an unwatched bucket,
+//! does not.
 
 /// How much nicer than the process the pipeline's threads are. At +10 a thread weighs about
 /// a tenth of one at +0 when both want the CPU (the kernel's weights fall about 1.25x per
