@@ -456,7 +456,7 @@ impl Engine {
                         entered_ns: 0,
                         retry: None,
                     }
-                    .to_text(),
+                    .into_stored(),
                 });
             }
             let record = Arc::new(ExecutionRecord::durable(

@@ -26,7 +26,7 @@ mod write;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-pub(crate) use checkpoint::{Checkpoint, PendingRetry};
+pub(crate) use checkpoint::{Checkpoint, PendingRetry, StoredCheckpoint};
 pub use read::{ExecutionFilter, StoredExecution};
 pub(crate) use write::Write;
 

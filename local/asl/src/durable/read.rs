@@ -221,12 +221,11 @@ pub(super) fn last_event_id(conn: &Connection, seq: u64) -> rusqlite::Result<u64
 }
 
 pub(super) fn checkpoint(conn: &Connection, seq: u64) -> rusqlite::Result<Option<Checkpoint>> {
-    let text: Option<String> = conn
-        .prepare_cached("SELECT checkpoint FROM executions WHERE seq = ?1")?
-        .query_row(params![seq as i64], |r| r.get(0))
-        .optional()?
-        .flatten();
-    Ok(text.as_deref().and_then(Checkpoint::from_text))
+    let stored: Option<(Option<String>, Option<String>)> = conn
+        .prepare_cached("SELECT checkpoint, resume_input FROM executions WHERE seq = ?1")?
+        .query_row(params![seq as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(stored.and_then(|(fields, input)| Checkpoint::from_stored(fields.as_deref()?, input)))
 }
 
 pub(super) fn running(
@@ -234,15 +233,14 @@ pub(super) fn running(
     machine_arn: &str,
 ) -> rusqlite::Result<Vec<(StoredExecution, Option<Checkpoint>)>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS}, checkpoint FROM executions
+        "SELECT {COLUMNS}, checkpoint, resume_input FROM executions
          WHERE machine_arn = ?1 AND status = 'RUNNING' ORDER BY seq"
     ))?;
     let rows = stmt.query_map(params![machine_arn], |r| {
-        let checkpoint: Option<String> = r.get(15)?;
-        Ok((
-            stored(r)?,
-            checkpoint.as_deref().and_then(Checkpoint::from_text),
-        ))
+        let fields: Option<String> = r.get(15)?;
+        let input: Option<String> = r.get(16)?;
+        let checkpoint = fields.and_then(|f| Checkpoint::from_stored(&f, input));
+        Ok((stored(r)?, checkpoint))
     })?;
     rows.collect()
 }

@@ -2,7 +2,8 @@
 //!
 //! `executions` holds one row per execution (the `DescribeExecution` fields plus the host's
 //! label, the state it ended in, the resume point while it runs (kept after an unsuccessful
-//! end: a redrive starts there) and how often it was redriven); `event_chunks` holds
+//! end: a redrive starts there; its fields as JSON in `checkpoint`, the state input as text
+//! in `resume_input`) and how often it was redriven); `event_chunks` holds
 //! the history: the consecutive events of one execution that one commit wrote, as one LZ4
 //! block of JSON lines. Rows append in rowid order, so a commit dirties few pages, and the
 //! state document the events of a chunk repeat is stored about once. `events` (one row
@@ -31,7 +32,8 @@ CREATE TABLE IF NOT EXISTS executions (
     last_state  TEXT,
     checkpoint  TEXT,
     redrive_count INTEGER NOT NULL DEFAULT 0,
-    redrive_ns  INTEGER
+    redrive_ns  INTEGER,
+    resume_input TEXT
 );
 CREATE INDEX IF NOT EXISTS executions_by_machine ON executions(machine_arn, seq);
 CREATE INDEX IF NOT EXISTS executions_by_status ON executions(machine_arn, status, seq);
@@ -66,23 +68,25 @@ pub(super) fn open(path: &Path) -> rusqlite::Result<Connection> {
     // pays an fsync.
     conn.pragma_update(None, "wal_autocheckpoint", 16384)?;
     conn.execute_batch(SCHEMA)?;
-    add_redrive_columns(&conn)?;
+    // Columns later versions added, for a store an earlier one wrote (every execution of
+    // a store from before redrive has been redriven 0 times).
+    add_column(&conn, "redrive_count", "INTEGER NOT NULL DEFAULT 0")?;
+    add_column(&conn, "redrive_ns", "INTEGER")?;
+    add_column(&conn, "resume_input", "TEXT")?;
     Ok(conn)
 }
 
-/// A store written before redrive existed lacks its columns: add them (every execution of
-/// such a store has been redriven 0 times).
-fn add_redrive_columns(conn: &Connection) -> rusqlite::Result<()> {
+/// Adds `column` to the executions table of a store written before it existed.
+fn add_column(conn: &Connection, column: &str, declaration: &str) -> rusqlite::Result<()> {
     let has: bool = conn.query_row(
-        "SELECT COUNT(*) FROM pragma_table_info('executions') WHERE name = 'redrive_count'",
-        [],
+        "SELECT COUNT(*) FROM pragma_table_info('executions') WHERE name = ?1",
+        [column],
         |r| r.get::<_, i64>(0).map(|n| n > 0),
     )?;
     if !has {
-        conn.execute_batch(
-            "ALTER TABLE executions ADD COLUMN redrive_count INTEGER NOT NULL DEFAULT 0;
-             ALTER TABLE executions ADD COLUMN redrive_ns INTEGER;",
-        )?;
+        conn.execute_batch(&format!(
+            "ALTER TABLE executions ADD COLUMN {column} {declaration};"
+        ))?;
     }
     Ok(())
 }
@@ -93,19 +97,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_store_from_before_redrive_gains_its_columns_and_keeps_its_rows() {
+    fn a_store_from_before_redrive_gains_its_columns_and_keeps_its_rows_and_resume_point() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.sqlite3");
         {
             let conn = Connection::open(&path).unwrap();
             conn.execute_batch(
-                "CREATE TABLE executions (
+                r#"CREATE TABLE executions (
                    seq INTEGER PRIMARY KEY, arn TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
                    machine_arn TEXT NOT NULL, status TEXT NOT NULL, start_ns INTEGER NOT NULL,
                    stop_ns INTEGER, input TEXT NOT NULL, output TEXT, error TEXT, cause TEXT,
                    label TEXT, last_state TEXT, checkpoint TEXT);
-                 INSERT INTO executions (seq, arn, name, machine_arn, status, start_ns, input)
-                   VALUES (1, 'arn:e', 'e', 'arn:m', 'FAILED', 0, '{}');",
+                 INSERT INTO executions (seq, arn, name, machine_arn, status, start_ns, input,
+                   checkpoint)
+                   VALUES (1, 'arn:e', 'e', 'arn:m', 'FAILED', 0, '{}',
+                   '{"state":"CopyObject","input":"{\"a\":1}","entered_id":5,"entered_ns":6}');"#,
             )
             .unwrap();
         }
@@ -118,6 +124,16 @@ mod tests {
             )
             .unwrap();
         assert_eq!(count, 0);
+        // Its resume point, stored with the input inside the JSON, still reads back whole.
+        let resume = crate::durable::read::checkpoint(&conn, 1).unwrap().unwrap();
+        assert_eq!(
+            (
+                resume.state.as_str(),
+                resume.input.as_str(),
+                resume.entered_id
+            ),
+            ("CopyObject", r#"{"a":1}"#, 5)
+        );
         drop(conn);
         // Opening again finds the columns there and leaves them alone.
         open(&path).unwrap();

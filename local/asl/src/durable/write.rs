@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, params};
 use tokio::sync::oneshot;
 
-use super::StoreError;
+use super::{StoreError, StoredCheckpoint};
 use crate::history::HistoryEvent;
 
 /// One change to the store, in the order the engine made it.
@@ -22,12 +22,15 @@ pub(crate) enum Write {
         start_ns: i64,
         input: String,
         label: Option<String>,
-        checkpoint: String,
+        checkpoint: StoredCheckpoint,
     },
     /// A history event.
     Event { seq: u64, event: HistoryEvent },
     /// The execution's resume point moved.
-    Checkpoint { seq: u64, checkpoint: String },
+    Checkpoint {
+        seq: u64,
+        checkpoint: StoredCheckpoint,
+    },
     /// The state of the current checkpoint was entered.
     Entered {
         seq: u64,
@@ -49,7 +52,7 @@ pub(crate) enum Write {
         seq: u64,
         redrive_count: u32,
         redrive_ns: i64,
-        checkpoint: String,
+        checkpoint: StoredCheckpoint,
     },
     /// Released once everything before it is committed.
     Barrier(oneshot::Sender<Result<(), String>>),
@@ -138,14 +141,16 @@ fn apply(
     {
         let mut start = tx.prepare_cached(
             "INSERT OR IGNORE INTO executions
-               (seq, arn, name, machine_arn, status, start_ns, input, label, checkpoint)
-             VALUES (?1, ?2, ?3, ?4, 'RUNNING', ?5, ?6, ?7, ?8)",
+               (seq, arn, name, machine_arn, status, start_ns, input, label, checkpoint,
+                resume_input)
+             VALUES (?1, ?2, ?3, ?4, 'RUNNING', ?5, ?6, ?7, ?8, ?9)",
         )?;
         let mut chunk = tx.prepare_cached(
             "INSERT INTO event_chunks (seq, first_id, last_id, body) VALUES (?1, ?2, ?3, ?4)",
         )?;
-        let mut checkpoint =
-            tx.prepare_cached("UPDATE executions SET checkpoint = ?2 WHERE seq = ?1")?;
+        let mut checkpoint = tx.prepare_cached(
+            "UPDATE executions SET checkpoint = ?2, resume_input = ?3 WHERE seq = ?1",
+        )?;
         let mut entered = tx.prepare_cached(
             "UPDATE executions
                SET checkpoint = json_set(checkpoint, '$.entered_id', ?2, '$.entered_ns', ?3)
@@ -154,13 +159,14 @@ fn apply(
         let mut finish = tx.prepare_cached(
             "UPDATE executions SET status = ?2, stop_ns = ?3, output = ?4, error = ?5,
                cause = ?6, last_state = ?7,
-               checkpoint = CASE WHEN ?2 = 'SUCCEEDED' THEN NULL ELSE checkpoint END
+               checkpoint = CASE WHEN ?2 = 'SUCCEEDED' THEN NULL ELSE checkpoint END,
+               resume_input = CASE WHEN ?2 = 'SUCCEEDED' THEN NULL ELSE resume_input END
              WHERE seq = ?1",
         )?;
         let mut redrive = tx.prepare_cached(
             "UPDATE executions SET status = 'RUNNING', stop_ns = NULL, output = NULL,
                error = NULL, cause = NULL, last_state = NULL, redrive_count = ?2,
-               redrive_ns = ?3, checkpoint = ?4
+               redrive_ns = ?3, checkpoint = ?4, resume_input = ?5
              WHERE seq = ?1",
         )?;
         let mut chunks = Chunks::default();
@@ -184,12 +190,13 @@ fn apply(
                         start_ns,
                         input,
                         label,
-                        c
+                        c.fields,
+                        c.input
                     ])?;
                 }
                 Write::Event { seq, event } => chunks.push(seq, &event),
                 Write::Checkpoint { seq, checkpoint: c } => {
-                    checkpoint.execute(params![seq as i64, c])?;
+                    checkpoint.execute(params![seq as i64, c.fields, c.input])?;
                 }
                 Write::Entered {
                     seq,
@@ -217,7 +224,13 @@ fn apply(
                     redrive_ns,
                     checkpoint: c,
                 } => {
-                    redrive.execute(params![seq as i64, redrive_count, redrive_ns, c])?;
+                    redrive.execute(params![
+                        seq as i64,
+                        redrive_count,
+                        redrive_ns,
+                        c.fields,
+                        c.input
+                    ])?;
                 }
                 Write::Barrier(b) => barriers.push(b),
             }

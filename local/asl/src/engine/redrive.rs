@@ -151,7 +151,7 @@ impl Engine {
             seq: stored.seq,
             redrive_count: count,
             redrive_ns: nanos(now),
-            checkpoint: from.to_text(),
+            checkpoint: from.clone().into_stored(),
         });
         Ok(Reopened {
             record,

@@ -228,7 +228,7 @@ impl Runner {
                 entered_ns: 0,
                 retry: None,
             }
-            .to_text(),
+            .into_stored(),
         });
         if let Err(e) = store.barrier().await {
             tracing::error!(execution = %self.record.arn, error = %e, "could not record the execution's progress");
@@ -259,7 +259,7 @@ impl Runner {
                     due_ns: nanos(due),
                 }),
             }
-            .to_text(),
+            .into_stored(),
         });
     }
 
