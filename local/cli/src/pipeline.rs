@@ -123,6 +123,10 @@ pub enum PipelineError {
         /// What the OS said.
         source: std::io::Error,
     },
+    /// The loopback listener for the steps' own S3 requests (see `S3Server::listen_also`)
+    /// could not be opened; no setting chooses its port, so none is named.
+    #[error("cannot listen on a free loopback port for the steps' S3 requests: {0}")]
+    StepsListener(std::io::Error),
     /// The data directory cannot be opened.
     #[error("cannot open the data directory {dir}: {source}")]
     Data {
@@ -223,12 +227,10 @@ impl Pipeline {
                 let steps_endpoint = match &options.server_runtime {
                     Some(_) => {
                         let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-                        let local = server.listen_also(loopback).await.map_err(|source| {
-                            PipelineError::Bind {
-                                address: loopback,
-                                source,
-                            }
-                        })?;
+                        let local = server
+                            .listen_also(loopback)
+                            .await
+                            .map_err(PipelineError::StepsListener)?;
                         format!("http://{local}")
                     }
                     None => server.endpoint(),
