@@ -15,6 +15,7 @@
 
 mod action_map;
 mod evaluate;
+mod glob;
 mod policy;
 
 use std::collections::HashMap;
