@@ -286,6 +286,48 @@ impl HistoryEvent {
     pub fn to_json_text(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
+
+    /// The state document or Lambda payload the event carries (an input, output or the
+    /// parameters), if any: each event type carries at most one.
+    pub(crate) fn payload(&self) -> Option<&str> {
+        match &self.details {
+            EventDetails::ExecutionStarted { input, .. }
+            | EventDetails::StateEntered { input, .. }
+            | EventDetails::LambdaFunctionScheduled { input, .. } => Some(input),
+            EventDetails::ExecutionSucceeded { output }
+            | EventDetails::LambdaFunctionSucceeded { output }
+            | EventDetails::StateExited { output, .. }
+            | EventDetails::TaskSucceeded { output, .. } => Some(output),
+            EventDetails::TaskScheduled { parameters, .. } => Some(parameters),
+            _ => None,
+        }
+    }
+
+    /// [`HistoryEvent::to_json_text`] with the [`HistoryEvent::payload`] written as
+    /// [`PAYLOAD_PLACEHOLDER`], so the store can keep the payload unescaped beside it.
+    pub(crate) fn skeleton_text(&self) -> String {
+        serde_json::to_string(&EventJson(self, PayloadForm::Placeholder)).unwrap_or_default()
+    }
+}
+
+/// How the payload of an event is written: as its text (a JSON string) or as a placeholder.
+#[derive(Clone, Copy, PartialEq)]
+enum PayloadForm {
+    Text,
+    Placeholder,
+}
+
+/// The JSON string (a lone NUL) that stands for a payload in a
+/// [`HistoryEvent::skeleton_text`].
+pub(crate) const PAYLOAD_PLACEHOLDER: &str = r#""\u0000""#;
+
+impl PayloadForm {
+    fn write(self, payload: &str) -> &str {
+        match self {
+            PayloadForm::Text => payload,
+            PayloadForm::Placeholder => "\0",
+        }
+    }
 }
 
 /// `{"truncated": false}`: payloads are never truncated locally.
@@ -300,21 +342,22 @@ impl Serialize for Untruncated {
 }
 
 /// The details object of an event, fields in the order AWS returns them.
-struct DetailsJson<'a>(&'a EventDetails);
+struct DetailsJson<'a>(&'a EventDetails, PayloadForm);
 
 impl Serialize for DetailsJson<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut m = serializer.serialize_map(None)?;
+        let form = self.1;
         match self.0 {
             EventDetails::None => {}
             EventDetails::ExecutionStarted { input, role_arn } => {
-                m.serialize_entry("input", input)?;
+                m.serialize_entry("input", form.write(input))?;
                 m.serialize_entry("inputDetails", &Untruncated)?;
                 m.serialize_entry("roleArn", role_arn)?;
             }
             EventDetails::ExecutionSucceeded { output }
             | EventDetails::LambdaFunctionSucceeded { output } => {
-                m.serialize_entry("output", output)?;
+                m.serialize_entry("output", form.write(output))?;
                 m.serialize_entry("outputDetails", &Untruncated)?;
             }
             EventDetails::ExecutionFailed { error, cause }
@@ -327,12 +370,12 @@ impl Serialize for DetailsJson<'_> {
             }
             EventDetails::StateEntered { name, input } => {
                 m.serialize_entry("name", name)?;
-                m.serialize_entry("input", input)?;
+                m.serialize_entry("input", form.write(input))?;
                 m.serialize_entry("inputDetails", &Untruncated)?;
             }
             EventDetails::StateExited { name, output } => {
                 m.serialize_entry("name", name)?;
-                m.serialize_entry("output", output)?;
+                m.serialize_entry("output", form.write(output))?;
                 m.serialize_entry("outputDetails", &Untruncated)?;
             }
             EventDetails::TaskScheduled {
@@ -345,7 +388,7 @@ impl Serialize for DetailsJson<'_> {
                 m.serialize_entry("resourceType", resource_type)?;
                 m.serialize_entry("resource", resource)?;
                 m.serialize_entry("region", region)?;
-                m.serialize_entry("parameters", parameters)?;
+                m.serialize_entry("parameters", form.write(parameters))?;
                 if let Some(t) = timeout_in_seconds {
                     m.serialize_entry("timeoutInSeconds", t)?;
                 }
@@ -364,7 +407,7 @@ impl Serialize for DetailsJson<'_> {
             } => {
                 m.serialize_entry("resourceType", resource_type)?;
                 m.serialize_entry("resource", resource)?;
-                m.serialize_entry("output", output)?;
+                m.serialize_entry("output", form.write(output))?;
                 m.serialize_entry("outputDetails", &Untruncated)?;
             }
             EventDetails::TaskFailed {
@@ -384,7 +427,7 @@ impl Serialize for DetailsJson<'_> {
                 timeout_in_seconds,
             } => {
                 m.serialize_entry("resource", resource)?;
-                m.serialize_entry("input", input)?;
+                m.serialize_entry("input", form.write(input))?;
                 m.serialize_entry("inputDetails", &Untruncated)?;
                 if let Some(t) = timeout_in_seconds {
                     m.serialize_entry("timeoutInSeconds", t)?;
@@ -414,16 +457,29 @@ fn optional<M: SerializeMap>(m: &mut M, key: &str, value: &Option<String>) -> Re
 
 impl Serialize for HistoryEvent {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        EventJson(self, PayloadForm::Text).serialize(serializer)
+    }
+}
+
+/// An event in the `GetExecutionHistory` shape, its payload written in `form`.
+struct EventJson<'a>(&'a HistoryEvent, PayloadForm);
+
+impl Serialize for EventJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let EventJson(event, form) = *self;
         let mut m = serializer.serialize_map(None)?;
         m.serialize_entry(
             "timestamp",
-            &(self.timestamp.unix_timestamp_nanos() as f64 / 1e9),
+            &(event.timestamp.unix_timestamp_nanos() as f64 / 1e9),
         )?;
-        m.serialize_entry("type", self.event_type.name())?;
-        m.serialize_entry("id", &self.id)?;
-        m.serialize_entry("previousEventId", &self.previous_event_id)?;
-        if !matches!(self.details, EventDetails::None) {
-            m.serialize_entry(&self.event_type.details_key(), &DetailsJson(&self.details))?;
+        m.serialize_entry("type", event.event_type.name())?;
+        m.serialize_entry("id", &event.id)?;
+        m.serialize_entry("previousEventId", &event.previous_event_id)?;
+        if !matches!(event.details, EventDetails::None) {
+            m.serialize_entry(
+                &event.event_type.details_key(),
+                &DetailsJson(&event.details, form),
+            )?;
         }
         m.end()
     }

@@ -5,7 +5,8 @@
 //! end: a redrive starts there; its fields as JSON in `checkpoint`, the state input as text
 //! in `resume_input`) and how often it was redriven); `event_chunks` holds
 //! the history: the consecutive events of one execution that one commit wrote, as one LZ4
-//! block of JSON lines. Rows append in rowid order, so a commit dirties few pages, and the
+//! block (see [`super::chunk`]: each event's JSON text beside its payload, unescaped; older
+//! stores' chunks are JSON lines, still read). Rows append in rowid order, so a commit dirties few pages, and the
 //! state document the events of a chunk repeat is stored about once. `events` (one row
 //! per event) is where earlier versions wrote; it is still read, never written. Indexes
 //! serve the reads the API makes: newest first per state machine, by status, by label

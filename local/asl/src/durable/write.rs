@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, params};
 use tokio::sync::oneshot;
 
+use super::chunk::Encoder;
 use super::{StoreError, StoredCheckpoint};
 use crate::history::HistoryEvent;
 
@@ -239,8 +240,8 @@ fn apply(
             chunk.execute(params![
                 c.seq as i64,
                 c.first_id as i64,
-                (c.first_id + c.events.len() as u64 - 1) as i64,
-                super::chunk::encode(&c.events)
+                (c.first_id + c.count - 1) as i64,
+                c.encoder.finish()
             ])?;
         }
     }
@@ -259,24 +260,28 @@ struct Chunks {
 struct Run {
     seq: u64,
     first_id: u64,
-    events: Vec<String>,
+    count: u64,
+    encoder: Encoder,
 }
 
 impl Chunks {
     fn push(&mut self, seq: u64, event: &HistoryEvent) {
-        let text = event.to_json_text();
         if let Some(&i) = self.open.get(&seq) {
             let run = &mut self.runs[i];
-            if run.first_id + run.events.len() as u64 == event.id {
-                run.events.push(text);
+            if run.first_id + run.count == event.id {
+                run.encoder.push(event);
+                run.count += 1;
                 return;
             }
         }
         self.open.insert(seq, self.runs.len());
+        let mut encoder = Encoder::new();
+        encoder.push(event);
         self.runs.push(Run {
             seq,
             first_id: event.id,
-            events: vec![text],
+            count: 1,
+            encoder,
         });
     }
 }
