@@ -226,9 +226,8 @@ async fn report_large_copy(
 /// copy's summary when there is one.
 fn finished_lines(input: &str, output: Option<&str>, events: &[render::Event]) -> String {
     let path = render::path(events);
-    let key = serde_json::from_str::<serde_json::Value>(input)
-        .ok()
-        .and_then(|i| copyflow::executions::object_key(&i))
+    let key = serde_json::from_str::<EventInput>(input)
+        .map(|i| i.detail.object.key)
         .unwrap_or_default();
     let mark = if path.status == "SUCCEEDED" {
         "✔"
@@ -242,10 +241,89 @@ fn finished_lines(input: &str, output: Option<&str>, events: &[render::Event]) -
         path.seconds.map_or_else(String::new, render::duration),
         path.one_line()
     );
-    let output = output.and_then(|o| serde_json::from_str(o).ok());
+    let output = output
+        .and_then(|o| serde_json::from_str::<SummaryFields>(o).ok())
+        .map(SummaryFields::into_value);
     if let Some(line) = render::summary(output.as_ref(), &path) {
         lines.push_str("\n    ");
         lines.push_str(&line);
     }
     lines
+}
+
+/// The object key of an execution's input (an `Object Created` event). Read into a struct,
+/// not a `Value`: the line is printed for every object, and the rest of the event is skipped
+/// without being built.
+#[derive(serde::Deserialize)]
+struct EventInput {
+    detail: EventDetail,
+}
+
+#[derive(serde::Deserialize)]
+struct EventDetail {
+    object: EventObject,
+}
+
+#[derive(serde::Deserialize)]
+struct EventObject {
+    key: String,
+}
+
+/// The parts of an execution's output that [`render::summary`] reads; the rest of the state
+/// document is skipped.
+#[derive(serde::Deserialize)]
+struct SummaryFields {
+    action: Option<serde_json::Value>,
+    message: Option<serde_json::Value>,
+    copy: Option<serde_json::Value>,
+    verify: Option<serde_json::Value>,
+}
+
+impl SummaryFields {
+    fn into_value(self) -> serde_json::Value {
+        let fields = [
+            ("action", self.action),
+            ("message", self.message),
+            ("copy", self.copy),
+            ("verify", self.verify),
+        ];
+        fields
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn succeeded() -> Vec<render::Event> {
+        let event = serde_json::json!({"id": 1, "timestamp": 1.0, "type": "ExecutionSucceeded",
+            "previousEventId": 0, "executionSucceededEventDetails": {"output": "{}"}});
+        vec![render::Event::from_json(&event)]
+    }
+
+    #[test]
+    fn the_finished_lines_read_the_key_and_the_summary_as_the_whole_documents_do() {
+        let input = r#"{"detail":{"bucket":{"name":"src"},"object":{"key":"a/\u001b[31mb.txt","size":4}},"detail-type":"Object Created"}"#;
+        let output = serde_json::json!({
+            "detail": {"object": {"key": "a/b.txt"}},
+            "copy": {"status": "copied", "method": "copy-object",
+                     "source": {"size": 4, "versionId": "v-src"},
+                     "destination": {"versionId": "v-dst"}},
+            "verify": {"method": "stored-checksum", "algorithm": "CRC32", "bytesRead": 0}
+        });
+        let events = succeeded();
+        let lines = finished_lines(input, Some(&output.to_string()), &events);
+        let summary = render::summary(Some(&output), &render::path(&events)).unwrap();
+        assert!(lines.ends_with(&format!("\n    {summary}")), "{lines}");
+        assert!(lines.contains("a/\\u{1b}[31mb.txt"), "{lines}");
+
+        let skipped = serde_json::json!({"action": "skip", "message": "not an object key"});
+        let lines = finished_lines(input, Some(&skipped.to_string()), &events);
+        assert!(lines.ends_with("\n    not an object key"), "{lines}");
+    }
 }
