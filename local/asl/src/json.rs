@@ -11,8 +11,6 @@ pub(crate) fn to_text(value: &Value) -> String {
 }
 
 /// Size in bytes of the compact UTF-8 text of `value`, without building the string.
-// No caller in the engine (hidden while this module was public); kept with its test.
-#[allow(dead_code)]
 pub(crate) fn text_len(value: &Value) -> usize {
     struct Counter(usize);
     impl std::io::Write for Counter {

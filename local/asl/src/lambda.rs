@@ -16,7 +16,7 @@ use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
 
 use crate::error::{Failure, names};
-use crate::json::to_text;
+use crate::json::{text_len, to_text};
 
 /// A function the engine can call: function name → async handler.
 pub trait LambdaHandler: Send + Sync + 'static {
@@ -139,7 +139,7 @@ pub(crate) fn invoke_request(parameters: &Value) -> Result<(String, Value, bool)
 
 /// The `lambda:invoke` result: the Invoke response as the service returns it.
 pub(crate) fn invoke_result(payload: Value, request_id: &str, date: &str, tail: bool) -> Value {
-    let length = to_text(&payload).len().to_string();
+    let length = text_len(&payload).to_string();
     let mut all = Map::new();
     let mut single = Map::new();
     let mut header = |k: &str, v: &str| {
