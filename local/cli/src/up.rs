@@ -226,9 +226,7 @@ async fn report_large_copy(
 /// copy's summary when there is one.
 fn finished_lines(input: &str, output: Option<&str>, events: &[render::Event]) -> String {
     let path = render::path(events);
-    let key = serde_json::from_str::<EventInput>(input)
-        .map(|i| i.detail.object.key)
-        .unwrap_or_default();
+    let key = console::source::key_and_size(input).0.unwrap_or_default();
     let mark = if path.status == "SUCCEEDED" {
         "✔"
     } else {
@@ -249,24 +247,6 @@ fn finished_lines(input: &str, output: Option<&str>, events: &[render::Event]) -
         lines.push_str(&line);
     }
     lines
-}
-
-/// The object key of an execution's input (an `Object Created` event). Read into a struct,
-/// not a `Value`: the line is printed for every object, and the rest of the event is skipped
-/// without being built.
-#[derive(serde::Deserialize)]
-struct EventInput {
-    detail: EventDetail,
-}
-
-#[derive(serde::Deserialize)]
-struct EventDetail {
-    object: EventObject,
-}
-
-#[derive(serde::Deserialize)]
-struct EventObject {
-    key: String,
 }
 
 /// The parts of an execution's output that [`render::summary`] reads; the rest of the state

@@ -163,14 +163,29 @@ pub trait Source: Send + Sync + std::fmt::Debug + 'static {
 
 /// The object key and size an execution input (an S3 `Object Created` event) names.
 pub fn key_and_size(input: &str) -> (Option<String>, Option<u64>) {
-    let Ok(v) = serde_json::from_str::<Value>(input) else {
-        return (None, None);
-    };
-    let object = &v["detail"]["object"];
-    (
-        object["key"].as_str().map(str::to_owned),
-        object["size"].as_u64(),
-    )
+    // Read into structs, not a Value: `up` asks for every execution it starts, and the rest
+    // of the event is skipped without being built.
+    #[derive(serde::Deserialize)]
+    struct Event {
+        detail: Detail,
+    }
+    #[derive(serde::Deserialize)]
+    struct Detail {
+        object: Object,
+    }
+    #[derive(serde::Deserialize)]
+    struct Object {
+        #[serde(default)]
+        key: Value,
+        #[serde(default)]
+        size: Value,
+    }
+    match serde_json::from_str::<Event>(input) {
+        Ok(Event {
+            detail: Detail { object },
+        }) => (object.key.as_str().map(str::to_owned), object.size.as_u64()),
+        Err(_) => (None, None),
+    }
 }
 
 /// A name for a "copy again" execution: the original's, with a suffix that makes it new.
@@ -186,6 +201,22 @@ pub fn again_name(original: &str, now_ms: u128) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_and_size_read_what_the_event_names_and_nothing_else() {
+        let event = r#"{"detail-type":"Object Created","detail":{"bucket":{"name":"b"},
+            "object":{"key":"a/b.txt","size":5,"etag":"e"}},"resources":[]}"#;
+        assert_eq!(key_and_size(event), (Some("a/b.txt".into()), Some(5)));
+        let odd = r#"{"detail":{"object":{"key":7,"size":"5"}}}"#;
+        assert_eq!(key_and_size(odd), (None, None));
+        assert_eq!(
+            key_and_size(r#"{"detail":{"object":{"key":"k"}}}"#),
+            (Some("k".into()), None)
+        );
+        for not_an_event in ["", "[]", r#"{"detail":{}}"#, r#"{"detail":"x"}"#] {
+            assert_eq!(key_and_size(not_an_event), (None, None), "{not_an_event}");
+        }
+    }
 
     fn row(key: &str, status: &str, outcome: Option<&str>) -> Row {
         Row {
