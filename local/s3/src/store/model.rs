@@ -78,13 +78,20 @@ pub(crate) struct PartRecord {
 /// Content headers S3 stores with an object and returns on GET/HEAD.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ContentHeaders {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_control: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_disposition: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_encoding: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_language: Option<String>,
     /// RFC 3339 instant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub website_redirect_location: Option<String>,
 }
 
@@ -93,22 +100,46 @@ pub(crate) struct ContentHeaders {
 pub(crate) struct ObjectVersion {
     /// "null" when written while versioning was not enabled.
     pub version_id: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub delete_marker: bool,
     pub last_modified_ms: i64,
     pub size: u64,
     /// Unquoted: an MD5 hex digest, or `md5-of-md5s-N` for multipart objects.
     pub etag: String,
     pub segments: Vec<Segment>,
+    #[serde(default, skip_serializing_if = "ContentHeaders::is_empty")]
     pub headers: ContentHeaders,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub metadata: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<(String, String)>,
+    #[serde(default = "standard", skip_serializing_if = "is_standard")]
     pub storage_class: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksum: Option<StoredChecksum>,
     /// Full-object CRC64NVME of the bytes, always known (what S3 defaults to since Dec 2024).
     pub crc64nvme: u64,
     /// Present for objects created by CompleteMultipartUpload; `parts[i]` is `segments[i]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parts: Option<Vec<PartRecord>>,
+}
+
+impl ContentHeaders {
+    fn is_empty(&self) -> bool {
+        *self == ContentHeaders::default()
+    }
+}
+
+/// The storage class a record leaves out: every key is read and written for each request,
+/// so the usual values are not spelled out in each record.
+const STANDARD: &str = "STANDARD";
+
+fn standard() -> String {
+    STANDARD.to_owned()
+}
+
+fn is_standard(class: &str) -> bool {
+    class == STANDARD
 }
 
 impl ObjectVersion {
@@ -197,4 +228,54 @@ pub(crate) struct LifecycleRule {
     pub scope: RuleScope,
     /// `AbortIncompleteMultipartUpload.DaysAfterInitiation`, at least 1.
     pub abort_after_days: u32,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A record as versions before this one wrote it: every field spelled out.
+    const FULL: &str = r#"{"key":"a/b.txt","versions":[{"version_id":"null","delete_marker":false,
+        "last_modified_ms":1,"size":4,"etag":"e","segments":[{"blob":"s","size":4,"inline":true}],
+        "headers":{"content_type":"text/plain","cache_control":null,"content_disposition":null,
+        "content_encoding":null,"content_language":null,"expires":null,
+        "website_redirect_location":null},"metadata":{},"tags":[],"storage_class":"STANDARD",
+        "checksum":null,"crc64nvme":7,"parts":null}]}"#;
+
+    #[test]
+    fn a_record_leaves_out_what_it_does_not_set_and_reads_back_the_same() {
+        let rec: KeyRecord = serde_json::from_str(FULL).unwrap();
+        let text = serde_json::to_string(&rec).unwrap();
+        assert_eq!(
+            text,
+            r#"{"key":"a/b.txt","versions":[{"version_id":"null","last_modified_ms":1,"size":4,"etag":"e","segments":[{"blob":"s","size":4,"inline":true}],"headers":{"content_type":"text/plain"},"crc64nvme":7}]}"#
+        );
+        let again: KeyRecord = serde_json::from_str(&text).unwrap();
+        let v = &again.versions[0];
+        assert_eq!(v.storage_class, "STANDARD");
+        assert!(!v.delete_marker && v.metadata.is_empty() && v.tags.is_empty());
+        assert!(v.checksum.is_none() && v.parts.is_none());
+        assert_eq!(serde_json::to_string(&again).unwrap(), text);
+    }
+
+    #[test]
+    fn set_fields_are_kept() {
+        let mut rec: KeyRecord = serde_json::from_str(FULL).unwrap();
+        let v = &mut rec.versions[0];
+        v.delete_marker = true;
+        v.storage_class = "GLACIER".into();
+        v.headers = ContentHeaders::default();
+        v.metadata.insert("m".into(), "1".into());
+        v.tags.push(("t".into(), "2".into()));
+        let text = serde_json::to_string(&rec).unwrap();
+        let again: KeyRecord = serde_json::from_str(&text).unwrap();
+        let w = &again.versions[0];
+        assert!(w.delete_marker);
+        assert_eq!(w.storage_class, "GLACIER");
+        assert_eq!(w.headers, ContentHeaders::default());
+        assert!(!text.contains("headers"));
+        assert_eq!(w.metadata.get("m").map(String::as_str), Some("1"));
+        assert_eq!(w.tags, vec![("t".to_owned(), "2".to_owned())]);
+    }
 }
